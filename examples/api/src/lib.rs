@@ -1,0 +1,61 @@
+//! Request types of the fastflight demo services.
+//!
+//! A client needs only this crate (and `fastflight`) to call the demo server:
+//! `client.fetch(EchoParams::default())`. The services live in `fastflight-examples`.
+
+use fastflight::prelude::*;
+
+/// Echo one message back as one row. Same wire name and field as the Python package's
+/// `EchoParams`, so its clients call this server unchanged.
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[flight(name = "fastflight.demo_services.echo_demo.EchoParams")]
+pub struct EchoParams {
+    /// The message to echo.
+    #[serde(default = "default_message")]
+    pub message: String,
+}
+
+fn default_message() -> String {
+    "Hello FastFlight!".to_owned()
+}
+
+impl Default for EchoParams {
+    fn default() -> Self {
+        Self {
+            message: default_message(),
+        }
+    }
+}
+
+/// Generated rows `id: int64, value: float64, name: utf8`, made lazily batch by batch.
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[flight(name = "fastflight.demo.SyntheticParams", validate = SyntheticParams::check)]
+pub struct SyntheticParams {
+    /// How many rows in all.
+    pub rows: u64,
+    /// Rows per batch (at least 1).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Seed of the `value` column; the same seed gives the same rows.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// The default batch size of [`SyntheticParams`].
+pub const DEFAULT_BATCH_SIZE: usize = 65_536;
+
+fn default_batch_size() -> usize {
+    DEFAULT_BATCH_SIZE
+}
+
+impl SyntheticParams {
+    fn check(&self) -> Result<(), String> {
+        if self.batch_size == 0 {
+            return Err("field `batch_size` must be at least 1".to_owned());
+        }
+        if self.batch_size > 16 * 1024 * 1024 {
+            return Err("field `batch_size` must be at most 16777216 rows".to_owned());
+        }
+        Ok(())
+    }
+}

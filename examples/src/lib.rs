@@ -1,0 +1,110 @@
+//! The fastflight demo services, served by the `fastflight-demo` binary.
+//!
+//! - [`echo`]: one row echoing a message (compatible with the Python package's echo demo);
+//! - [`synthetic`]: any number of generated rows, made lazily batch by batch.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use fastflight::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StringBuilder};
+use fastflight::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use fastflight::prelude::*;
+
+pub use fastflight_demo_api::{EchoParams, SyntheticParams};
+
+/// Answers one row: `message`, `timestamp` (seconds since the epoch), `service` = `"echo_service"`.
+#[data_service]
+pub async fn echo(req: EchoParams) -> fastflight::Result<BatchStream> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let batch = RecordBatch::try_from_iter([
+        ("message", Arc::new(StringArray::from(vec![req.message])) as ArrayRef),
+        ("timestamp", Arc::new(Int64Array::from(vec![now])) as ArrayRef),
+        ("service", Arc::new(StringArray::from(vec!["echo_service"])) as ArrayRef),
+    ])?;
+    Ok(futures::stream::iter([Ok(batch)]).boxed())
+}
+
+/// The schema of [`synthetic`]'s result.
+pub fn synthetic_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("name", DataType::Utf8, false),
+    ]))
+}
+
+/// Generates `rows` rows in batches of `batch_size`, one batch at a time.
+#[data_service(schema = synthetic_schema)]
+pub async fn synthetic(req: SyntheticParams) -> fastflight::Result<BatchStream> {
+    Ok(futures::stream::iter(SyntheticBatches::new(&req)).boxed())
+}
+
+/// The batches of a [`SyntheticParams`] request, made on demand.
+pub struct SyntheticBatches {
+    schema: SchemaRef,
+    next_id: u64,
+    end: u64,
+    batch_size: usize,
+    seed: u64,
+}
+
+impl SyntheticBatches {
+    /// The batches of one request.
+    pub fn new(req: &SyntheticParams) -> Self {
+        Self {
+            schema: synthetic_schema(),
+            next_id: 0,
+            end: req.rows,
+            batch_size: req.batch_size.max(1),
+            seed: req.seed.unwrap_or(0x5eed),
+        }
+    }
+
+    fn batch(&self, start: u64, len: usize) -> fastflight::Result<RecordBatch> {
+        let ids = Int64Array::from_iter_values((start..start + len as u64).map(|i| i as i64));
+        let values = Float64Array::from_iter_values(
+            (start..start + len as u64).map(|i| unit_float(splitmix64(self.seed ^ i))),
+        );
+        let mut names = StringBuilder::with_capacity(len, len * 16);
+        for i in start..start + len as u64 {
+            names.append_value(format!("row-{i:012}"));
+        }
+        Ok(RecordBatch::try_new(
+            Arc::clone(&self.schema),
+            vec![Arc::new(ids), Arc::new(values), Arc::new(names.finish())],
+        )?)
+    }
+}
+
+impl Iterator for SyntheticBatches {
+    type Item = fastflight::Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next_id >= self.end {
+            return None;
+        }
+        let len = (self.end - self.next_id).min(self.batch_size as u64) as usize;
+        let start = self.next_id;
+        self.next_id += len as u64;
+        Some(self.batch(start, len))
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn unit_float(x: u64) -> f64 {
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The demo's `main`: the fastflight command line over these services.
+pub async fn run() -> fastflight::Result<()> {
+    fastflight::cli::run().await
+}

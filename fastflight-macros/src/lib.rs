@@ -1,0 +1,20 @@
+//! Procedural macros of fastflight. Use them through the `fastflight` crate, whose
+//! documentation describes them: `fastflight::FlightRequest` and `fastflight::data_service`.
+
+mod names;
+mod request;
+mod service;
+
+use proc_macro::TokenStream;
+
+/// Implements `fastflight::FlightRequest`; documented in the `fastflight` crate.
+#[proc_macro_derive(FlightRequest, attributes(flight))]
+pub fn derive_flight_request(input: TokenStream) -> TokenStream {
+    request::derive(input.into()).into()
+}
+
+/// Registers a data service; documented in the `fastflight` crate.
+#[proc_macro_attribute]
+pub fn data_service(args: TokenStream, item: TokenStream) -> TokenStream {
+    service::attribute(args.into(), item.into()).into()
+}

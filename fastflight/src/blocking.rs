@@ -1,0 +1,113 @@
+//! A blocking client for code without an async runtime, like `reqwest::blocking`.
+//!
+//! ```no_run
+//! # use fastflight::prelude::*;
+//! # #[derive(FlightRequest, Serialize, Deserialize)]
+//! # pub struct Numbers { pub n: u64 }
+//! let client = fastflight::blocking::Client::connect("grpc://127.0.0.1:8815")?;
+//! for batch in client.fetch(Numbers { n: 10 })? {
+//!     println!("{} rows", batch?.num_rows());
+//! }
+//! # Ok::<(), fastflight::Error>(())
+//! ```
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use futures::StreamExt;
+
+use crate::client::FetchRequest;
+use crate::registry::ServiceInfo;
+use crate::{Error, FlightRequest, Result};
+
+/// The blocking client: the async [`crate::Client`] driven by a runtime of its own.
+///
+/// Do not call it from inside an async runtime; use [`crate::Client`] there.
+#[derive(Clone)]
+pub struct Client {
+    runtime: Arc<tokio::runtime::Runtime>,
+    inner: crate::Client,
+}
+
+impl Client {
+    /// Connects to `grpc://host:port`.
+    pub fn connect(location: &str) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(Error::Io)?;
+        let inner = runtime.block_on(crate::Client::connect(location))?;
+        Ok(Self {
+            runtime: Arc::new(runtime),
+            inner,
+        })
+    }
+
+    /// Fetches a typed request; the iterator yields batches as they arrive.
+    pub fn fetch<R: FlightRequest>(&self, request: R) -> Result<RecordBatchIter> {
+        let stream = self.runtime.block_on(self.inner.fetch(request))?;
+        Ok(self.iter(stream))
+    }
+
+    /// Fetches raw ticket bytes.
+    pub fn fetch_ticket(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchIter> {
+        let stream = self.runtime.block_on(self.inner.fetch_ticket(ticket))?;
+        Ok(self.iter(stream))
+    }
+
+    /// The services the server offers.
+    pub fn list_services(&self) -> Result<Vec<ServiceInfo>> {
+        self.runtime.block_on(self.inner.list_services())
+    }
+
+    fn iter(&self, stream: crate::RecordBatchStream) -> RecordBatchIter {
+        RecordBatchIter {
+            runtime: Arc::clone(&self.runtime),
+            stream,
+        }
+    }
+}
+
+/// The batches of one result, as an iterator.
+pub struct RecordBatchIter {
+    runtime: Arc<tokio::runtime::Runtime>,
+    stream: crate::RecordBatchStream,
+}
+
+impl RecordBatchIter {
+    /// The schema of every batch.
+    pub fn schema(&self) -> SchemaRef {
+        self.stream.schema()
+    }
+
+    /// All batches, in order.
+    pub fn collect_batches(self) -> Result<Vec<RecordBatch>> {
+        self.collect()
+    }
+
+    /// All batches concatenated into one.
+    pub fn concat(self) -> Result<RecordBatch> {
+        let schema = self.schema();
+        let batches: Vec<RecordBatch> = self.collect::<Result<_>>()?;
+        Ok(arrow::compute::concat_batches(&schema, &batches)?)
+    }
+}
+
+impl Iterator for RecordBatchIter {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.runtime.block_on(self.stream.next())
+    }
+}
+
+impl FetchRequest for Client {
+    type Output = Result<RecordBatchIter>;
+
+    fn fetch_request<R: FlightRequest>(&self, request: R) -> Self::Output {
+        self.fetch(request)
+    }
+}

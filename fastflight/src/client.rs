@@ -1,0 +1,213 @@
+//! The async client: typed `fetch`, raw tickets, listings.
+
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
+use arrow_flight::flight_service_client::FlightServiceClient;
+use arrow_flight::{Action, Criteria, FlightDescriptor, FlightInfo, Ticket};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::location::endpoint_uri;
+use crate::registry::ServiceInfo;
+use crate::{ticket, Error, FlightRequest, Result};
+
+/// A Flight client for fastflight servers (and any server speaking the same tickets).
+///
+/// Cloning is cheap: clones share one HTTP/2 connection.
+///
+/// ```no_run
+/// # use fastflight::prelude::*;
+/// # #[derive(FlightRequest, Serialize, Deserialize)]
+/// # #[flight(name = "fastflight.demo_services.echo_demo.EchoParams")]
+/// # pub struct EchoParams { pub message: String }
+/// # async fn run() -> fastflight::Result<()> {
+/// let client = fastflight::Client::connect("grpc://127.0.0.1:8815").await?;
+/// let batch = client.fetch(EchoParams { message: "hi".into() }).await?.concat().await?;
+/// assert_eq!(batch.num_rows(), 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: FlightServiceClient<Channel>,
+}
+
+impl Client {
+    /// Connects to `grpc://host:port`.
+    pub async fn connect(location: &str) -> Result<Self> {
+        let (stream_window, connection_window) = crate::server::windows();
+        let channel = Endpoint::from_shared(endpoint_uri(location)?)
+            .map_err(|e| Error::Config(format!("bad location `{location}`: {e}")))?
+            .tcp_nodelay(true)
+            .initial_stream_window_size(stream_window)
+            .initial_connection_window_size(connection_window)
+            .connect()
+            .await?;
+        Ok(Self::from_channel(channel))
+    }
+
+    /// A client over a channel made elsewhere.
+    pub fn from_channel(channel: Channel) -> Self {
+        Self {
+            inner: FlightServiceClient::new(channel)
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX),
+        }
+    }
+
+    /// The generated Flight client underneath, for RPCs this type does not wrap.
+    pub fn flight_client(&self) -> FlightServiceClient<Channel> {
+        self.inner.clone()
+    }
+
+    /// Fetches the result of a typed request.
+    pub async fn fetch<R: FlightRequest>(&self, request: R) -> Result<RecordBatchStream> {
+        self.fetch_ticket(ticket::encode(&request)?).await
+    }
+
+    /// Fetches the result of raw ticket bytes (a request written in another language, say).
+    pub async fn fetch_ticket(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
+        let response = self
+            .inner
+            .clone()
+            .do_get(Ticket::new(ticket))
+            .await?
+            .into_inner();
+        RecordBatchStream::start(FlightDataDecoder::new(response.map_err(FlightErrorOf::from)))
+            .await
+    }
+
+    /// GetFlightInfo for a request: its schema and the endpoint to fetch it from.
+    pub async fn flight_info<R: FlightRequest>(&self, request: &R) -> Result<FlightInfo> {
+        let descriptor = FlightDescriptor::new_cmd(ticket::encode(request)?);
+        Ok(self.inner.clone().get_flight_info(descriptor).await?.into_inner())
+    }
+
+    /// The services the server offers (the `list_services` action).
+    pub async fn list_services(&self) -> Result<Vec<ServiceInfo>> {
+        let body = self.action("list_services").await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::status(tonic::Code::Internal, format!("bad list_services answer: {e}")))
+    }
+
+    /// Runs an action and returns the body of its first result.
+    pub async fn action(&self, name: &str) -> Result<Bytes> {
+        let mut results = self
+            .inner
+            .clone()
+            .do_action(Action::new(name, Bytes::new()))
+            .await?
+            .into_inner();
+        match results.message().await? {
+            Some(result) => Ok(result.body),
+            None => Ok(Bytes::new()),
+        }
+    }
+
+    /// ListFlights: one `FlightInfo` per service.
+    pub async fn list_flights(&self) -> Result<Vec<FlightInfo>> {
+        let stream = self
+            .inner
+            .clone()
+            .list_flights(Criteria::default())
+            .await?
+            .into_inner();
+        Ok(stream.try_collect().await?)
+    }
+}
+
+type FlightErrorOf = arrow_flight::error::FlightError;
+
+/// The batches of one result; its schema is known before the first batch.
+///
+/// An error after some batches (the service failed, the connection broke) comes
+/// as an `Err` item with the server's status code, so a partial result is never
+/// mistaken for a complete one.
+pub struct RecordBatchStream {
+    schema: SchemaRef,
+    decoder: FlightDataDecoder,
+}
+
+impl RecordBatchStream {
+    async fn start(mut decoder: FlightDataDecoder) -> Result<Self> {
+        loop {
+            match decoder.next().await {
+                Some(Ok(data)) => {
+                    if let DecodedPayload::Schema(schema) = data.payload {
+                        return Ok(Self { schema, decoder });
+                    }
+                    if let DecodedPayload::RecordBatch(_) = data.payload {
+                        return Err(Error::status(
+                            tonic::Code::Internal,
+                            "the server sent a record batch before the schema",
+                        ));
+                    }
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => {
+                    return Err(Error::status(
+                        tonic::Code::Internal,
+                        "the server ended the stream without sending a schema",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The schema of every batch.
+    pub fn schema(&self) -> SchemaRef {
+        SchemaRef::clone(&self.schema)
+    }
+
+    /// All batches, in order.
+    pub async fn collect(self) -> Result<Vec<RecordBatch>> {
+        self.try_collect().await
+    }
+
+    /// All batches concatenated into one (of zero rows for an empty result).
+    pub async fn concat(self) -> Result<RecordBatch> {
+        let schema = self.schema();
+        let batches = self.collect().await?;
+        Ok(arrow::compute::concat_batches(&schema, &batches)?)
+    }
+}
+
+impl Stream for RecordBatchStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            return match self.decoder.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(data))) => match data.payload {
+                    DecodedPayload::RecordBatch(batch) => Poll::Ready(Some(Ok(batch))),
+                    DecodedPayload::Schema(_) | DecodedPayload::None => continue,
+                },
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
+}
+
+/// Clients the typed stubs of `#[data_service]` work with: the async and the blocking one.
+pub trait FetchRequest {
+    /// What a fetch gives: a future of a stream, or (blocking) an iterator.
+    type Output;
+    /// Fetches a typed request.
+    fn fetch_request<R: FlightRequest>(&self, request: R) -> Self::Output;
+}
+
+impl FetchRequest for Client {
+    type Output = BoxFuture<'static, Result<RecordBatchStream>>;
+
+    fn fetch_request<R: FlightRequest>(&self, request: R) -> Self::Output {
+        let client = self.clone();
+        async move { client.fetch(request).await }.boxed()
+    }
+}

@@ -1,0 +1,207 @@
+//! One error type for the whole crate, and its mapping to gRPC status codes.
+
+/// A boxed error from user code (a service, a validation hook, a data source).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type of fastflight.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong between a ticket and the last record batch.
+///
+/// Each variant maps to the [`tonic::Code`] a client can act on: see [`Error::code`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The ticket is empty, not JSON, not a JSON object, or has no string `param_type`.
+    #[error("invalid ticket: {0}")]
+    InvalidTicket(String),
+    /// A request field is missing or has the wrong type; `path` names the field.
+    #[error("invalid request `{param_type}`: {}{message}", field_prefix(.path))]
+    InvalidField {
+        /// The registered name of the request type.
+        param_type: String,
+        /// The path of the bad field (`rows`, `filter.limit`, `ids[2]`), or `.` for the whole object.
+        path: String,
+        /// What serde said.
+        message: String,
+    },
+    /// The request's validation hook refused it.
+    #[error("invalid request `{param_type}`: {message}")]
+    Validation {
+        /// The registered name of the request type.
+        param_type: String,
+        /// What the hook said.
+        message: String,
+    },
+    /// No service is registered for this `param_type`.
+    #[error("no service is registered for param_type `{name}`; registered: [{}]", .registered.join(", "))]
+    UnknownRequest {
+        /// The name the ticket asked for.
+        name: String,
+        /// Every registered name.
+        registered: Vec<String>,
+    },
+    /// The service returned an error.
+    #[error("service `{service}` failed: {source}")]
+    Service {
+        /// The service's handler path.
+        service: String,
+        /// What the service returned.
+        source: BoxError,
+    },
+    /// The service panicked; the server keeps serving.
+    #[error("service `{service}` panicked: {message}")]
+    Panic {
+        /// The service's handler path.
+        service: String,
+        /// The panic payload, where it was a string.
+        message: String,
+    },
+    /// A status received from, or meant for, a peer, kept with its own code.
+    #[error("{} ({:?}): {}", .0.message(), .0.code(), code_description(.0.code()))]
+    Status(Box<tonic::Status>),
+    /// An Arrow error (IPC decoding, concatenation, ...).
+    #[error("arrow error: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A connection could not be made or broke.
+    #[error("transport error: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The registry cannot start: duplicate bindings, colliding names, missing state.
+    #[error("the service registry cannot start:\n{}", .0.join("\n"))]
+    Registry(Vec<String>),
+    /// A bad setting (location, option).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// An I/O error.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn field_prefix(path: &str) -> String {
+    if path.is_empty() || path == "." {
+        String::new()
+    } else {
+        format!("field `{path}`: ")
+    }
+}
+
+fn code_description(code: tonic::Code) -> &'static str {
+    code.description()
+}
+
+impl Error {
+    /// Wraps a service's own error, keeping a [`Error`] or [`tonic::Status`] it carries as it is.
+    pub fn service(service: &str, error: impl Into<BoxError>) -> Self {
+        let error: BoxError = error.into();
+        let error = match error.downcast::<Error>() {
+            Ok(own) => return *own,
+            Err(other) => other,
+        };
+        match error.downcast::<tonic::Status>() {
+            Ok(status) => Error::Status(status),
+            Err(source) => Error::Service {
+                service: service.to_owned(),
+                source,
+            },
+        }
+    }
+
+    /// A status error with the given code and message, for services that want a specific code.
+    ///
+    /// ```
+    /// let e = fastflight::Error::status(tonic::Code::NotFound, "no such table `x`");
+    /// assert_eq!(e.code(), tonic::Code::NotFound);
+    /// ```
+    pub fn status(code: tonic::Code, message: impl Into<String>) -> Self {
+        Error::Status(Box::new(tonic::Status::new(code, message)))
+    }
+
+    /// The gRPC code this error is sent with.
+    pub fn code(&self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            Error::InvalidTicket(_) | Error::InvalidField { .. } | Error::Validation { .. } => {
+                Code::InvalidArgument
+            }
+            Error::UnknownRequest { .. } => Code::NotFound,
+            Error::Status(s) => s.code(),
+            Error::Transport(_) => Code::Unavailable,
+            Error::Config(_) => Code::InvalidArgument,
+            Error::Service { .. }
+            | Error::Panic { .. }
+            | Error::Arrow(_)
+            | Error::Registry(_)
+            | Error::Io(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Status(s) => *s,
+            other => tonic::Status::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<tonic::Status> for Error {
+    fn from(s: tonic::Status) -> Self {
+        Error::Status(Box::new(s))
+    }
+}
+
+impl From<arrow_flight::error::FlightError> for Error {
+    fn from(e: arrow_flight::error::FlightError) -> Self {
+        use arrow_flight::error::FlightError;
+        match e {
+            FlightError::Tonic(s) => Error::Status(s),
+            FlightError::Arrow(a) => Error::Arrow(a),
+            other => Error::Status(Box::new(tonic::Status::internal(other.to_string()))),
+        }
+    }
+}
+
+impl From<Error> for arrow_flight::error::FlightError {
+    fn from(e: Error) -> Self {
+        arrow_flight::error::FlightError::Tonic(Box::new(e.into()))
+    }
+}
+
+/// Text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_keeps_own_errors_and_statuses() {
+        let e = Error::service("s", Error::status(tonic::Code::NotFound, "gone"));
+        assert_eq!(e.code(), tonic::Code::NotFound);
+        let e = Error::service("s", tonic::Status::permission_denied("no"));
+        assert_eq!(e.code(), tonic::Code::PermissionDenied);
+        let e = Error::service("s", "plain text");
+        assert_eq!(e.code(), tonic::Code::Internal);
+        assert!(e.to_string().contains("plain text"), "{e}");
+    }
+
+    #[test]
+    fn invalid_field_names_the_path() {
+        let e = Error::InvalidField {
+            param_type: "p".into(),
+            path: "rows".into(),
+            message: "invalid type".into(),
+        };
+        assert_eq!(e.to_string(), "invalid request `p`: field `rows`: invalid type");
+        assert_eq!(tonic::Status::from(e).code(), tonic::Code::InvalidArgument);
+    }
+}

@@ -1,0 +1,79 @@
+//! The [`FlightRequest`] trait: a request type's registered name, its fields and its validation.
+
+/// A typed request: what a ticket decodes into before a service sees it.
+///
+/// Implement it with `#[derive(FlightRequest)]`; the derive writes the registered
+/// name (the Rust path of the type, or `#[flight(name = "...")]`), the field
+/// description and the validation hook.
+///
+/// ```
+/// use fastflight::prelude::*;
+///
+/// #[derive(FlightRequest, Serialize, Deserialize)]
+/// #[flight(name = "demo.Greeting", validate = check)]
+/// pub struct Greeting {
+///     pub name: String,
+///     pub times: Option<u32>,
+/// }
+///
+/// fn check(g: &Greeting) -> Result<(), String> {
+///     if g.name.is_empty() { Err("name must not be empty".into()) } else { Ok(()) }
+/// }
+///
+/// assert_eq!(<Greeting as FlightRequest>::NAME, "demo.Greeting");
+/// let ticket = fastflight::ticket::encode(&Greeting { name: "ada".into(), times: None }).unwrap();
+/// let json: serde_json::Value = serde_json::from_slice(&ticket).unwrap();
+/// assert_eq!(json["param_type"], "demo.Greeting");
+/// assert_eq!(json["name"], "ada");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a FlightRequest",
+    label = "not a FlightRequest",
+    note = "add `#[derive(FlightRequest, Serialize, Deserialize)]` to the struct"
+)]
+pub trait FlightRequest: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {
+    /// The registered name: the `param_type` of every ticket for this request.
+    const NAME: &'static str;
+
+    /// The request's fields, for service listings.
+    fn fields() -> &'static [FieldInfo];
+
+    /// Checks a decoded request before the service runs; an `Err` is sent as `InvalidArgument`.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A validation hook as a trait, used by `#[flight(validate)]` without a path.
+///
+/// ```
+/// use fastflight::prelude::*;
+///
+/// #[derive(FlightRequest, Serialize, Deserialize)]
+/// #[flight(validate)]
+/// pub struct Range { pub start: i64, pub end: i64 }
+///
+/// impl fastflight::Validate for Range {
+///     fn validate(&self) -> Result<(), String> {
+///         if self.start <= self.end { Ok(()) } else { Err("start must not exceed end".into()) }
+///     }
+/// }
+///
+/// assert!(FlightRequest::validate(&Range { start: 2, end: 1 }).is_err());
+/// ```
+pub trait Validate {
+    /// `Err` with a message naming the bad field refuses the request.
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// One field of a request, as listings show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FieldInfo {
+    /// The field's name on the wire.
+    pub name: &'static str,
+    /// The field's Rust type, as written.
+    #[serde(rename = "type")]
+    pub ty: &'static str,
+    /// False when the field may be left out (an `Option`, or `#[serde(default)]`).
+    pub required: bool,
+}
