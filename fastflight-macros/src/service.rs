@@ -267,10 +267,12 @@ fn expand(model: &Service) -> TokenStream {
     let vis = &func.vis;
     let request = &model.request;
     let blocking = model.args.blocking;
+    let request_name = compact(&request.to_token_stream());
 
     let mut bindings = Vec::new();
     let mut call_args = Vec::new();
     let mut state_types = Vec::new();
+    let mut state_names = Vec::new();
     for (i, param) in model.params.iter().enumerate() {
         let var = format_ident!("__fastflight_arg{}", i);
         match param {
@@ -285,6 +287,7 @@ fn expand(model: &Service) -> TokenStream {
                     let #var: #private::State<#ty> = #private::state::<#ty>(__states)?;
                 });
                 state_types.push(ty);
+                state_names.push(compact(&ty.to_token_stream()));
             }
         }
         call_args.push(var);
@@ -366,13 +369,13 @@ fn expand(model: &Service) -> TokenStream {
             }
 
             fn __fastflight_states() -> ::std::vec::Vec<(#private::TypeId, &'static str)> {
-                ::std::vec![#((#private::TypeId::of::<#state_types>(), ::core::stringify!(#state_types))),*]
+                ::std::vec![#((#private::TypeId::of::<#state_types>(), #state_names)),*]
             }
 
             #private::inventory::submit! {
                 #private::ServiceEntry {
                     request_name: <#request as #private::FlightRequest>::NAME,
-                    request_type: ::core::stringify!(#request),
+                    request_type: #request_name,
                     request_id: #private::TypeId::of::<#request>,
                     request_fields: <#request as #private::FlightRequest>::fields,
                     handler: __HANDLER,

@@ -77,9 +77,9 @@ impl ServerBuilder {
 
     /// Checks the registry and the states, and binds the listening socket.
     pub async fn bind(self) -> Result<BoundServer> {
+        let addr = host_port(&self.location)?;
         let registry = Registry::global()?;
         registry.check_states(&self.states)?;
-        let addr = host_port(&self.location)?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", self.location)))?;

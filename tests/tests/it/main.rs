@@ -1,1 +1,12 @@
+//! Integration tests: real Flight servers on 127.0.0.1, real clients.
 
+mod blocking_client;
+mod cancel;
+mod demo;
+mod errors;
+mod fetch;
+mod interop;
+mod metadata;
+mod services;
+mod support;
+mod ui;

@@ -1,0 +1,193 @@
+//! Bad input and failing services: each with the status code a client can act on,
+//! and the server serving on afterwards.
+
+use fastflight::{Error, FlightRequest};
+use fastflight_demo_api::SyntheticParams;
+use fastflight_examples::SyntheticClient;
+use futures::StreamExt;
+use tonic::Code;
+
+use crate::services::*;
+use crate::support::{client, column_n, start};
+
+async fn refused(client: &fastflight::Client, ticket: &[u8]) -> Error {
+    match client.fetch_ticket(ticket.to_vec()).await {
+        Ok(_) => panic!("ticket {:?} was accepted", String::from_utf8_lossy(ticket)),
+        Err(e) => e,
+    }
+}
+
+fn assert_refused(e: &Error, code: Code, words: &[&str]) {
+    assert_eq!(e.code(), code, "{e}");
+    for w in words {
+        assert!(e.to_string().contains(w), "`{e}` should mention `{w}`");
+    }
+}
+
+#[tokio::test]
+async fn malformed_tickets_are_invalid_arguments() {
+    let server = start().await;
+    let client = client(&server).await;
+    let cases: &[(&[u8], &str)] = &[
+        (b"", "empty"),
+        (b"\x00\x9f not json", "not valid JSON"),
+        (b"\"a string\"", "must be a JSON object"),
+        (br#"{"count": 3}"#, "no `param_type`"),
+        (br#"{"param_type": null}"#, "`param_type` must be a string"),
+    ];
+    for (ticket, words) in cases {
+        let e = refused(&client, ticket).await;
+        assert_refused(&e, Code::InvalidArgument, &[words]);
+    }
+}
+
+#[tokio::test]
+async fn field_errors_name_the_field() {
+    let server = start().await;
+    let client = client(&server).await;
+    let e = refused(&client, br#"{"param_type":"tests.Numbers","count":"ten","batch_size":1}"#).await;
+    assert_refused(&e, Code::InvalidArgument, &["tests.Numbers", "field `count`", "invalid type"]);
+    let e = refused(&client, br#"{"param_type":"tests.Numbers","count":10}"#).await;
+    assert_refused(&e, Code::InvalidArgument, &["missing field `batch_size`"]);
+    let e = refused(&client, br#"{"param_type":"tests.Numbers","count":1,"batch_size":1,"fail_after":-2}"#).await;
+    assert_refused(&e, Code::InvalidArgument, &["field `fail_after`"]);
+}
+
+#[tokio::test]
+async fn failed_validation_is_an_invalid_argument() {
+    let server = start().await;
+    let client = client(&server).await;
+    // Through the trait hook ...
+    let e = client
+        .fetch(Numbers { count: 5, batch_size: 0, fail_after: None, fail_code: None })
+        .await
+        .err()
+        .unwrap();
+    assert_refused(&e, Code::InvalidArgument, &["batch_size", "at least 1"]);
+    // ... and through a path hook.
+    let e = client
+        .synthetic(SyntheticParams { rows: 5, batch_size: 0, seed: None })
+        .await
+        .err()
+        .unwrap();
+    assert_refused(&e, Code::InvalidArgument, &["fastflight.demo.SyntheticParams", "batch_size"]);
+}
+
+#[tokio::test]
+async fn unknown_param_type_is_not_found_and_lists_names() {
+    let server = start().await;
+    let client = client(&server).await;
+    let e = refused(&client, br#"{"param_type":"no.Such"}"#).await;
+    assert_refused(
+        &e,
+        Code::NotFound,
+        &["no.Such", "fastflight.demo_services.echo_demo.EchoParams", "tests.Numbers"],
+    );
+}
+
+#[tokio::test]
+async fn service_errors_are_internal() {
+    let server = start().await;
+    let client = client(&server).await;
+    let e = client.fetch(Refuse { reason: "disk on fire".into() }).await.err().unwrap();
+    assert_refused(&e, Code::Internal, &["disk on fire", "refuse"]);
+}
+
+#[tokio::test]
+async fn panics_are_internal_and_the_server_serves_on() {
+    let server = start().await;
+    let client = client(&server).await;
+    let e = client.fetch(Boom { when: "before".into() }).await.err().unwrap();
+    assert_refused(&e, Code::Internal, &["panicked", "boom before the stream"]);
+
+    let mut stream = client.fetch(Boom { when: "during".into() }).await.unwrap();
+    assert_eq!(stream.next().await.unwrap().unwrap().num_rows(), 3);
+    let e = stream.next().await.unwrap().unwrap_err();
+    assert_refused(&e, Code::Internal, &["boom during the stream"]);
+
+    let mut stream = client
+        .fetch(BlockingRange { n: 100, batch_size: 10, panic_at: Some(50) })
+        .await
+        .unwrap();
+    let mut rows = 0;
+    let e = loop {
+        match stream.next().await.unwrap() {
+            Ok(batch) => rows += batch.num_rows(),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(rows, 50);
+    assert_refused(&e, Code::Internal, &["blocking producer panicked at 50"]);
+
+    // The same connection and a new one both still work.
+    let ok = client
+        .fetch(Numbers { count: 4, batch_size: 4, fail_after: None, fail_code: None })
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(column_n(&ok), [0, 1, 2, 3]);
+    let other = crate::support::client(&server).await;
+    assert!(other.fetch(Whoami {}).await.is_ok());
+}
+
+#[tokio::test]
+async fn errors_after_batches_keep_their_code_and_are_not_a_complete_result() {
+    let server = start().await;
+    let client = client(&server).await;
+    for (code_name, code) in [("not_found", Code::NotFound), ("unavailable", Code::Unavailable), ("other", Code::DataLoss)] {
+        let request = Numbers { count: 100, batch_size: 10, fail_after: Some(3), fail_code: Some(code_name.into()) };
+        let mut stream = client.fetch(request.clone()).await.unwrap();
+        let mut ok = 0;
+        let mut error = None;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(ok, 3);
+        let e = error.expect("the stream ends with an error, not silently");
+        assert_refused(&e, code, &["failed after 3 batches"]);
+        // collect() refuses the partial result as a whole.
+        assert_eq!(client.fetch(request).await.unwrap().collect().await.unwrap_err().code(), code);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_state_fails_the_start_naming_it() {
+    let Err(e) = fastflight::Server::builder()
+        .location("grpc://127.0.0.1:0")
+        .state(std::sync::Arc::new(Probes::default()))
+        .state(Hits::default())
+        .bind()
+        .await
+    else {
+        panic!("a server without State<Label> started");
+    };
+    let text = e.to_string();
+    assert!(text.contains("State<Label>"), "{text}");
+    assert!(text.contains("it::services::count"), "{text}");
+    assert!(text.contains("services.rs:"), "{text}");
+}
+
+#[tokio::test]
+async fn bad_locations_are_refused() {
+    for bad in ["127.0.0.1:0", "grpc://127.0.0.1", "grpc://127.0.0.1:99999"] {
+        let e = fastflight::Server::builder().location(bad).bind().await.err().unwrap();
+        assert!(e.to_string().contains(bad), "{e}");
+        assert!(fastflight::Client::connect(bad).await.is_err());
+    }
+    // Nobody listens here: a clear transport error, not a hang.
+    let e = fastflight::Client::connect("grpc://127.0.0.1:1").await.err().unwrap();
+    assert_eq!(e.code(), Code::Unavailable, "{e}");
+}
+
+#[test]
+fn request_names_are_distinct() {
+    assert_ne!(<Numbers as FlightRequest>::NAME, <Boom as FlightRequest>::NAME);
+}

@@ -1,0 +1,138 @@
+//! GetFlightInfo, GetSchema, ListFlights, DoAction, ListActions and the RPCs not offered.
+
+use arrow_flight::{Action, Criteria, Empty, FlightDescriptor};
+use fastflight::arrow::datatypes::Schema;
+use fastflight_demo_api::EchoParams;
+use futures::StreamExt;
+use tonic::Code;
+
+use crate::services::*;
+use crate::support::{client, start};
+
+#[tokio::test]
+async fn flight_info_gives_schema_and_a_ticket_do_get_accepts() {
+    let server = start().await;
+    let client = client(&server).await;
+    let info = client.flight_info(&Pairs { rows: 2 }).await.unwrap();
+    assert_eq!(info.clone().try_decode_schema().unwrap(), pairs_schema());
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    let batch = client.fetch_ticket(ticket.ticket).await.unwrap().concat().await.unwrap();
+    assert_eq!(batch.num_rows(), 2);
+
+    // Without a declared schema: the schema of the first batch.
+    let info = client.flight_info(&EchoParams::default()).await.unwrap();
+    let schema = info.try_decode_schema().unwrap();
+    assert_eq!(schema.field(0).name(), "message");
+}
+
+#[tokio::test]
+async fn flight_info_refuses_bad_commands() {
+    let server = start().await;
+    let mut raw = client(&server).await.flight_client();
+    let e = raw
+        .get_flight_info(FlightDescriptor::new_cmd(br#"{"param_type":"tests.Pairs","rows":"x"}"#.to_vec()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("field `rows`"), "{}", e.message());
+    let e = raw
+        .get_flight_info(FlightDescriptor::new_path(vec!["a".into()]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn get_schema_is_the_declared_schema_or_a_clear_error() {
+    let server = start().await;
+    let mut raw = client(&server).await.flight_client();
+    let result = raw
+        .get_schema(FlightDescriptor::new_cmd(br#"{"param_type":"tests.Pairs","rows":0}"#.to_vec()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(Schema::try_from(&result).unwrap(), pairs_schema());
+    let e = raw
+        .get_schema(FlightDescriptor::new_cmd(br#"{"param_type":"tests.Nothing"}"#.to_vec()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("declares no schema"), "{}", e.message());
+    let e = raw
+        .get_schema(FlightDescriptor::new_cmd(br#"{"param_type":"nope"}"#.to_vec()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn list_flights_describes_every_service() {
+    let server = start().await;
+    let client = client(&server).await;
+    let infos = client.list_flights().await.unwrap();
+    let numbers = infos
+        .iter()
+        .find(|i| i.flight_descriptor.as_ref().unwrap().cmd.as_ref() == b"tests.Numbers")
+        .expect("tests.Numbers is listed");
+    let meta: serde_json::Value = serde_json::from_slice(&numbers.app_metadata).unwrap();
+    assert_eq!(meta["handler"], "it::services::numbers");
+    assert_eq!(meta["fields"][0], serde_json::json!({"name": "count", "type": "i64", "required": true}));
+    assert_eq!(meta["fields"][2], serde_json::json!({"name": "fail_after", "type": "Option<usize>", "required": false}));
+    assert!(infos.iter().any(|i| i.flight_descriptor.as_ref().unwrap().cmd.as_ref()
+        == b"fastflight.demo_services.echo_demo.EchoParams"));
+    let pairs = infos
+        .iter()
+        .find(|i| i.flight_descriptor.as_ref().unwrap().cmd.as_ref() == b"tests.Pairs")
+        .unwrap();
+    assert_eq!(pairs.clone().try_decode_schema().unwrap(), pairs_schema());
+}
+
+#[tokio::test]
+async fn actions_list_services_and_health() {
+    let server = start().await;
+    let client = client(&server).await;
+    let services = client.list_services().await.unwrap();
+    let echo = services
+        .iter()
+        .find(|s| s.name == "fastflight.demo_services.echo_demo.EchoParams")
+        .unwrap();
+    assert_eq!(echo.handler, "fastflight_examples::echo");
+    assert!(!echo.fields[0].required, "message has a default");
+    let health: serde_json::Value = serde_json::from_slice(&client.action("health").await.unwrap()).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["services"], services.len());
+
+    let mut raw = client.flight_client();
+    let actions: Vec<String> = raw
+        .list_actions(Empty {})
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|a| a.unwrap().r#type)
+        .collect()
+        .await;
+    assert_eq!(actions, ["list_services", "health"]);
+    let e = raw.do_action(Action::new("drop_tables", "")).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("list_services"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn other_rpcs_are_unimplemented() {
+    let server = start().await;
+    let mut raw = client(&server).await.flight_client();
+    let e = raw
+        .poll_flight_info(FlightDescriptor::new_cmd(b"{}".to_vec()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented);
+    let e = raw
+        .do_put(futures::stream::empty::<arrow_flight::FlightData>())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented);
+    let e = raw.handshake(futures::stream::empty()).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented);
+    // The server is still fine.
+    assert!(raw.list_flights(Criteria::default()).await.is_ok());
+}

@@ -1,0 +1,9 @@
+use fastflight::prelude::*;
+
+#[derive(FlightRequest, Serialize, Deserialize)]
+#[flight(name = "a.One", name = "a.Two")]
+pub struct Twice {
+    pub n: u32,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use fastflight::prelude::*;
+
+#[derive(FlightRequest, Serialize, Deserialize)]
+#[flight(name = "  ")]
+pub struct Blank {
+    pub n: u32,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use fastflight::prelude::*;
+
+#[derive(FlightRequest, Serialize, Deserialize)]
+pub struct Unit;
+
+fn main() {}

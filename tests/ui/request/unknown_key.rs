@@ -1,0 +1,9 @@
+use fastflight::prelude::*;
+
+#[derive(FlightRequest, Serialize, Deserialize)]
+#[flight(nmae = "demo.Typo")]
+pub struct Typo {
+    pub n: u32,
+}
+
+fn main() {}

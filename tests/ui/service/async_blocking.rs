@@ -1,0 +1,11 @@
+use fastflight::prelude::*;
+
+#[derive(FlightRequest, Serialize, Deserialize)]
+pub struct Req {}
+
+#[data_service(blocking)]
+async fn confused(req: Req) -> Vec<fastflight::Result<fastflight::arrow::array::RecordBatch>> {
+    Vec::new()
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use fastflight::prelude::*;
+
+#[derive(FlightRequest, Serialize, Deserialize)]
+pub struct Req {}
+
+#[data_service(blocking)]
+fn number(req: Req) -> u64 {
+    7
+}
+
+fn main() {}

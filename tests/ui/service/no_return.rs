@@ -1,0 +1,9 @@
+use fastflight::prelude::*;
+
+#[derive(FlightRequest, Serialize, Deserialize)]
+pub struct Req {}
+
+#[data_service]
+async fn silent(req: Req) {}
+
+fn main() {}

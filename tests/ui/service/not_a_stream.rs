@@ -1,0 +1,11 @@
+use fastflight::prelude::*;
+
+#[derive(FlightRequest, Serialize, Deserialize)]
+pub struct Req {}
+
+#[data_service]
+async fn number(req: Req) -> Result<u64, String> {
+    Ok(7)
+}
+
+fn main() {}
