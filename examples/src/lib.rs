@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use fastflight::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StringBuilder};
+use fastflight::arrow::array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StringBuilder,
+};
 use fastflight::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use fastflight::prelude::*;
 
@@ -20,9 +22,18 @@ pub async fn echo(req: EchoParams) -> fastflight::Result<BatchStream> {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
     let batch = RecordBatch::try_from_iter([
-        ("message", Arc::new(StringArray::from(vec![req.message])) as ArrayRef),
-        ("timestamp", Arc::new(Int64Array::from(vec![now])) as ArrayRef),
-        ("service", Arc::new(StringArray::from(vec!["echo_service"])) as ArrayRef),
+        (
+            "message",
+            Arc::new(StringArray::from(vec![req.message])) as ArrayRef,
+        ),
+        (
+            "timestamp",
+            Arc::new(Int64Array::from(vec![now])) as ArrayRef,
+        ),
+        (
+            "service",
+            Arc::new(StringArray::from(vec!["echo_service"])) as ArrayRef,
+        ),
     ])?;
     Ok(futures::stream::iter([Ok(batch)]).boxed())
 }
@@ -108,3 +119,8 @@ fn unit_float(x: u64) -> f64 {
 pub async fn run() -> fastflight::Result<()> {
     fastflight::cli::run().await
 }
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

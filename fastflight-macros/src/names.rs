@@ -11,7 +11,9 @@ pub fn compact(tokens: &TokenStream) -> String {
         if c == ' ' {
             let prev = out.chars().last();
             let next = chars.peek().copied();
-            let glue = |ch: Option<char>| matches!(ch, Some('<' | '>' | ':' | '&' | '(' | ')' | '[' | ']'));
+            let glue = |ch: Option<char>| {
+                matches!(ch, Some('<' | '>' | ':' | '&' | '(' | ')' | '[' | ']'))
+            };
             if glue(prev) || glue(next) || next == Some(',') {
                 continue;
             }
@@ -67,7 +69,10 @@ mod tests {
     #[test]
     fn compact_types() {
         assert_eq!(compact(&quote!(Option<Vec<String>>)), "Option<Vec<String>>");
-        assert_eq!(compact(&quote!(std::collections::HashMap<String, u64>)), "std::collections::HashMap<String, u64>");
+        assert_eq!(
+            compact(&quote!(std::collections::HashMap<String, u64>)),
+            "std::collections::HashMap<String, u64>"
+        );
     }
 
     #[test]

@@ -154,7 +154,11 @@ impl SerdeAttrs {
         for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
             // serde itself reports malformed attributes; unknown keys are skipped here.
             let _ = attr.parse_nested_meta(|meta| {
-                let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
+                let key = meta
+                    .path
+                    .get_ident()
+                    .map(Ident::to_string)
+                    .unwrap_or_default();
                 let value = if meta.input.peek(Token![=]) {
                     meta.value()?.parse::<syn::Expr>().ok()
                 } else if meta.input.peek(syn::token::Paren) {
@@ -166,7 +170,10 @@ impl SerdeAttrs {
                     None
                 };
                 let text = match value {
-                    Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) => Some(s.value()),
+                    Some(syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    })) => Some(s.value()),
                     _ => None,
                 };
                 match key.as_str() {
@@ -192,7 +199,12 @@ fn field_model(field: &syn::Field, container: &SerdeAttrs) -> Option<Field> {
     let ident = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
     let wire_name = attrs
         .rename
-        .or_else(|| container.rename_all.as_deref().and_then(|rule| rename(rule, &ident)))
+        .or_else(|| {
+            container
+                .rename_all
+                .as_deref()
+                .and_then(|rule| rename(rule, &ident))
+        })
         .unwrap_or(ident);
     Some(Field {
         wire_name,
@@ -203,11 +215,7 @@ fn field_model(field: &syn::Field, container: &SerdeAttrs) -> Option<Field> {
 
 fn is_option(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "Option"),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Option"),
         _ => false,
     }
 }
@@ -217,7 +225,11 @@ fn expand(model: &Request) -> TokenStream {
     let private = quote!(::fastflight::__private);
     let name = match &model.name {
         Some(lit) => lit.to_token_stream(),
-        None => quote!(::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident))),
+        None => quote!(::core::concat!(
+            ::core::module_path!(),
+            "::",
+            ::core::stringify!(#ident)
+        )),
     };
     let fields = model.fields.iter().map(|f| {
         let (wire, ty, required) = (&f.wire_name, &f.ty, f.required);
@@ -229,15 +241,6 @@ fn expand(model: &Request) -> TokenStream {
         ValidateHook::Path(path) => quote_spanned! {path.span()=>
             ::core::result::Result::map_err(#path(self), |e| ::std::string::ToString::to_string(&e))
         },
-    };
-    // The serde bounds are checked on the user's type name, so a missing derive points there.
-    let bounds = quote_spanned! {ident.span()=>
-        fn __fastflight_requires_serde<T>()
-        where
-            T: #private::serde::Serialize + #private::serde::de::DeserializeOwned,
-        {
-        }
-        let _ = __fastflight_requires_serde::<#ident>;
     };
     quote! {
         const _: () = {
@@ -254,11 +257,6 @@ fn expand(model: &Request) -> TokenStream {
                     #validate
                 }
             }
-
-            const _: () = {
-                #bounds
-            };
         };
     }
 }
-

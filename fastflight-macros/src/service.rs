@@ -4,7 +4,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, FnArg, GenericArgument, ItemFn, Meta, Path, PathArguments, ReturnType, Token, Type};
+use syn::{
+    Expr, FnArg, GenericArgument, ItemFn, Meta, Path, PathArguments, ReturnType, Token, Type,
+};
 
 use crate::names::{camel, compact};
 
@@ -171,7 +173,13 @@ fn parse(args: TokenStream, func: ItemFn) -> syn::Result<Service> {
     };
     let sig = &func.sig;
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        push(&mut errors, syn::Error::new_spanned(&sig.generics, "a #[data_service] function cannot be generic: it serves one request type"));
+        push(
+            &mut errors,
+            syn::Error::new_spanned(
+                &sig.generics,
+                "a #[data_service] function cannot be generic: it serves one request type",
+            ),
+        );
     }
     match (args.blocking, sig.asyncness.is_some()) {
         (false, false) => push(
@@ -193,10 +201,17 @@ fn parse(args: TokenStream, func: ItemFn) -> syn::Result<Service> {
     let mut params = Vec::new();
     let mut request: Option<Type> = None;
     let mut has_context = false;
+    let mut bad_param = false;
     for input in &sig.inputs {
         let ty = match input {
             FnArg::Receiver(r) => {
-                push(&mut errors, syn::Error::new_spanned(r, "a #[data_service] is a free function, not a method: remove `self`"));
+                push(
+                    &mut errors,
+                    syn::Error::new_spanned(
+                        r,
+                        "a #[data_service] is a free function, not a method: remove `self`",
+                    ),
+                );
                 continue;
             }
             FnArg::Typed(pat) => &*pat.ty,
@@ -215,16 +230,25 @@ fn parse(args: TokenStream, func: ItemFn) -> syn::Result<Service> {
             }
             Ok(Param::Context) => {
                 if has_context {
-                    push(&mut errors, syn::Error::new_spanned(ty, "a #[data_service] takes `Context` at most once"));
+                    push(
+                        &mut errors,
+                        syn::Error::new_spanned(
+                            ty,
+                            "a #[data_service] takes `Context` at most once",
+                        ),
+                    );
                 }
                 has_context = true;
                 params.push(Param::Context);
             }
             Ok(param) => params.push(param),
-            Err(e) => push(&mut errors, e),
+            Err(e) => {
+                bad_param = true;
+                push(&mut errors, e);
+            }
         }
     }
-    if request.is_none() {
+    if request.is_none() && !bad_param {
         push(&mut errors, syn::Error::new_spanned(
             &sig.inputs,
             format!("a #[data_service] needs one request argument, e.g. `req: MyParams` where MyParams derives FlightRequest; {SHAPES}"),
@@ -232,32 +256,44 @@ fn parse(args: TokenStream, func: ItemFn) -> syn::Result<Service> {
     }
     let (returns, return_span) = match &sig.output {
         ReturnType::Default => {
-            push(&mut errors, syn::Error::new_spanned(
-                sig,
-                format!("a #[data_service] must return its record batches; {SHAPES}"),
-            ));
+            push(
+                &mut errors,
+                syn::Error::new_spanned(
+                    sig,
+                    format!("a #[data_service] must return its record batches; {SHAPES}"),
+                ),
+            );
             (Returns::Plain, Span::call_site())
         }
         ReturnType::Type(_, ty) => {
             let is_result = last_segment(ty).is_some_and(|s| s.ident == "Result");
-            (if is_result { Returns::Result } else { Returns::Plain }, ty.span())
+            (
+                if is_result {
+                    Returns::Result
+                } else {
+                    Returns::Plain
+                },
+                ty.span(),
+            )
         }
     };
     if let Some(e) = errors {
         return Err(e);
     }
+    let Some(request) = request else {
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            "a #[data_service] needs one request argument",
+        ));
+    };
     Ok(Service {
-        request: request.unwrap_or_else(|| unreachable_type()),
+        request,
         func,
         args,
         params,
         returns,
         return_span,
     })
-}
-
-fn unreachable_type() -> Type {
-    syn::parse_quote!(())
 }
 
 fn expand(model: &Service) -> TokenStream {
@@ -299,18 +335,23 @@ fn expand(model: &Service) -> TokenStream {
         (Returns::Plain, true) => quote!(iter_of),
         (Returns::Result, true) => quote!(iter_of_result),
     };
-    let convert = quote_spanned!(model.return_span=> #private::#convert);
+    // The returned value is named with the return type's span, so a shape error points there.
+    let out = quote_spanned!(model.return_span=> __fastflight_returned);
     let run = if blocking {
         quote! {
             ::core::result::Result::Ok(#private::ready(#private::run_blocking(
                 __HANDLER,
-                move || #convert(__HANDLER, #name(#(#call_args),*)),
+                move || {
+                    let #out = #name(#(#call_args),*);
+                    #private::#convert(__HANDLER, #out)
+                },
             )))
         }
     } else {
         quote! {
             ::core::result::Result::Ok(#private::boxed(async move {
-                #convert(__HANDLER, #name(#(#call_args),*).await)
+                let #out = #name(#(#call_args),*).await;
+                #private::#convert(__HANDLER, #out)
             }))
         }
     };
@@ -336,7 +377,8 @@ fn expand(model: &Service) -> TokenStream {
         compact(&request.to_token_stream()).replace(|c: char| !c.is_alphanumeric(), "_"),
         span = request.span()
     );
-    let location = quote_spanned!(name.span()=> ::core::concat!(::core::file!(), ":", ::core::line!()));
+    let location =
+        quote_spanned!(name.span()=> ::core::concat!(::core::file!(), ":", ::core::line!()));
 
     quote! {
         #func

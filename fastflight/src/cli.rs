@@ -7,7 +7,10 @@ use crate::server::DEFAULT_LOCATION;
 use crate::{Result, Server};
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Serve and inspect the fastflight data services of this binary")]
+#[command(
+    version,
+    about = "Serve and inspect the fastflight data services of this binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,16 +50,26 @@ pub async fn run_with(builder: crate::ServerBuilder) -> Result<()> {
     match cli.command {
         Command::StartFlightServer(args) => {
             let server = builder.location(args.flight_location).bind().await?;
-            println!("fastflight Flight server listening on {}", server.location());
+            println!(
+                "fastflight Flight server listening on {}",
+                server.location()
+            );
             server.serve_with_shutdown(shutdown_signal()).await?;
             println!("fastflight Flight server stopped");
             Ok(())
         }
         Command::Services => {
             for entry in Registry::global()?.entries() {
-                println!("{}  ({} at {})", entry.request_name, entry.handler, entry.location);
+                println!(
+                    "{}  ({} at {})",
+                    entry.request_name, entry.handler, entry.location
+                );
                 for field in (entry.request_fields)() {
-                    let required = if field.required { "required" } else { "optional" };
+                    let required = if field.required {
+                        "required"
+                    } else {
+                        "optional"
+                    };
                     println!("    {}: {} ({required})", field.name, field.ty);
                 }
             }

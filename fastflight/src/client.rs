@@ -78,21 +78,32 @@ impl Client {
             .do_get(Ticket::new(ticket))
             .await?
             .into_inner();
-        RecordBatchStream::start(FlightDataDecoder::new(response.map_err(FlightErrorOf::from)))
-            .await
+        RecordBatchStream::start(FlightDataDecoder::new(
+            response.map_err(FlightErrorOf::from),
+        ))
+        .await
     }
 
     /// GetFlightInfo for a request: its schema and the endpoint to fetch it from.
     pub async fn flight_info<R: FlightRequest>(&self, request: &R) -> Result<FlightInfo> {
         let descriptor = FlightDescriptor::new_cmd(ticket::encode(request)?);
-        Ok(self.inner.clone().get_flight_info(descriptor).await?.into_inner())
+        Ok(self
+            .inner
+            .clone()
+            .get_flight_info(descriptor)
+            .await?
+            .into_inner())
     }
 
     /// The services the server offers (the `list_services` action).
     pub async fn list_services(&self) -> Result<Vec<ServiceInfo>> {
         let body = self.action("list_services").await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::status(tonic::Code::Internal, format!("bad list_services answer: {e}")))
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::status(
+                tonic::Code::Internal,
+                format!("bad list_services answer: {e}"),
+            )
+        })
     }
 
     /// Runs an action and returns the body of its first result.

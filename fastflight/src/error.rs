@@ -201,7 +201,10 @@ mod tests {
             path: "rows".into(),
             message: "invalid type".into(),
         };
-        assert_eq!(e.to_string(), "invalid request `p`: field `rows`: invalid type");
+        assert_eq!(
+            e.to_string(),
+            "invalid request `p`: field `rows`: invalid type"
+        );
         assert_eq!(tonic::Status::from(e).code(), tonic::Code::InvalidArgument);
     }
 }

@@ -35,7 +35,13 @@ mod tests {
         assert_eq!(host_port("grpc://0.0.0.0:8815").unwrap(), "0.0.0.0:8815");
         assert_eq!(host_port("grpc+tcp://localhost:1/").unwrap(), "localhost:1");
         assert_eq!(endpoint_uri("grpc://[::1]:9").unwrap(), "http://[::1]:9");
-        for bad in ["0.0.0.0:8815", "grpc://host", "grpc://:80", "grpc://h:99999", "tcp://h:1"] {
+        for bad in [
+            "0.0.0.0:8815",
+            "grpc://host",
+            "grpc://:80",
+            "grpc://h:99999",
+            "tcp://h:1",
+        ] {
             assert!(host_port(bad).is_err(), "{bad}");
         }
     }

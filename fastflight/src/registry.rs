@@ -137,7 +137,11 @@ impl Registry {
     /// to two services and two request types sharing one name.
     pub fn from_entries(entries: impl IntoIterator<Item = &'static ServiceEntry>) -> Result<Self> {
         let mut entries: Vec<&'static ServiceEntry> = entries.into_iter().collect();
-        entries.sort_by(|a, b| a.request_name.cmp(b.request_name).then(a.location.cmp(b.location)));
+        entries.sort_by(|a, b| {
+            a.request_name
+                .cmp(b.request_name)
+                .then(a.location.cmp(b.location))
+        });
         let mut problems = Vec::new();
         let mut by_type: HashMap<TypeId, &'static ServiceEntry> = HashMap::new();
         let mut by_name: HashMap<&'static str, &'static ServiceEntry> = HashMap::new();
@@ -204,7 +208,10 @@ impl Registry {
 
     /// The registered request names, in order.
     pub fn names(&self) -> Vec<String> {
-        self.entries.iter().map(|e| e.request_name.to_owned()).collect()
+        self.entries
+            .iter()
+            .map(|e| e.request_name.to_owned())
+            .collect()
     }
 
     /// The service for a request name, or `NotFound` listing the registered names.
@@ -259,7 +266,9 @@ impl Prepared {
                 let rest = check_schema(entry.handler, Arc::clone(&schema), batches);
                 Ok(ResultStream {
                     schema,
-                    batches: futures::stream::once(async { Ok(first) }).chain(rest).boxed(),
+                    batches: futures::stream::once(async { Ok(first) })
+                        .chain(rest)
+                        .boxed(),
                 })
             }
         }
@@ -305,7 +314,11 @@ mod tests {
     fn wants_string() -> Vec<(TypeId, &'static str)> {
         vec![(TypeId::of::<String>(), "String")]
     }
-    fn invoke(_: Map<String, Value>, _: Context, _: &States) -> Result<BoxFuture<'static, Result<BatchStream>>> {
+    fn invoke(
+        _: Map<String, Value>,
+        _: Context,
+        _: &States,
+    ) -> Result<BoxFuture<'static, Result<BatchStream>>> {
         Ok(async { Ok(futures::stream::empty().boxed()) }.boxed())
     }
 
@@ -332,28 +345,43 @@ mod tests {
 
     static A1: ServiceEntry = entry("a", id_a, "crate::one", "src/one.rs:3", no_states);
     static A2: ServiceEntry = entry("a2", id_a, "crate::two", "src/two.rs:9", no_states);
-    static B_SAME_NAME: ServiceEntry = entry("a", id_b, "crate::three", "src/three.rs:1", no_states);
+    static B_SAME_NAME: ServiceEntry =
+        entry("a", id_b, "crate::three", "src/three.rs:1", no_states);
     static B: ServiceEntry = entry("b", id_b, "crate::four", "src/four.rs:4", wants_string);
 
     #[test]
     fn a_type_bound_twice_names_both_places() {
         let e = Registry::from_entries([&A1, &A2]).unwrap_err().to_string();
         assert!(e.contains("bound to two services"), "{e}");
-        assert!(e.contains("src/one.rs:3") && e.contains("src/two.rs:9"), "{e}");
+        assert!(
+            e.contains("src/one.rs:3") && e.contains("src/two.rs:9"),
+            "{e}"
+        );
     }
 
     #[test]
     fn two_types_with_one_name_name_both_places() {
-        let e = Registry::from_entries([&A1, &B_SAME_NAME]).unwrap_err().to_string();
+        let e = Registry::from_entries([&A1, &B_SAME_NAME])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("share the name `a`"), "{e}");
-        assert!(e.contains("src/one.rs:3") && e.contains("src/three.rs:1"), "{e}");
+        assert!(
+            e.contains("src/one.rs:3") && e.contains("src/three.rs:1"),
+            "{e}"
+        );
     }
 
     #[test]
     fn missing_state_is_named() {
         let registry = Registry::from_entries([&A1, &B]).unwrap();
-        let e = registry.check_states(&States::default()).unwrap_err().to_string();
-        assert!(e.contains("State<String>") && e.contains("src/four.rs:4"), "{e}");
+        let e = registry
+            .check_states(&States::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("State<String>") && e.contains("src/four.rs:4"),
+            "{e}"
+        );
         let mut states = States::default();
         states.insert(String::from("x"));
         registry.check_states(&states).unwrap();

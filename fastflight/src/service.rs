@@ -261,14 +261,20 @@ mod tests {
         states.insert(41_u32);
         assert_eq!(*states.get::<u32>().unwrap(), 41);
         let e = states.get::<String>().err().unwrap();
-        assert!(e.to_string().contains("State<alloc::string::String>"), "{e}");
+        assert!(
+            e.to_string().contains("State<alloc::string::String>"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
     async fn blocking_producer_panics_become_errors() {
         let mut s = run_blocking("svc", || -> Result<BatchIter> { panic!("boom") });
         let e = s.next().await.unwrap().unwrap_err();
-        assert!(matches!(&e, Error::Panic { message, .. } if message == "boom"), "{e}");
+        assert!(
+            matches!(&e, Error::Panic { message, .. } if message == "boom"),
+            "{e}"
+        );
         assert!(s.next().await.is_none());
     }
 }

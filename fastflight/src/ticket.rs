@@ -65,14 +65,13 @@ pub fn decode(bytes: &[u8]) -> Result<RawTicket> {
 
 /// Deserialises the fields into the typed request and runs its validation hook.
 pub fn into_request<R: FlightRequest>(fields: Map<String, Value>) -> Result<R> {
-    let request: R =
-        serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
-            Error::InvalidField {
-                param_type: R::NAME.to_owned(),
-                path: e.path().to_string(),
-                message: e.into_inner().to_string(),
-            }
-        })?;
+    let request: R = serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
+        Error::InvalidField {
+            param_type: R::NAME.to_owned(),
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+        }
+    })?;
     request.validate().map_err(|message| Error::Validation {
         param_type: R::NAME.to_owned(),
         message,
@@ -160,12 +159,17 @@ mod tests {
 
     #[test]
     fn field_errors_name_the_field_path() {
-        let e = round(br#"{"param_type":"test.Probe","rows":"many","inner":{"limit":1}}"#)
-            .unwrap_err();
-        assert!(matches!(&e, Error::InvalidField { path, .. } if path == "rows"), "{e}");
-        let e = round(br#"{"param_type":"test.Probe","rows":1,"inner":{"limit":-1}}"#)
-            .unwrap_err();
-        assert!(matches!(&e, Error::InvalidField { path, .. } if path == "inner.limit"), "{e}");
+        let e =
+            round(br#"{"param_type":"test.Probe","rows":"many","inner":{"limit":1}}"#).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidField { path, .. } if path == "rows"),
+            "{e}"
+        );
+        let e = round(br#"{"param_type":"test.Probe","rows":1,"inner":{"limit":-1}}"#).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidField { path, .. } if path == "inner.limit"),
+            "{e}"
+        );
         let e = round(br#"{"param_type":"test.Probe","inner":{"limit":1}}"#).unwrap_err();
         assert!(e.to_string().contains("missing field `rows`"), "{e}");
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
@@ -173,8 +177,7 @@ mod tests {
 
     #[test]
     fn validation_runs_after_decoding() {
-        let e = round(br#"{"param_type":"test.Probe","rows":13,"inner":{"limit":1}}"#)
-            .unwrap_err();
+        let e = round(br#"{"param_type":"test.Probe","rows":13,"inner":{"limit":1}}"#).unwrap_err();
         assert!(matches!(e, Error::Validation { .. }));
         assert!(e.to_string().contains("rows must not be 13"), "{e}");
     }

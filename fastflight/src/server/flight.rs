@@ -28,7 +28,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "list_services",
         "JSON array of the registered services: request name, handler, fields",
     ),
-    ("health", "JSON object {\"status\": \"ok\", \"services\": N}"),
+    (
+        "health",
+        "JSON object {\"status\": \"ok\", \"services\": N}",
+    ),
 ];
 
 /// The Flight service over the registry; [`crate::Server`] serves it.
@@ -56,7 +59,11 @@ impl FlightHandler {
         Context::new(request.metadata().clone(), request.remote_addr())
     }
 
-    async fn open(&self, ticket: &[u8], ctx: Context) -> Result<(&'static str, ResultStream), Error> {
+    async fn open(
+        &self,
+        ticket: &[u8],
+        ctx: Context,
+    ) -> Result<(&'static str, ResultStream), Error> {
         let prepared = self.registry.prepare(ticket, ctx, &self.states)?;
         let name = prepared.entry.request_name;
         Ok((name, prepared.open().await?))
@@ -97,7 +104,10 @@ impl FlightService for FlightHandler {
     type DoActionStream = Boxed<arrow_flight::Result>;
     type ListActionsStream = Boxed<ActionType>;
 
-    async fn do_get(&self, request: Request<Ticket>) -> Result<Response<Self::DoGetStream>, Status> {
+    async fn do_get(
+        &self,
+        request: Request<Ticket>,
+    ) -> Result<Response<Self::DoGetStream>, Status> {
         let ctx = Self::context(&request);
         let cancel_on_drop = ctx.cancellation_token().drop_guard();
         let started = Instant::now();
@@ -177,7 +187,9 @@ impl FlightService for FlightHandler {
                 Ok(FlightInfo::new()
                     .try_with_schema(schema)
                     .map_err(|e| Status::internal(e.to_string()))?
-                    .with_descriptor(FlightDescriptor::new_cmd(entry.request_name.as_bytes().to_vec()))
+                    .with_descriptor(FlightDescriptor::new_cmd(
+                        entry.request_name.as_bytes().to_vec(),
+                    ))
                     .with_total_records(-1)
                     .with_total_bytes(-1)
                     .with_app_metadata(json_bytes(&entry.info())?))
@@ -230,21 +242,27 @@ impl FlightService for FlightHandler {
         &self,
         _request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<Response<Self::HandshakeStream>, Status> {
-        Err(Status::unimplemented("fastflight servers need no handshake"))
+        Err(Status::unimplemented(
+            "fastflight servers need no handshake",
+        ))
     }
 
     async fn poll_flight_info(
         &self,
         _request: Request<FlightDescriptor>,
     ) -> Result<Response<PollInfo>, Status> {
-        Err(Status::unimplemented("PollFlightInfo is not offered: use GetFlightInfo"))
+        Err(Status::unimplemented(
+            "PollFlightInfo is not offered: use GetFlightInfo",
+        ))
     }
 
     async fn do_put(
         &self,
         _request: Request<Streaming<FlightData>>,
     ) -> Result<Response<Self::DoPutStream>, Status> {
-        Err(Status::unimplemented("DoPut is not offered: fastflight services are read-only"))
+        Err(Status::unimplemented(
+            "DoPut is not offered: fastflight services are read-only",
+        ))
     }
 
     async fn do_exchange(

@@ -87,11 +87,7 @@ impl ServerBuilder {
         Ok(BoundServer {
             listener,
             local_addr,
-            handler: FlightHandler::new(
-                registry,
-                Arc::new(self.states),
-                self.max_flight_data_size,
-            ),
+            handler: FlightHandler::new(registry, Arc::new(self.states), self.max_flight_data_size),
         })
     }
 

@@ -12,11 +12,22 @@ fn blocking_client_fetches_typed_and_raw() {
     let server = runtime.block_on(start());
     let client = fastflight::blocking::Client::connect(&server.location).unwrap();
 
-    let batch = client.echo(EchoParams { message: "sync".into() }).unwrap().concat().unwrap();
+    let batch = client
+        .echo(EchoParams {
+            message: "sync".into(),
+        })
+        .unwrap()
+        .concat()
+        .unwrap();
     assert_eq!(batch.num_rows(), 1);
 
     let iter = client
-        .fetch(Numbers { count: 25, batch_size: 10, fail_after: None, fail_code: None })
+        .fetch(Numbers {
+            count: 25,
+            batch_size: 10,
+            fail_after: None,
+            fail_code: None,
+        })
         .unwrap();
     assert_eq!(iter.schema().field(0).name(), "n");
     let batches: Vec<_> = iter.collect::<fastflight::Result<_>>().unwrap();
@@ -32,7 +43,11 @@ fn blocking_client_fetches_typed_and_raw() {
 
     let e = client.fetch_ticket(b"{}".to_vec()).err().unwrap();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
-    assert!(client.list_services().unwrap().iter().any(|s| s.name == "tests.Pairs"));
+    assert!(client
+        .list_services()
+        .unwrap()
+        .iter()
+        .any(|s| s.name == "tests.Pairs"));
 
     // From several threads at once, sharing one client.
     let handles: Vec<_> = (0..4)
@@ -40,7 +55,12 @@ fn blocking_client_fetches_typed_and_raw() {
             let client = client.clone();
             std::thread::spawn(move || {
                 let batches = client
-                    .fetch(Numbers { count: 100 + i, batch_size: 7, fail_after: None, fail_code: None })
+                    .fetch(Numbers {
+                        count: 100 + i,
+                        batch_size: 7,
+                        fail_after: None,
+                        fail_code: None,
+                    })
                     .unwrap()
                     .collect_batches()
                     .unwrap();

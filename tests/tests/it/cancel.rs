@@ -28,8 +28,14 @@ async fn dropping_an_async_stream_cancels_the_service() {
     stream.next().await.unwrap().unwrap();
     assert!(!server.probes.stream_dropped.load(Ordering::SeqCst));
     drop(stream);
-    assert!(within_a_second(&server.probes.stream_dropped).await, "service stream not dropped");
-    assert!(within_a_second(&server.probes.context_cancelled).await, "context not cancelled");
+    assert!(
+        within_a_second(&server.probes.stream_dropped).await,
+        "service stream not dropped"
+    );
+    assert!(
+        within_a_second(&server.probes.context_cancelled).await,
+        "context not cancelled"
+    );
 }
 
 #[tokio::test]
@@ -39,5 +45,8 @@ async fn dropping_a_blocking_stream_stops_the_producer() {
     let mut stream = client.fetch(BlockingEndless {}).await.unwrap();
     stream.next().await.unwrap().unwrap();
     drop(stream);
-    assert!(within_a_second(&server.probes.producer_stopped).await, "producer still running");
+    assert!(
+        within_a_second(&server.probes.producer_stopped).await,
+        "producer still running"
+    );
 }

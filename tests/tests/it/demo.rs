@@ -9,10 +9,20 @@ async fn demo_serves_echo_and_synthetic() {
     let demo = DemoProcess::start();
     // A client that depends only on the request types' crate.
     let client = fastflight::Client::connect(&demo.location).await.unwrap();
-    let echo = client.fetch(EchoParams::default()).await.unwrap().concat().await.unwrap();
+    let echo = client
+        .fetch(EchoParams::default())
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
     assert_eq!(echo.num_rows(), 1);
     let rows: usize = client
-        .fetch(SyntheticParams { rows: 300_000, batch_size: 65_536, seed: None })
+        .fetch(SyntheticParams {
+            rows: 300_000,
+            batch_size: 65_536,
+            seed: None,
+        })
         .await
         .unwrap()
         .collect()
@@ -26,10 +36,16 @@ async fn demo_serves_echo_and_synthetic() {
 
 #[test]
 fn demo_lists_its_services() {
-    let out = std::process::Command::new(demo_binary()).arg("services").output().unwrap();
+    let out = std::process::Command::new(demo_binary())
+        .arg("services")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("fastflight.demo_services.echo_demo.EchoParams"), "{text}");
+    assert!(
+        text.contains("fastflight.demo_services.echo_demo.EchoParams"),
+        "{text}"
+    );
     assert!(text.contains("rows: u64 (required)"), "{text}");
     assert!(text.contains("seed: Option<u64> (optional)"), "{text}");
 }
@@ -60,7 +76,10 @@ fn demo_exits_cleanly_on_sigterm() {
             assert!(code.success(), "exit status {code}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no exit 10 s after SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit 10 s after SIGTERM"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

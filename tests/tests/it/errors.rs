@@ -45,11 +45,23 @@ async fn malformed_tickets_are_invalid_arguments() {
 async fn field_errors_name_the_field() {
     let server = start().await;
     let client = client(&server).await;
-    let e = refused(&client, br#"{"param_type":"tests.Numbers","count":"ten","batch_size":1}"#).await;
-    assert_refused(&e, Code::InvalidArgument, &["tests.Numbers", "field `count`", "invalid type"]);
+    let e = refused(
+        &client,
+        br#"{"param_type":"tests.Numbers","count":"ten","batch_size":1}"#,
+    )
+    .await;
+    assert_refused(
+        &e,
+        Code::InvalidArgument,
+        &["tests.Numbers", "field `count`", "invalid type"],
+    );
     let e = refused(&client, br#"{"param_type":"tests.Numbers","count":10}"#).await;
     assert_refused(&e, Code::InvalidArgument, &["missing field `batch_size`"]);
-    let e = refused(&client, br#"{"param_type":"tests.Numbers","count":1,"batch_size":1,"fail_after":-2}"#).await;
+    let e = refused(
+        &client,
+        br#"{"param_type":"tests.Numbers","count":1,"batch_size":1,"fail_after":-2}"#,
+    )
+    .await;
     assert_refused(&e, Code::InvalidArgument, &["field `fail_after`"]);
 }
 
@@ -59,18 +71,31 @@ async fn failed_validation_is_an_invalid_argument() {
     let client = client(&server).await;
     // Through the trait hook ...
     let e = client
-        .fetch(Numbers { count: 5, batch_size: 0, fail_after: None, fail_code: None })
+        .fetch(Numbers {
+            count: 5,
+            batch_size: 0,
+            fail_after: None,
+            fail_code: None,
+        })
         .await
         .err()
         .unwrap();
     assert_refused(&e, Code::InvalidArgument, &["batch_size", "at least 1"]);
     // ... and through a path hook.
     let e = client
-        .synthetic(SyntheticParams { rows: 5, batch_size: 0, seed: None })
+        .synthetic(SyntheticParams {
+            rows: 5,
+            batch_size: 0,
+            seed: None,
+        })
         .await
         .err()
         .unwrap();
-    assert_refused(&e, Code::InvalidArgument, &["fastflight.demo.SyntheticParams", "batch_size"]);
+    assert_refused(
+        &e,
+        Code::InvalidArgument,
+        &["fastflight.demo.SyntheticParams", "batch_size"],
+    );
 }
 
 #[tokio::test]
@@ -81,7 +106,11 @@ async fn unknown_param_type_is_not_found_and_lists_names() {
     assert_refused(
         &e,
         Code::NotFound,
-        &["no.Such", "fastflight.demo_services.echo_demo.EchoParams", "tests.Numbers"],
+        &[
+            "no.Such",
+            "fastflight.demo_services.echo_demo.EchoParams",
+            "tests.Numbers",
+        ],
     );
 }
 
@@ -89,7 +118,13 @@ async fn unknown_param_type_is_not_found_and_lists_names() {
 async fn service_errors_are_internal() {
     let server = start().await;
     let client = client(&server).await;
-    let e = client.fetch(Refuse { reason: "disk on fire".into() }).await.err().unwrap();
+    let e = client
+        .fetch(Refuse {
+            reason: "disk on fire".into(),
+        })
+        .await
+        .err()
+        .unwrap();
     assert_refused(&e, Code::Internal, &["disk on fire", "refuse"]);
 }
 
@@ -97,16 +132,31 @@ async fn service_errors_are_internal() {
 async fn panics_are_internal_and_the_server_serves_on() {
     let server = start().await;
     let client = client(&server).await;
-    let e = client.fetch(Boom { when: "before".into() }).await.err().unwrap();
+    let e = client
+        .fetch(Boom {
+            when: "before".into(),
+        })
+        .await
+        .err()
+        .unwrap();
     assert_refused(&e, Code::Internal, &["panicked", "boom before the stream"]);
 
-    let mut stream = client.fetch(Boom { when: "during".into() }).await.unwrap();
+    let mut stream = client
+        .fetch(Boom {
+            when: "during".into(),
+        })
+        .await
+        .unwrap();
     assert_eq!(stream.next().await.unwrap().unwrap().num_rows(), 3);
     let e = stream.next().await.unwrap().unwrap_err();
     assert_refused(&e, Code::Internal, &["boom during the stream"]);
 
     let mut stream = client
-        .fetch(BlockingRange { n: 100, batch_size: 10, panic_at: Some(50) })
+        .fetch(BlockingRange {
+            n: 100,
+            batch_size: 10,
+            panic_at: Some(50),
+        })
         .await
         .unwrap();
     let mut rows = 0;
@@ -121,7 +171,12 @@ async fn panics_are_internal_and_the_server_serves_on() {
 
     // The same connection and a new one both still work.
     let ok = client
-        .fetch(Numbers { count: 4, batch_size: 4, fail_after: None, fail_code: None })
+        .fetch(Numbers {
+            count: 4,
+            batch_size: 4,
+            fail_after: None,
+            fail_code: None,
+        })
         .await
         .unwrap()
         .collect()
@@ -136,8 +191,17 @@ async fn panics_are_internal_and_the_server_serves_on() {
 async fn errors_after_batches_keep_their_code_and_are_not_a_complete_result() {
     let server = start().await;
     let client = client(&server).await;
-    for (code_name, code) in [("not_found", Code::NotFound), ("unavailable", Code::Unavailable), ("other", Code::DataLoss)] {
-        let request = Numbers { count: 100, batch_size: 10, fail_after: Some(3), fail_code: Some(code_name.into()) };
+    for (code_name, code) in [
+        ("not_found", Code::NotFound),
+        ("unavailable", Code::Unavailable),
+        ("other", Code::DataLoss),
+    ] {
+        let request = Numbers {
+            count: 100,
+            batch_size: 10,
+            fail_after: Some(3),
+            fail_code: Some(code_name.into()),
+        };
         let mut stream = client.fetch(request.clone()).await.unwrap();
         let mut ok = 0;
         let mut error = None;
@@ -154,7 +218,17 @@ async fn errors_after_batches_keep_their_code_and_are_not_a_complete_result() {
         let e = error.expect("the stream ends with an error, not silently");
         assert_refused(&e, code, &["failed after 3 batches"]);
         // collect() refuses the partial result as a whole.
-        assert_eq!(client.fetch(request).await.unwrap().collect().await.unwrap_err().code(), code);
+        assert_eq!(
+            client
+                .fetch(request)
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap_err()
+                .code(),
+            code
+        );
     }
 }
 
@@ -178,16 +252,27 @@ async fn a_missing_state_fails_the_start_naming_it() {
 #[tokio::test]
 async fn bad_locations_are_refused() {
     for bad in ["127.0.0.1:0", "grpc://127.0.0.1", "grpc://127.0.0.1:99999"] {
-        let e = fastflight::Server::builder().location(bad).bind().await.err().unwrap();
+        let e = fastflight::Server::builder()
+            .location(bad)
+            .bind()
+            .await
+            .err()
+            .unwrap();
         assert!(e.to_string().contains(bad), "{e}");
         assert!(fastflight::Client::connect(bad).await.is_err());
     }
     // Nobody listens here: a clear transport error, not a hang.
-    let e = fastflight::Client::connect("grpc://127.0.0.1:1").await.err().unwrap();
+    let e = fastflight::Client::connect("grpc://127.0.0.1:1")
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.code(), Code::Unavailable, "{e}");
 }
 
 #[test]
 fn request_names_are_distinct() {
-    assert_ne!(<Numbers as FlightRequest>::NAME, <Boom as FlightRequest>::NAME);
+    assert_ne!(
+        <Numbers as FlightRequest>::NAME,
+        <Boom as FlightRequest>::NAME
+    );
 }

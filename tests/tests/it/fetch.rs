@@ -4,8 +4,8 @@
 use fastflight::arrow::array::{Array, AsArray};
 use fastflight::arrow::datatypes::{DataType, Int64Type};
 use fastflight::FlightRequest;
-use fastflight_examples::{EchoClient, SyntheticClient};
 use fastflight_demo_api::{EchoParams, SyntheticParams};
+use fastflight_examples::{EchoClient, SyntheticClient};
 use futures::StreamExt;
 
 use crate::services::*;
@@ -16,14 +16,18 @@ async fn typed_stub_and_generic_fetch_agree() {
     let server = start().await;
     let client = client(&server).await;
     let by_stub = client
-        .echo(EchoParams { message: "stub".into() })
+        .echo(EchoParams {
+            message: "stub".into(),
+        })
         .await
         .unwrap()
         .concat()
         .await
         .unwrap();
     let by_fetch = client
-        .fetch(EchoParams { message: "stub".into() })
+        .fetch(EchoParams {
+            message: "stub".into(),
+        })
         .await
         .unwrap()
         .concat()
@@ -35,7 +39,10 @@ async fn typed_stub_and_generic_fetch_agree() {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["message", "timestamp", "service"]);
     assert_eq!(by_stub.column(0).as_string::<i32>().value(0), "stub");
-    assert_eq!(by_stub.column(2).as_string::<i32>().value(0), "echo_service");
+    assert_eq!(
+        by_stub.column(2).as_string::<i32>().value(0),
+        "echo_service"
+    );
     assert_eq!(by_stub.column(1).data_type(), &DataType::Int64);
 }
 
@@ -44,8 +51,17 @@ async fn raw_json_ticket_uses_field_defaults() {
     let server = start().await;
     let client = client(&server).await;
     let ticket = br#"{"param_type": "fastflight.demo_services.echo_demo.EchoParams"}"#.to_vec();
-    let batch = client.fetch_ticket(ticket).await.unwrap().concat().await.unwrap();
-    assert_eq!(batch.column(0).as_string::<i32>().value(0), "Hello FastFlight!");
+    let batch = client
+        .fetch_ticket(ticket)
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
+    assert_eq!(
+        batch.column(0).as_string::<i32>().value(0),
+        "Hello FastFlight!"
+    );
 }
 
 #[tokio::test]
@@ -53,10 +69,19 @@ async fn batches_arrive_in_order_and_whole() {
     let server = start().await;
     let client = client(&server).await;
     let stream = client
-        .fetch(Numbers { count: 10_000, batch_size: 3_000, fail_after: None, fail_code: None })
+        .fetch(Numbers {
+            count: 10_000,
+            batch_size: 3_000,
+            fail_after: None,
+            fail_code: None,
+        })
         .await
         .unwrap();
-    assert_eq!(stream.schema().field(0).name(), "n", "schema known before the first batch");
+    assert_eq!(
+        stream.schema().field(0).name(),
+        "n",
+        "schema known before the first batch"
+    );
     let batches = stream.collect().await.unwrap();
     let sizes: Vec<usize> = batches.iter().map(|b| b.num_rows()).collect();
     assert_eq!(sizes, [3_000, 3_000, 3_000, 1_000]);
@@ -69,7 +94,11 @@ async fn large_batches_are_received_whole() {
     let server = start().await;
     let client = client(&server).await;
     let batches = client
-        .synthetic(SyntheticParams { rows: 1_000_000, batch_size: 1_000_000, seed: Some(1) })
+        .synthetic(SyntheticParams {
+            rows: 1_000_000,
+            batch_size: 1_000_000,
+            seed: Some(1),
+        })
         .await
         .unwrap()
         .collect()
@@ -85,9 +114,25 @@ async fn large_batches_are_received_whole() {
 async fn synthetic_rows_are_lazy_deterministic_and_sized() {
     let server = start().await;
     let client = client(&server).await;
-    let request = SyntheticParams { rows: 100_003, batch_size: 10_000, seed: Some(7) };
-    let a = client.synthetic(request.clone()).await.unwrap().collect().await.unwrap();
-    let b = client.synthetic(request).await.unwrap().collect().await.unwrap();
+    let request = SyntheticParams {
+        rows: 100_003,
+        batch_size: 10_000,
+        seed: Some(7),
+    };
+    let a = client
+        .synthetic(request.clone())
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let b = client
+        .synthetic(request)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
     assert_eq!(a.len(), 11);
     assert_eq!(a.iter().map(|b| b.num_rows()).sum::<usize>(), 100_003);
     assert_eq!(a, b, "same seed, same rows");
@@ -95,7 +140,11 @@ async fn synthetic_rows_are_lazy_deterministic_and_sized() {
     assert_eq!(names.value(2), "row-000000100002");
     // A request for a huge result starts at once: batches are made as they are read.
     let mut huge = client
-        .synthetic(SyntheticParams { rows: 100_000_000, batch_size: 1_000, seed: None })
+        .synthetic(SyntheticParams {
+            rows: 100_000_000,
+            batch_size: 1_000,
+            seed: None,
+        })
         .await
         .unwrap();
     let first = huge.next().await.unwrap().unwrap();
@@ -107,20 +156,33 @@ async fn state_is_shared_between_calls() {
     let server = start().await;
     let client = client(&server).await;
     for expected in 1..=3_i64 {
-        let batch = client.count(Count {}).await.unwrap().concat().await.unwrap();
-        assert_eq!(batch.column(0).as_primitive::<Int64Type>().value(0), expected);
-        assert_eq!(batch.column(1).as_string::<i32>().value(0), "from the builder");
+        let batch = client
+            .count(Count {})
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap();
+        assert_eq!(
+            batch.column(0).as_primitive::<Int64Type>().value(0),
+            expected
+        );
+        assert_eq!(
+            batch.column(1).as_string::<i32>().value(0),
+            "from the builder"
+        );
     }
 }
 
 #[tokio::test]
 async fn context_carries_headers_and_peer() {
     let server = start().await;
-    let channel = tonic::transport::Endpoint::from_shared(server.location.replace("grpc://", "http://"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel =
+        tonic::transport::Endpoint::from_shared(server.location.replace("grpc://", "http://"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
     let mut raw = arrow_flight::FlightClient::new(channel);
     raw.add_header("x-user", "ada").unwrap();
     let ticket = fastflight::ticket::encode(&Whoami {}).unwrap();
@@ -132,10 +194,19 @@ async fn context_carries_headers_and_peer() {
         .collect()
         .await;
     assert_eq!(batches[0].column(0).as_string::<i32>().value(0), "ada");
-    assert_eq!(batches[0].column(1).as_string::<i32>().value(0), "127.0.0.1");
+    assert_eq!(
+        batches[0].column(1).as_string::<i32>().value(0),
+        "127.0.0.1"
+    );
     // Without the header, the service sees none.
     let client = client(&server).await;
-    let batch = client.whoami(Whoami {}).await.unwrap().concat().await.unwrap();
+    let batch = client
+        .whoami(Whoami {})
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
     assert_eq!(batch.column(0).as_string::<i32>().value(0), "anonymous");
 }
 
@@ -144,7 +215,11 @@ async fn blocking_services_stream_from_a_thread() {
     let server = start().await;
     let client = client(&server).await;
     let batches = client
-        .blocking_range(BlockingRange { n: 1_000, batch_size: 64, panic_at: None })
+        .blocking_range(BlockingRange {
+            n: 1_000,
+            batch_size: 64,
+            panic_at: None,
+        })
         .await
         .unwrap()
         .collect()
@@ -159,25 +234,48 @@ async fn declared_schema_and_empty_results() {
     let server = start().await;
     let client = client(&server).await;
     let empty = client.fetch(Pairs { rows: 0 }).await.unwrap();
-    assert_eq!(*empty.schema(), pairs_schema(), "declared schema even with zero rows");
+    assert_eq!(
+        *empty.schema(),
+        pairs_schema(),
+        "declared schema even with zero rows"
+    );
     let batch = empty.concat().await.unwrap();
     assert_eq!(batch.num_rows(), 0);
     assert_eq!(*batch.schema(), pairs_schema());
 
-    let some = client.pairs(Pairs { rows: 5 }).await.unwrap().concat().await.unwrap();
+    let some = client
+        .pairs(Pairs { rows: 5 })
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
     assert_eq!(some.num_rows(), 5);
     assert_eq!(some.column(1).null_count(), 2);
 
     let nothing = client.nothing(Nothing {}).await.unwrap();
-    assert_eq!(nothing.schema().fields().len(), 0, "no schema declared: an empty one");
+    assert_eq!(
+        nothing.schema().fields().len(),
+        0,
+        "no schema declared: an empty one"
+    );
     assert!(nothing.collect().await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn default_name_is_the_rust_path() {
-    assert_eq!(<DefaultNamed as FlightRequest>::NAME, "it::services::DefaultNamed");
+    assert_eq!(
+        <DefaultNamed as FlightRequest>::NAME,
+        "it::services::DefaultNamed"
+    );
     let server = start().await;
     let client = client(&server).await;
-    let batch = client.default_named(DefaultNamed { x: 41 }).await.unwrap().concat().await.unwrap();
+    let batch = client
+        .default_named(DefaultNamed { x: 41 })
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
     assert_eq!(column_n(&[batch]), [41]);
 }

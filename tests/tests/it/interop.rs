@@ -27,10 +27,17 @@ fn pyarrow_client_calls_the_demo_server() {
     }
     let demo = DemoProcess::start();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/interop.py");
-    let out = Command::new("python3").arg(script).arg(&demo.location).output().unwrap();
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(&demo.location)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "interop.py failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "interop.py failed:\n{stdout}\n{stderr}"
+    );
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["ok"], true);
 }

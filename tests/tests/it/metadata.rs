@@ -16,7 +16,13 @@ async fn flight_info_gives_schema_and_a_ticket_do_get_accepts() {
     let info = client.flight_info(&Pairs { rows: 2 }).await.unwrap();
     assert_eq!(info.clone().try_decode_schema().unwrap(), pairs_schema());
     let ticket = info.endpoint[0].ticket.clone().unwrap();
-    let batch = client.fetch_ticket(ticket.ticket).await.unwrap().concat().await.unwrap();
+    let batch = client
+        .fetch_ticket(ticket.ticket)
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
     assert_eq!(batch.num_rows(), 2);
 
     // Without a declared schema: the schema of the first batch.
@@ -30,7 +36,9 @@ async fn flight_info_refuses_bad_commands() {
     let server = start().await;
     let mut raw = client(&server).await.flight_client();
     let e = raw
-        .get_flight_info(FlightDescriptor::new_cmd(br#"{"param_type":"tests.Pairs","rows":"x"}"#.to_vec()))
+        .get_flight_info(FlightDescriptor::new_cmd(
+            br#"{"param_type":"tests.Pairs","rows":"x"}"#.to_vec(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
@@ -47,19 +55,29 @@ async fn get_schema_is_the_declared_schema_or_a_clear_error() {
     let server = start().await;
     let mut raw = client(&server).await.flight_client();
     let result = raw
-        .get_schema(FlightDescriptor::new_cmd(br#"{"param_type":"tests.Pairs","rows":0}"#.to_vec()))
+        .get_schema(FlightDescriptor::new_cmd(
+            br#"{"param_type":"tests.Pairs","rows":0}"#.to_vec(),
+        ))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(Schema::try_from(&result).unwrap(), pairs_schema());
     let e = raw
-        .get_schema(FlightDescriptor::new_cmd(br#"{"param_type":"tests.Nothing"}"#.to_vec()))
+        .get_schema(FlightDescriptor::new_cmd(
+            br#"{"param_type":"tests.Nothing"}"#.to_vec(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
-    assert!(e.message().contains("declares no schema"), "{}", e.message());
+    assert!(
+        e.message().contains("declares no schema"),
+        "{}",
+        e.message()
+    );
     let e = raw
-        .get_schema(FlightDescriptor::new_cmd(br#"{"param_type":"nope"}"#.to_vec()))
+        .get_schema(FlightDescriptor::new_cmd(
+            br#"{"param_type":"nope"}"#.to_vec(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
@@ -76,10 +94,18 @@ async fn list_flights_describes_every_service() {
         .expect("tests.Numbers is listed");
     let meta: serde_json::Value = serde_json::from_slice(&numbers.app_metadata).unwrap();
     assert_eq!(meta["handler"], "it::services::numbers");
-    assert_eq!(meta["fields"][0], serde_json::json!({"name": "count", "type": "i64", "required": true}));
-    assert_eq!(meta["fields"][2], serde_json::json!({"name": "fail_after", "type": "Option<usize>", "required": false}));
-    assert!(infos.iter().any(|i| i.flight_descriptor.as_ref().unwrap().cmd.as_ref()
-        == b"fastflight.demo_services.echo_demo.EchoParams"));
+    assert_eq!(
+        meta["fields"][0],
+        serde_json::json!({"name": "count", "type": "i64", "required": true})
+    );
+    assert_eq!(
+        meta["fields"][2],
+        serde_json::json!({"name": "fail_after", "type": "Option<usize>", "required": false})
+    );
+    assert!(infos
+        .iter()
+        .any(|i| i.flight_descriptor.as_ref().unwrap().cmd.as_ref()
+            == b"fastflight.demo_services.echo_demo.EchoParams"));
     let pairs = infos
         .iter()
         .find(|i| i.flight_descriptor.as_ref().unwrap().cmd.as_ref() == b"tests.Pairs")
@@ -98,7 +124,8 @@ async fn actions_list_services_and_health() {
         .unwrap();
     assert_eq!(echo.handler, "fastflight_examples::echo");
     assert!(!echo.fields[0].required, "message has a default");
-    let health: serde_json::Value = serde_json::from_slice(&client.action("health").await.unwrap()).unwrap();
+    let health: serde_json::Value =
+        serde_json::from_slice(&client.action("health").await.unwrap()).unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["services"], services.len());
 
@@ -112,7 +139,10 @@ async fn actions_list_services_and_health() {
         .collect()
         .await;
     assert_eq!(actions, ["list_services", "health"]);
-    let e = raw.do_action(Action::new("drop_tables", "")).await.unwrap_err();
+    let e = raw
+        .do_action(Action::new("drop_tables", ""))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().contains("list_services"), "{}", e.message());
 }

@@ -48,7 +48,10 @@ pub async fn numbers(req: Numbers) -> fastflight::Result<BatchStream> {
                 Some("unavailable") => tonic::Code::Unavailable,
                 _ => tonic::Code::DataLoss,
             };
-            return Err(fastflight::Error::status(code, format!("failed after {i} batches")));
+            return Err(fastflight::Error::status(
+                code,
+                format!("failed after {i} batches"),
+            ));
         }
         Ok(numbers_batch(start, req.batch_size.min(req.count - start)))
     });
@@ -86,7 +89,9 @@ pub struct Refuse {
 }
 
 #[data_service]
-pub async fn refuse(req: Refuse) -> Result<futures::stream::Empty<Result<RecordBatch, std::io::Error>>, std::io::Error> {
+pub async fn refuse(
+    req: Refuse,
+) -> Result<futures::stream::Empty<Result<RecordBatch, std::io::Error>>, std::io::Error> {
     Err(std::io::Error::other(req.reason))
 }
 
@@ -96,7 +101,10 @@ pub async fn refuse(req: Refuse) -> Result<futures::stream::Empty<Result<RecordB
 pub struct Whoami {}
 
 #[data_service]
-pub async fn whoami(_req: Whoami, ctx: Context) -> impl Stream<Item = Result<RecordBatch, fastflight::arrow::error::ArrowError>> {
+pub async fn whoami(
+    _req: Whoami,
+    ctx: Context,
+) -> impl Stream<Item = Result<RecordBatch, fastflight::arrow::error::ArrowError>> {
     let user = ctx.header("x-user").unwrap_or("anonymous").to_owned();
     let peer = ctx.peer().map(|p| p.ip().to_string()).unwrap_or_default();
     futures::stream::once(async move {
@@ -119,11 +127,18 @@ pub struct Label(pub String);
 pub struct Count {}
 
 #[data_service]
-pub async fn count(_req: Count, hits: State<Hits>, label: State<Label>) -> fastflight::Result<BatchStream> {
+pub async fn count(
+    _req: Count,
+    hits: State<Hits>,
+    label: State<Label>,
+) -> fastflight::Result<BatchStream> {
     let n = hits.0 .0.fetch_add(1, Ordering::SeqCst) as i64 + 1;
     let batch = RecordBatch::try_from_iter([
         ("hits", Arc::new(Int64Array::from(vec![n])) as ArrayRef),
-        ("label", Arc::new(StringArray::from(vec![label.0 .0.clone()])) as ArrayRef),
+        (
+            "label",
+            Arc::new(StringArray::from(vec![label.0 .0.clone()])) as ArrayRef,
+        ),
     ])?;
     Ok(futures::stream::iter([Ok(batch)]).boxed())
 }
@@ -151,7 +166,11 @@ impl Drop for SetOnDrop {
 pub struct Slow {}
 
 #[data_service]
-pub async fn slow(_req: Slow, ctx: Context, probes: State<Arc<Probes>>) -> fastflight::Result<BatchStream> {
+pub async fn slow(
+    _req: Slow,
+    ctx: Context,
+    probes: State<Arc<Probes>>,
+) -> fastflight::Result<BatchStream> {
     let watcher = Arc::clone(&probes);
     let token = ctx.cancellation_token();
     tokio::spawn(async move {
@@ -159,14 +178,16 @@ pub async fn slow(_req: Slow, ctx: Context, probes: State<Arc<Probes>>) -> fastf
         watcher.context_cancelled.store(true, Ordering::SeqCst);
     });
     let guard = SetOnDrop(Arc::clone(&probes), |p| &p.stream_dropped);
-    Ok(futures::stream::unfold((0_i64, guard), |(i, guard)| async move {
-        if i >= 500 {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        Some((Ok(numbers_batch(i, 1)), (i + 1, guard)))
-    })
-    .boxed())
+    Ok(
+        futures::stream::unfold((0_i64, guard), |(i, guard)| async move {
+            if i >= 500 {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Some((Ok(numbers_batch(i, 1)), (i + 1, guard)))
+        })
+        .boxed(),
+    )
 }
 
 /// A blocking source: `n` numbers in batches of `batch_size`, made on a blocking thread.
@@ -180,13 +201,19 @@ pub struct BlockingRange {
 }
 
 #[data_service(blocking)]
-pub fn blocking_range(req: BlockingRange) -> Result<impl Iterator<Item = fastflight::Result<RecordBatch>> + Send, String> {
+pub fn blocking_range(
+    req: BlockingRange,
+) -> Result<impl Iterator<Item = fastflight::Result<RecordBatch>> + Send, String> {
     if req.batch_size < 1 {
         return Err("batch_size must be at least 1".to_owned());
     }
     // Proves the work runs on a blocking thread: `block_on` panics on an async worker thread.
     tokio::runtime::Handle::current().block_on(tokio::task::yield_now());
-    let BlockingRange { n, batch_size, panic_at } = req;
+    let BlockingRange {
+        n,
+        batch_size,
+        panic_at,
+    } = req;
     Ok((0..n).step_by(batch_size as usize).map(move |start| {
         if panic_at == Some(start) {
             panic!("blocking producer panicked at {start}");
@@ -202,7 +229,10 @@ pub fn blocking_range(req: BlockingRange) -> Result<impl Iterator<Item = fastfli
 pub struct BlockingEndless {}
 
 #[data_service(blocking)]
-pub fn blocking_endless(_req: BlockingEndless, probes: State<Arc<Probes>>) -> impl Iterator<Item = Result<RecordBatch, std::convert::Infallible>> + Send {
+pub fn blocking_endless(
+    _req: BlockingEndless,
+    probes: State<Arc<Probes>>,
+) -> impl Iterator<Item = Result<RecordBatch, std::convert::Infallible>> + Send {
     let guard = SetOnDrop(Arc::clone(&probes), |p| &p.producer_stopped);
     (0..100_000_i64).map(move |i| {
         let _keep = &guard;
@@ -229,12 +259,21 @@ pub struct Pairs {
 pub async fn pairs(req: Pairs) -> fastflight::Result<BatchStream> {
     let schema: SchemaRef = Arc::new(pairs_schema());
     let keys: Vec<String> = (0..req.rows).map(|i| format!("k{i}")).collect();
-    let values: Vec<Option<i64>> = (0..req.rows).map(|i| (i % 2 == 0).then_some(i as i64)).collect();
+    let values: Vec<Option<i64>> = (0..req.rows)
+        .map(|i| (i % 2 == 0).then_some(i as i64))
+        .collect();
     let batch = RecordBatch::try_new(
         schema,
-        vec![Arc::new(StringArray::from(keys)), Arc::new(Int64Array::from(values))],
+        vec![
+            Arc::new(StringArray::from(keys)),
+            Arc::new(Int64Array::from(values)),
+        ],
     )?;
-    let batches = if req.rows == 0 { vec![] } else { vec![Ok(batch)] };
+    let batches = if req.rows == 0 {
+        vec![]
+    } else {
+        vec![Ok(batch)]
+    };
     Ok(futures::stream::iter(batches).boxed())
 }
 

@@ -68,12 +68,21 @@ pub fn column_n(batches: &[RecordBatch]) -> Vec<i64> {
 /// built here when the tests run alone.
 pub fn demo_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile dir");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile dir");
     let binary = dir.join(format!("fastflight-demo{}", std::env::consts::EXE_SUFFIX));
     if !binary.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "fastflight-examples", "--bin", "fastflight-demo"])
+            .args([
+                "build",
+                "-p",
+                "fastflight-examples",
+                "--bin",
+                "fastflight-demo",
+            ])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building fastflight-demo failed");
@@ -91,14 +100,21 @@ impl DemoProcess {
     pub fn start() -> Self {
         use std::io::BufRead;
         let mut child = std::process::Command::new(demo_binary())
-            .args(["start-flight-server", "--flight-location", "grpc://127.0.0.1:0"])
+            .args([
+                "start-flight-server",
+                "--flight-location",
+                "grpc://127.0.0.1:0",
+            ])
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("fastflight-demo starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = std::io::BufReader::new(stdout).lines();
-        let first = lines.next().expect("a first line").expect("readable stdout");
+        let first = lines
+            .next()
+            .expect("a first line")
+            .expect("readable stdout");
         let location = first
             .rsplit(' ')
             .next()

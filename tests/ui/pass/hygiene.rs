@@ -21,7 +21,7 @@ fn check(p: &Params) -> std::result::Result<(), std::string::String> {
     if p.n > 0 {
         std::result::Result::Ok(())
     } else {
-        std::result::Result::Err(std::string::String::from("n must be positive"))
+        std::result::Result::Err(std::string::ToString::to_string("n must be positive"))
     }
 }
 
@@ -49,5 +49,5 @@ pub fn blocking_service(_req: Other) -> std::vec::Vec<std::result::Result<Record
 
 fn main() {
     std::assert_eq!(<Params as fastflight::FlightRequest>::NAME, "hygiene.Params");
-    std::assert_eq!(<Other as fastflight::FlightRequest>::NAME, "hygiene::Other");
+    std::assert_eq!(<Other as fastflight::FlightRequest>::NAME, std::concat!(std::module_path!(), "::Other"));
 }
