@@ -68,7 +68,92 @@ pub use request::{FieldInfo, FlightRequest, Validate};
 pub use server::{BoundServer, Server, ServerBuilder};
 pub use service::{BatchIter, BatchStream, Context, State};
 
-pub use fastflight_macros::{data_service, FlightRequest};
+/// Derives [`FlightRequest`](trait@FlightRequest) for a serde struct with named fields.
+///
+/// - `#[flight(name = "pkg.Name")]` fixes the registered name (the ticket's
+///   `param_type`); without it the name is the Rust path of the type
+///   (`my_api::requests::Prices`).
+/// - `#[flight(validate = path::to::fn)]` runs `fn(&Self) -> Result<(), E: Display>`
+///   after decoding; `#[flight(validate)]` runs the type's [`Validate`] impl.
+///   A refusal reaches the client as `InvalidArgument` with the message.
+/// - Field listings honour `#[serde(rename, rename_all, default, skip)]`; a field is
+///   optional when it is an `Option` or has a serde default.
+///
+/// Enums, tuple and unit structs, generic structs and unknown `#[flight]` keys are
+/// compile errors on the offending tokens.
+///
+/// ```
+/// use fastflight::prelude::*;
+///
+/// #[derive(FlightRequest, Serialize, Deserialize)]
+/// #[flight(name = "shop.Orders", validate = Orders::check)]
+/// pub struct Orders {
+///     pub customer: String,
+///     #[serde(default)]
+///     pub limit: Option<u32>,
+/// }
+///
+/// impl Orders {
+///     fn check(&self) -> Result<(), String> {
+///         if self.customer.is_empty() { Err("field `customer` must not be empty".into()) } else { Ok(()) }
+///     }
+/// }
+///
+/// assert_eq!(Orders::NAME, "shop.Orders");
+/// assert!(!Orders::fields()[1].required);
+/// ```
+#[doc(inline)]
+pub use fastflight_macros::FlightRequest;
+
+/// Registers a function as the data service of its request type.
+///
+/// Accepted shapes (the request argument is required; `Context` and any number of
+/// `State<T>` are optional, in any order):
+///
+/// ```text
+/// #[data_service]            async fn f(req: R, ctx: Context, db: State<Db>) -> Result<S, E>
+/// #[data_service]            async fn f(req: R) -> S
+/// #[data_service(blocking)]  fn f(req: R, db: State<Db>) -> Result<I, E>      (or -> I)
+/// #[data_service(schema = my_schema)]  ... declares the result schema
+/// ```
+///
+/// where `S: Stream<Item = Result<RecordBatch, E2>>`, `I: Iterator<Item = Result<RecordBatch, E2>>`,
+/// and `E`, `E2` convert into [`BoxError`] (a [`Error`] or [`tonic::Status`] keeps its code).
+/// A blocking service runs on a blocking thread and feeds the stream through a bounded
+/// channel. A declared schema (`fn() -> Schema` or `SchemaRef`) answers GetSchema and
+/// GetFlightInfo without running the service, and types results of zero rows.
+///
+/// The macro also writes a typed client stub: a trait `<FnName>Client` (here
+/// `OrdersClient`) with a method named like the function, implemented for
+/// [`Client`] (async) and [`blocking::Client`].
+///
+/// Any other signature is a compile error that lists the accepted shapes. Binding one
+/// request type twice in one module is a compile error; elsewhere the server refuses
+/// to start and names both places.
+///
+/// ```
+/// use fastflight::prelude::*;
+/// use fastflight::arrow::array::RecordBatch;
+/// # #[derive(FlightRequest, Serialize, Deserialize)]
+/// # pub struct Orders { pub customer: String }
+/// pub struct Db { pub url: String }
+///
+/// #[data_service(blocking)]
+/// fn orders(req: Orders, db: State<Db>) -> Result<std::vec::IntoIter<fastflight::Result<RecordBatch>>, String> {
+///     if db.url.is_empty() {
+///         return Err(format!("no database for {}", req.customer));
+///     }
+///     Ok(Vec::new().into_iter())
+/// }
+///
+/// // On the client side: `client.orders(Orders { customer: "ada".into() })`.
+/// fn _stub(client: &fastflight::blocking::Client) -> fastflight::Result<()> {
+///     let _batches = client.orders(Orders { customer: "ada".into() })?;
+///     Ok(())
+/// }
+/// ```
+#[doc(inline)]
+pub use fastflight_macros::data_service;
 
 /// What a service module needs: the macros, their traits, and stream helpers.
 pub mod prelude {

@@ -1,6 +1,7 @@
 //! The `FlightService` implementation: every RPC goes through the one registry path.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
@@ -115,16 +116,22 @@ impl FlightService for FlightHandler {
         let (name, result) = self.open(&ticket, ctx).await.inspect_err(|e| {
             tracing::warn!(code = ?e.code(), error = %e, "request refused");
         })?;
+        let rows = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&rows);
+        let batches = result.batches.inspect_ok(move |batch| {
+            counted.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        });
         let encoded = FlightDataEncoderBuilder::new()
             .with_schema(result.schema)
             .with_max_flight_data_size(self.max_flight_data_size)
-            .build(result.batches.map_err(FlightError::from))
+            .build(batches.map_err(FlightError::from))
             .map_err(|e| Status::from(Error::from(e)));
         Ok(Response::new(
             Logged {
                 inner: encoded.boxed(),
                 name,
                 started,
+                rows,
                 messages: 0,
                 bytes: 0,
                 outcome: None,
@@ -279,6 +286,7 @@ struct Logged {
     inner: BoxStream<'static, Result<FlightData, Status>>,
     name: &'static str,
     started: Instant,
+    rows: Arc<AtomicU64>,
     messages: u64,
     bytes: u64,
     outcome: Option<String>,
@@ -314,6 +322,7 @@ impl Drop for Logged {
         let outcome = self.outcome.as_deref().unwrap_or("cancelled by the client");
         tracing::info!(
             request = self.name,
+            rows = self.rows.load(Ordering::Relaxed),
             messages = self.messages,
             bytes = self.bytes,
             duration_ms = self.started.elapsed().as_millis() as u64,

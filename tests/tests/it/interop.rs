@@ -1,43 +1,79 @@
-//! pyarrow's Flight client against a running `fastflight-demo`.
+//! Python clients against a running `fastflight-demo`: pyarrow's Flight client, and the
+//! Python `fastflight` package's own client and request class.
 //!
-//! Needs `python3` with pyarrow (`.ci/run` installs it). Where it is missing the test
-//! fails when `FASTFLIGHT_REQUIRE_PYARROW=1` (as in CI), and says it skipped otherwise.
+//! Needs `python3` with pyarrow and the Python `fastflight` package (`.ci/run` installs
+//! both). Where they are missing the tests fail when `FASTFLIGHT_REQUIRE_PYARROW=1` (as in
+//! CI), and say they skipped otherwise.
 
 use std::process::Command;
 
 use crate::support::DemoProcess;
 
-fn pyarrow_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import pyarrow.flight"])
+/// Whether `python3` can import `module`; where it cannot, the test fails when
+/// `FASTFLIGHT_REQUIRE_PYARROW` is set and is skipped (saying so) otherwise.
+fn python_has(module: &str, install: &str) -> bool {
+    let found = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
         .output()
         .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-#[test]
-fn pyarrow_client_calls_the_demo_server() {
-    if !pyarrow_available() {
+        .unwrap_or(false);
+    if !found {
         assert!(
             std::env::var("FASTFLIGHT_REQUIRE_PYARROW").is_err(),
-            "pyarrow is required (FASTFLIGHT_REQUIRE_PYARROW is set) but `python3 -c 'import pyarrow.flight'` fails"
+            "FASTFLIGHT_REQUIRE_PYARROW is set but `python3 -c 'import {module}'` fails: {install}"
         );
-        eprintln!("SKIPPED: pyarrow is not installed (pip install pyarrow)");
-        return;
+        eprintln!("SKIPPED: python3 cannot import {module} ({install})");
     }
-    let demo = DemoProcess::start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/interop.py");
+    found
+}
+
+/// Runs a script of `tests/python` against `location`; its last line is a JSON report.
+fn run_script(name: &str, location: &str) -> serde_json::Value {
+    let script = format!("{}/python/{name}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("python3")
-        .arg(script)
-        .arg(&demo.location)
+        .arg(&script)
+        .arg(location)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "interop.py failed:\n{stdout}\n{stderr}"
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(out.status.success(), "{name} failed:\n{stdout}\n{stderr}");
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{name} printed {stdout:?}: {e}"))
+}
+
+#[test]
+fn pyarrow_client_calls_the_demo_server() {
+    if !python_has("pyarrow.flight", "pip install pyarrow") {
+        return;
+    }
+    let demo = DemoProcess::start();
+    let report = run_script("interop.py", &demo.location);
     assert_eq!(report["ok"], true);
+    assert_eq!(
+        report["errors"]["unknown"], "ArrowKeyError",
+        "NotFound reaches pyarrow as KeyError"
+    );
+    assert_eq!(
+        report["errors"]["bad field"], "ArrowInvalid",
+        "InvalidArgument reaches pyarrow as ArrowInvalid"
+    );
+}
+
+#[test]
+fn python_package_client_calls_the_demo_server() {
+    if !python_has(
+        "fastflight.demo_services.echo_demo",
+        "pip install fastflight",
+    ) {
+        return;
+    }
+    let demo = DemoProcess::start();
+    let report = run_script("python_package.py", &demo.location);
+    assert_eq!(report["ok"], true);
+    assert_eq!(
+        report["param_type"],
+        "fastflight.demo_services.echo_demo.EchoParams"
+    );
+    assert_eq!(report["rows"], 1);
 }
