@@ -410,6 +410,12 @@ fn expand(model: &Service) -> TokenStream {
                 #run
             }
 
+            fn __fastflight_check(
+                __fields: #private::Map<::std::string::String, #private::Value>,
+            ) -> #private::Result<()> {
+                #private::prepare::<#request>(__fields).map(|_| ())
+            }
+
             fn __fastflight_states() -> ::std::vec::Vec<(#private::TypeId, &'static str)> {
                 ::std::vec![#((#private::TypeId::of::<#state_types>(), #state_names)),*]
             }
@@ -425,6 +431,7 @@ fn expand(model: &Service) -> TokenStream {
                     states: __fastflight_states,
                     schema: #schema,
                     blocking: #blocking,
+                    check: __fastflight_check,
                     invoke: __fastflight_invoke,
                 }
             }

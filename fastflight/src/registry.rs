@@ -40,6 +40,8 @@ pub struct ServiceEntry {
     pub schema: Option<fn() -> SchemaRef>,
     /// Whether the service runs on a blocking thread.
     pub blocking: bool,
+    /// Deserialises and validates a request without running the service.
+    pub check: fn(Map<String, Value>) -> Result<()>,
     /// The entry point.
     pub invoke: Invoke,
 }
@@ -232,6 +234,19 @@ impl Registry {
         let future = (entry.invoke)(raw.fields, ctx, states)?;
         Ok(Prepared { entry, future })
     }
+
+    /// The result schema of a request: the declared one after decoding and validating
+    /// the request (the service does not run), or else that of the first batch.
+    pub async fn schema(&self, ticket: &[u8], ctx: Context, states: &States) -> Result<SchemaRef> {
+        let raw = ticket::decode(ticket)?;
+        let entry = self.lookup(&raw.param_type)?;
+        if let Some(schema) = entry.schema {
+            (entry.check)(raw.fields)?;
+            return Ok(schema());
+        }
+        let future = (entry.invoke)(raw.fields, ctx, states)?;
+        Ok(Prepared { entry, future }.open().await?.schema)
+    }
 }
 
 impl Prepared {
@@ -314,6 +329,9 @@ mod tests {
     fn wants_string() -> Vec<(TypeId, &'static str)> {
         vec![(TypeId::of::<String>(), "String")]
     }
+    fn check(_: Map<String, Value>) -> Result<()> {
+        Ok(())
+    }
     fn invoke(
         _: Map<String, Value>,
         _: Context,
@@ -339,6 +357,7 @@ mod tests {
             states,
             schema: None,
             blocking: false,
+            check,
             invoke,
         }
     }

@@ -149,10 +149,9 @@ impl FlightService for FlightHandler {
         let _cancel_on_drop = ctx.cancellation_token().drop_guard();
         let descriptor = request.into_inner();
         let cmd = cmd_of(&descriptor)?.to_vec();
-        let (_, result) = self.open(&cmd, ctx).await?;
-        drop(result.batches);
+        let schema = self.registry.schema(&cmd, ctx, &self.states).await?;
         let info = FlightInfo::new()
-            .try_with_schema(&result.schema)
+            .try_with_schema(&schema)
             .map_err(|e| Status::internal(e.to_string()))?
             .with_descriptor(descriptor)
             .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(cmd)))

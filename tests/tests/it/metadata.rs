@@ -32,6 +32,22 @@ async fn flight_info_gives_schema_and_a_ticket_do_get_accepts() {
 }
 
 #[tokio::test]
+async fn flight_info_with_a_declared_schema_does_not_run_the_service() {
+    let server = start().await;
+    let client = client(&server).await;
+    let info = client.flight_info(&BlockingEndless {}).await.unwrap();
+    assert_eq!(info.try_decode_schema().unwrap(), *numbers_schema());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !server
+            .probes
+            .producer_stopped
+            .load(std::sync::atomic::Ordering::SeqCst),
+        "the producer was started (and dropped) by GetFlightInfo"
+    );
+}
+
+#[tokio::test]
 async fn flight_info_refuses_bad_commands() {
     let server = start().await;
     let mut raw = client(&server).await.flight_client();

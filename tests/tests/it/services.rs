@@ -228,7 +228,11 @@ pub fn blocking_range(
 #[flight(name = "tests.BlockingEndless")]
 pub struct BlockingEndless {}
 
-#[data_service(blocking)]
+pub fn numbers_schema() -> SchemaRef {
+    numbers_batch(0, 0).schema()
+}
+
+#[data_service(blocking, schema = numbers_schema)]
 pub fn blocking_endless(
     _req: BlockingEndless,
     probes: State<Arc<Probes>>,
