@@ -25,6 +25,15 @@ struct Field {
     wire_name: String,
     ty: String,
     required: bool,
+    /// An expression of the value a left-out field takes, if it has one.
+    default: Option<TokenStream>,
+}
+
+/// A serde `default`: `#[serde(default)]` or `#[serde(default = "path")]`.
+#[derive(Clone)]
+enum SerdeDefault {
+    Trait,
+    Path(Path),
 }
 
 pub fn derive(input: TokenStream) -> TokenStream {
@@ -68,7 +77,7 @@ fn parse(input: DeriveInput) -> syn::Result<Request> {
             Fields::Named(named) => named
                 .named
                 .iter()
-                .filter_map(|f| field_model(f, &container))
+                .filter_map(|f| field_model(&input.ident, f, &container))
                 .collect(),
             Fields::Unnamed(_) | Fields::Unit => {
                 errors.push(syn::Error::new_spanned(
@@ -144,7 +153,7 @@ fn parse_flight_attrs(attrs: &[Attribute], errors: &mut Errors) -> (Option<LitSt
 struct SerdeAttrs {
     rename: Option<String>,
     rename_all: Option<String>,
-    default: bool,
+    default: Option<SerdeDefault>,
     skip: bool,
 }
 
@@ -179,7 +188,14 @@ impl SerdeAttrs {
                 match key.as_str() {
                     "rename" => out.rename = text,
                     "rename_all" => out.rename_all = text,
-                    "default" => out.default = true,
+                    "default" => {
+                        out.default = match text {
+                            Some(path) => {
+                                syn::parse_str::<Path>(&path).ok().map(SerdeDefault::Path)
+                            }
+                            None => Some(SerdeDefault::Trait),
+                        }
+                    }
                     "skip" | "skip_deserializing" => out.skip = true,
                     _ => {}
                 }
@@ -190,12 +206,26 @@ impl SerdeAttrs {
     }
 }
 
-fn field_model(field: &syn::Field, container: &SerdeAttrs) -> Option<Field> {
+fn field_model(owner: &Ident, field: &syn::Field, container: &SerdeAttrs) -> Option<Field> {
     let attrs = SerdeAttrs::of(&field.attrs);
     if attrs.skip {
         return None;
     }
-    let ident = field.ident.as_ref()?.to_string();
+    let field_ident = field.ident.as_ref()?;
+    let ty = &field.ty;
+    let default = match (&attrs.default, &container.default) {
+        (Some(SerdeDefault::Trait), _) => {
+            Some(quote!(<#ty as ::core::default::Default>::default()))
+        }
+        (Some(SerdeDefault::Path(path)), _) => Some(quote!(#path())),
+        (None, Some(SerdeDefault::Trait)) => {
+            Some(quote!(<#owner as ::core::default::Default>::default().#field_ident))
+        }
+        (None, Some(SerdeDefault::Path(path))) => Some(quote!(#path().#field_ident)),
+        (None, None) if is_option(ty) => Some(quote!(::core::option::Option::<()>::None)),
+        (None, None) => None,
+    };
+    let ident = field_ident.to_string();
     let ident = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
     let wire_name = attrs
         .rename
@@ -209,7 +239,8 @@ fn field_model(field: &syn::Field, container: &SerdeAttrs) -> Option<Field> {
     Some(Field {
         wire_name,
         ty: compact(&field.ty.to_token_stream()),
-        required: !(attrs.default || container.default || is_option(&field.ty)),
+        required: default.is_none(),
+        default,
     })
 }
 
@@ -231,10 +262,28 @@ fn expand(model: &Request) -> TokenStream {
             ::core::stringify!(#ident)
         )),
     };
-    let fields = model.fields.iter().map(|f| {
-        let (wire, ty, required) = (&f.wire_name, &f.ty, f.required);
-        quote!(#private::FieldInfo { name: #wire, ty: #ty, required: #required })
-    });
+    let mut default_fns = Vec::new();
+    let fields: Vec<TokenStream> = model
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let (wire, ty, required) = (&f.wire_name, &f.ty, f.required);
+            let default = match &f.default {
+                Some(value) => {
+                    let name = quote::format_ident!("__fastflight_default_{}", i);
+                    default_fns.push(quote! {
+                        fn #name() -> #private::Value {
+                            #private::json_value(#value)
+                        }
+                    });
+                    quote!(::core::option::Option::Some(#name))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(#private::FieldInfo { name: #wire, ty: #ty, required: #required, default: #default })
+        })
+        .collect();
     let validate = match &model.validate {
         ValidateHook::None => quote!(::core::result::Result::Ok(())),
         ValidateHook::Trait => quote!(<Self as #private::Validate>::validate(self)),
@@ -249,6 +298,7 @@ fn expand(model: &Request) -> TokenStream {
                 const NAME: &'static str = #name;
 
                 fn fields() -> &'static [#private::FieldInfo] {
+                    #(#default_fns)*
                     const FIELDS: &[#private::FieldInfo] = &[#(#fields),*];
                     FIELDS
                 }

@@ -48,12 +48,18 @@
 pub mod blocking;
 pub mod client;
 pub mod error;
+pub mod format;
+pub mod json_schema;
 mod location;
 pub mod registry;
 pub mod request;
 pub mod server;
 pub mod service;
+mod stream_log;
 pub mod ticket;
+
+#[cfg(feature = "rest")]
+pub mod rest;
 
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -179,6 +185,11 @@ pub mod __private {
     pub use inventory;
     pub use serde;
     pub use serde_json::{Map, Value};
+
+    /// A field default as JSON (null where it cannot be written).
+    pub fn json_value<T: serde::Serialize>(value: T) -> Value {
+        serde_json::to_value(value).unwrap_or(Value::Null)
+    }
 
     /// Deserialises and validates a request.
     pub fn prepare<R: FlightRequest>(fields: Map<String, Value>) -> Result<R> {

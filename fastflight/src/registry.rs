@@ -75,6 +75,9 @@ pub struct FieldDescription {
     pub ty: String,
     /// False when the field may be left out.
     pub required: bool,
+    /// The value a left-out field takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
 }
 
 impl ServiceEntry {
@@ -90,6 +93,7 @@ impl ServiceEntry {
                     name: f.name.to_owned(),
                     ty: f.ty.to_owned(),
                     required: f.required,
+                    default: f.default.map(|default| default()),
                 })
                 .collect(),
             schema_declared: self.schema.is_some(),

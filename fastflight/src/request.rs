@@ -67,13 +67,14 @@ pub trait Validate {
 }
 
 /// One field of a request, as listings show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct FieldInfo {
     /// The field's name on the wire.
     pub name: &'static str,
     /// The field's Rust type, as written.
-    #[serde(rename = "type")]
     pub ty: &'static str,
     /// False when the field may be left out (an `Option`, or `#[serde(default)]`).
     pub required: bool,
+    /// The value a left-out field takes, as JSON.
+    pub default: Option<fn() -> serde_json::Value>,
 }

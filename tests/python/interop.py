@@ -1,10 +1,13 @@
-"""pyarrow's Flight client against a running fastflight-demo: do_get with a JSON
-ticket, get_flight_info then do_get, list_flights, and the error types.
+"""pyarrow against a running `fastflight-demo start-all`: Flight do_get with a JSON
+ticket, get_flight_info then do_get, list_flights, the error types, and the HTTP
+gateway's Arrow stream read with pyarrow.ipc.open_stream.
 
-Usage: python3 interop.py grpc://127.0.0.1:PORT
+Usage: python3 interop.py grpc://127.0.0.1:PORT http://127.0.0.1:PORT/fastflight
 """
 import json
 import sys
+import urllib.error
+import urllib.request
 
 import pyarrow as pa
 import pyarrow.flight as fl
@@ -29,7 +32,27 @@ def expect_error(kinds, call, words):
     raise AssertionError(f"expected {kinds}, the call succeeded")
 
 
-def main(location):
+def gateway_checks(gateway):
+    """The gateway's body is an Arrow IPC stream pyarrow reads batch by batch."""
+    body = json.dumps({"param_type": SYNTHETIC, "rows": 70_000, "batch_size": 20_000, "seed": 3}).encode()
+    request = urllib.request.Request(f"{gateway}/stream", data=body, method="POST")
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Content-Type"] == "application/vnd.apache.arrow.stream"
+        reader = pa.ipc.open_stream(response)
+        sizes = [batch.num_rows for batch in reader]
+    assert sizes == [20_000, 20_000, 20_000, 10_000], sizes
+    code = None
+    bad = urllib.request.Request(f"{gateway}/stream", data=b'{"param_type": "no.Such"}', method="POST")
+    try:
+        urllib.request.urlopen(bad)
+    except urllib.error.HTTPError as e:
+        assert e.code == 404, e.code
+        code = json.loads(e.read())["error"]["code"]
+    assert code == "NotFound", code
+    return sum(sizes)
+
+
+def main(location, gateway):
     client = fl.FlightClient(location)
 
     # 1. The Python package's echo request, as its clients send it.
@@ -80,8 +103,9 @@ def main(location):
         "unknown": expect_error(KeyError, lambda: client.do_get(ticket({"param_type": "no.Such"})).read_all(), ["no.Such", ECHO]),
         "do_put": expect_error(NotImplementedError, lambda: client.do_put(fl.FlightDescriptor.for_command(b"x"), pa.schema([]))[0].close(), ["DoPut"]),
     }
-    print(json.dumps({"ok": True, "errors": kinds}))
+    gateway_rows = gateway_checks(gateway)
+    print(json.dumps({"ok": True, "errors": kinds, "gateway_rows": gateway_rows}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

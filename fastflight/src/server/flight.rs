@@ -1,10 +1,6 @@
 //! The `FlightService` implementation: every RPC goes through the one registry path.
 
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
 
 use arrow::datatypes::Schema;
 use arrow::ipc::writer::IpcWriteOptions;
@@ -15,12 +11,12 @@ use arrow_flight::{
     Action, ActionType, Criteria, Empty, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo,
     HandshakeRequest, HandshakeResponse, PollInfo, PutResult, SchemaAsIpc, SchemaResult, Ticket,
 };
-use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
-use tokio_util::sync::DropGuard;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::registry::{Registry, ResultStream};
 use crate::service::{Context, States};
+use crate::stream_log::{count_rows, Logged};
 use crate::Error;
 
 /// The actions [`FlightHandler`] answers, with their descriptions.
@@ -56,11 +52,16 @@ impl FlightHandler {
         }
     }
 
+    /// The registry served.
+    pub(crate) fn registry(&self) -> &'static Registry {
+        self.registry
+    }
+
     fn context<T>(request: &Request<T>) -> Context {
         Context::new(request.metadata().clone(), request.remote_addr())
     }
 
-    async fn open(
+    pub(crate) async fn open(
         &self,
         ticket: &[u8],
         ctx: Context,
@@ -111,32 +112,25 @@ impl FlightService for FlightHandler {
     ) -> Result<Response<Self::DoGetStream>, Status> {
         let ctx = Self::context(&request);
         let cancel_on_drop = ctx.cancellation_token().drop_guard();
-        let started = Instant::now();
         let ticket = request.into_inner().ticket;
         let (name, result) = self.open(&ticket, ctx).await.inspect_err(|e| {
             tracing::warn!(code = ?e.code(), error = %e, "request refused");
         })?;
-        let rows = Arc::new(AtomicU64::new(0));
-        let counted = Arc::clone(&rows);
-        let batches = result.batches.inspect_ok(move |batch| {
-            counted.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-        });
+        let (batches, rows) = count_rows(result.batches);
         let encoded = FlightDataEncoderBuilder::new()
             .with_schema(result.schema)
             .with_max_flight_data_size(self.max_flight_data_size)
             .build(batches.map_err(FlightError::from))
             .map_err(|e| Status::from(Error::from(e)));
         Ok(Response::new(
-            Logged {
-                inner: encoded.boxed(),
+            Logged::new(
+                encoded.boxed(),
+                "flight",
                 name,
-                started,
                 rows,
-                messages: 0,
-                bytes: 0,
-                outcome: None,
-                _cancel_on_drop: cancel_on_drop,
-            }
+                |data: &FlightData| data.data_body.len() + data.data_header.len(),
+                cancel_on_drop,
+            )
             .boxed(),
         ))
     }
@@ -276,57 +270,5 @@ impl FlightService for FlightHandler {
         _request: Request<Streaming<FlightData>>,
     ) -> Result<Response<Self::DoExchangeStream>, Status> {
         Err(Status::unimplemented("DoExchange is not offered"))
-    }
-}
-
-/// The response stream of one DoGet: logs its figures when it ends, and cancels the
-/// service's context when dropped.
-struct Logged {
-    inner: BoxStream<'static, Result<FlightData, Status>>,
-    name: &'static str,
-    started: Instant,
-    rows: Arc<AtomicU64>,
-    messages: u64,
-    bytes: u64,
-    outcome: Option<String>,
-    _cancel_on_drop: DropGuard,
-}
-
-impl Stream for Logged {
-    type Item = Result<FlightData, Status>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        let polled = self.inner.poll_next_unpin(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(data))) => {
-                self.messages += 1;
-                self.bytes += (data.data_body.len() + data.data_header.len()) as u64;
-            }
-            Poll::Ready(Some(Err(status))) => {
-                self.outcome = Some(format!("error {:?}: {}", status.code(), status.message()));
-            }
-            Poll::Ready(None) => {
-                if self.outcome.is_none() {
-                    self.outcome = Some("complete".to_owned());
-                }
-            }
-            Poll::Pending => {}
-        }
-        polled
-    }
-}
-
-impl Drop for Logged {
-    fn drop(&mut self) {
-        let outcome = self.outcome.as_deref().unwrap_or("cancelled by the client");
-        tracing::info!(
-            request = self.name,
-            rows = self.rows.load(Ordering::Relaxed),
-            messages = self.messages,
-            bytes = self.bytes,
-            duration_ms = self.started.elapsed().as_millis() as u64,
-            outcome,
-            "stream ended"
-        );
     }
 }

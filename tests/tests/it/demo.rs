@@ -35,22 +35,6 @@ async fn demo_serves_echo_and_synthetic() {
 }
 
 #[test]
-fn demo_lists_its_services() {
-    let out = std::process::Command::new(demo_binary())
-        .arg("services")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("fastflight.demo_services.echo_demo.EchoParams"),
-        "{text}"
-    );
-    assert!(text.contains("rows: u64 (required)"), "{text}");
-    assert!(text.contains("seed: Option<u64> (optional)"), "{text}");
-}
-
-#[test]
 fn demo_refuses_a_bad_location() {
     let out = std::process::Command::new(demo_binary())
         .args(["start-flight-server", "--flight-location", "nowhere"])

@@ -28,11 +28,11 @@ fn python_has(module: &str, install: &str) -> bool {
 }
 
 /// Runs a script of `tests/python` against `location`; its last line is a JSON report.
-fn run_script(name: &str, location: &str) -> serde_json::Value {
+fn run_script(name: &str, args: &[&str]) -> serde_json::Value {
     let script = format!("{}/python/{name}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("python3")
         .arg(&script)
-        .arg(location)
+        .args(args)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -47,8 +47,9 @@ fn pyarrow_client_calls_the_demo_server() {
     if !python_has("pyarrow.flight", "pip install pyarrow") {
         return;
     }
-    let demo = DemoProcess::start();
-    let report = run_script("interop.py", &demo.location);
+    let demo = DemoProcess::start_all(&[], &[]);
+    let gateway = demo.gateway.clone().unwrap();
+    let report = run_script("interop.py", &[&demo.location, &gateway]);
     assert_eq!(report["ok"], true);
     assert_eq!(
         report["errors"]["unknown"], "ArrowKeyError",
@@ -57,6 +58,10 @@ fn pyarrow_client_calls_the_demo_server() {
     assert_eq!(
         report["errors"]["bad field"], "ArrowInvalid",
         "InvalidArgument reaches pyarrow as ArrowInvalid"
+    );
+    assert_eq!(
+        report["gateway_rows"], 70_000,
+        "pyarrow read the gateway's Arrow stream"
     );
 }
 
@@ -69,7 +74,7 @@ fn python_package_client_calls_the_demo_server() {
         return;
     }
     let demo = DemoProcess::start();
-    let report = run_script("python_package.py", &demo.location);
+    let report = run_script("python_package.py", &[&demo.location]);
     assert_eq!(report["ok"], true);
     assert_eq!(
         report["param_type"],

@@ -2,9 +2,11 @@
 
 mod blocking_client;
 mod cancel;
+mod cli;
 mod demo;
 mod errors;
 mod fetch;
+mod gateway;
 mod interop;
 mod metadata;
 mod services;

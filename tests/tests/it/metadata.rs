@@ -116,7 +116,7 @@ async fn list_flights_describes_every_service() {
     );
     assert_eq!(
         meta["fields"][2],
-        serde_json::json!({"name": "fail_after", "type": "Option<usize>", "required": false})
+        serde_json::json!({"name": "fail_after", "type": "Option<usize>", "required": false, "default": null})
     );
     assert!(infos
         .iter()

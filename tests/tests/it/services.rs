@@ -253,7 +253,7 @@ pub fn pairs_schema() -> Schema {
 }
 
 /// A declared schema; `rows` rows, possibly none.
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, Clone)]
 #[flight(name = "tests.Pairs")]
 pub struct Pairs {
     pub rows: usize,

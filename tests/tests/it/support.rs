@@ -8,6 +8,8 @@ use crate::services::{Hits, Label, Probes};
 
 pub struct TestServer {
     pub location: String,
+    /// The in-process HTTP gateway over the same services: `http://IP:PORT/fastflight`.
+    pub gateway: String,
     pub probes: Arc<Probes>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -30,12 +32,23 @@ pub async fn start() -> TestServer {
         .state(Label("from the builder".into()));
     let server = builder.bind().await.expect("server binds on 127.0.0.1:0");
     let location = server.location();
+    let gateway = fastflight::rest::Gateway::new(fastflight::rest::Source::local(&server))
+        .bind("127.0.0.1:0")
+        .await
+        .expect("gateway binds on 127.0.0.1:0");
+    let gateway_url = gateway.url();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.serve_with_shutdown(async {
+    let stop = async {
         let _ = rx.await;
-    }));
+    };
+    tokio::spawn(async move {
+        let gateway = tokio::spawn(gateway.serve());
+        let _ = server.serve_with_shutdown(stop).await;
+        gateway.abort();
+    });
     TestServer {
         location,
+        gateway: gateway_url,
         probes,
         shutdown: Some(tx),
     }
@@ -90,40 +103,91 @@ pub fn demo_binary() -> std::path::PathBuf {
     binary
 }
 
-/// A `fastflight-demo start-flight-server` child on a free port; killed on drop.
+/// A `fastflight-demo` serving child on free ports; killed on drop.
 pub struct DemoProcess {
     pub child: std::process::Child,
+    /// The Flight location, `grpc://127.0.0.1:PORT`.
     pub location: String,
+    /// The gateway URL (`start-all` only), `http://127.0.0.1:PORT/fastflight`.
+    pub gateway: Option<String>,
 }
 
 impl DemoProcess {
+    /// `start-flight-server` on a free port.
     pub fn start() -> Self {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(demo_binary())
-            .args([
+        Self::spawn(
+            &[
                 "start-flight-server",
                 "--flight-location",
                 "grpc://127.0.0.1:0",
-            ])
+            ],
+            &[],
+        )
+    }
+
+    /// `start-all` on free ports, with extra arguments and environment.
+    pub fn start_all(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut args = vec![
+            "start-all",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+            "--rest-host",
+            "127.0.0.1",
+            "--rest-port",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        Self::spawn(&args, env)
+    }
+
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(demo_binary());
+        command
+            .args(args)
             .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("fastflight-demo starts");
+            .stdout(std::process::Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("fastflight-demo starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = std::io::BufReader::new(stdout).lines();
-        let first = lines
-            .next()
-            .expect("a first line")
-            .expect("readable stdout");
-        let location = first
-            .rsplit(' ')
-            .next()
-            .filter(|l| l.starts_with("grpc://"))
-            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-            .to_owned();
+        let expected = if args[0] == "start-all" { 2 } else { 1 };
+        let (mut location, mut gateway) = (String::new(), None);
+        for _ in 0..expected {
+            let line = lines
+                .next()
+                .expect("an address line")
+                .expect("readable stdout");
+            let address = line.rsplit(' ').next().unwrap_or_default().to_owned();
+            if address.starts_with("grpc://") {
+                location = address;
+            } else if address.starts_with("http://") {
+                gateway = Some(address);
+            } else {
+                panic!("unexpected line: {line}");
+            }
+        }
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        DemoProcess { child, location }
+        DemoProcess {
+            child,
+            location,
+            gateway,
+        }
+    }
+
+    /// The peak resident set of the process so far, in bytes (Linux `VmHWM`).
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status of the child");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmHWM line")
+            * 1024
     }
 }
 

@@ -1,0 +1,83 @@
+//! `call`: a client for any fastflight-compatible server, writing the result in a format.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::CallArgs;
+use crate::format::{self, Format};
+use crate::{Client, Error, Result};
+
+pub(super) async fn run(args: CallArgs) -> Result<()> {
+    let request = read_request(&args.request)?;
+    // The same checks as the server's, before any connection: a clear error at once.
+    let param_type = crate::ticket::decode(&request)?.param_type;
+    let format = args.format.unwrap_or_else(|| {
+        if args.output.is_none() && std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Csv
+        }
+    });
+    let out: Box<dyn Write + Send> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+
+    let progress = progress_bar(args.no_progress, &param_type);
+    let started = Instant::now();
+    let client = Client::connect(&args.location).await?;
+    let mut stream = client.fetch_ticket(request).await?;
+    let mut writer = format::writer(format, &stream.schema(), out)?;
+    let (mut rows, mut bytes) = (0_u64, 0_u64);
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        bytes += batch.get_array_memory_size() as u64;
+        writer.write(&batch)?;
+        progress.set_message(figures(rows, bytes, started.elapsed()));
+    }
+    writer.finish()?;
+    progress.finish_with_message(format!("done: {}", figures(rows, bytes, started.elapsed())));
+    Ok(())
+}
+
+/// The request text, or the contents of `@FILE`.
+fn read_request(arg: &str) -> Result<Vec<u8>> {
+    match arg.strip_prefix('@') {
+        Some(path) => std::fs::read(path)
+            .map_err(|e| Error::Config(format!("cannot read the request file {path}: {e}"))),
+        None => Ok(arg.as_bytes().to_vec()),
+    }
+}
+
+/// A spinner with rows, bytes and throughput on stderr; hidden unless stderr is a terminal.
+fn progress_bar(disabled: bool, param_type: &str) -> ProgressBar {
+    if disabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(param_type.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn figures(rows: u64, bytes: u64, elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64().max(1e-9);
+    format!(
+        "{rows} rows, {} in {:.1}s ({}/s, {:.0} rows/s)",
+        HumanBytes(bytes),
+        seconds,
+        HumanBytes((bytes as f64 / seconds) as u64),
+        rows as f64 / seconds
+    )
+}

@@ -1,0 +1,216 @@
+//! The command line of a fastflight binary: `fastflight::cli::run().await` in `main`.
+//!
+//! ```text
+//! start-flight-server  --flight-location grpc://HOST:PORT
+//! start-rest-server    --rest-host H --rest-port P --rest-prefix /fastflight --flight-location grpc://...
+//! start-all            both in one process, the gateway calling the services directly
+//! services             the registered services: name, handler, fields, types, defaults
+//! call                 --location grpc://... '<request JSON>' | @file.json  --format table|csv|json|arrow|parquet  --output FILE
+//! ```
+//!
+//! Every option also reads an environment variable (`FASTFLIGHT_FLIGHT_LOCATION`, ...).
+
+mod call;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::format::Format;
+use crate::rest::DEFAULT_PREFIX;
+use crate::server::DEFAULT_LOCATION;
+use crate::{Result, ServerBuilder};
+
+pub use serve::shutdown_signal;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Serve, list and call fastflight data services")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the Arrow Flight server with every registered service.
+    StartFlightServer {
+        #[command(flatten)]
+        flight: FlightArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Start the HTTP gateway in front of a Flight server (proxy mode).
+    StartRestServer {
+        #[command(flatten)]
+        rest: RestArgs,
+        /// The Flight server the gateway forwards to.
+        #[arg(long, env = "FASTFLIGHT_FLIGHT_LOCATION", default_value = DEFAULT_LOCATION)]
+        flight_location: String,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Start the Flight server and the HTTP gateway in one process (gateway in-process).
+    StartAll {
+        #[command(flatten)]
+        flight: FlightArgs,
+        #[command(flatten)]
+        rest: RestArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// List the registered services: request name, handler, fields with types and defaults.
+    Services {
+        /// Print JSON instead of text.
+        #[arg(long, env = "FASTFLIGHT_JSON")]
+        json: bool,
+    },
+    /// Call a service of any fastflight-compatible Flight server and print or save the result.
+    Call(CallArgs),
+}
+
+#[derive(Debug, Args)]
+struct FlightArgs {
+    /// Where the Flight server listens: grpc://HOST:PORT (port 0 picks a free port).
+    #[arg(long, env = "FASTFLIGHT_FLIGHT_LOCATION", default_value = DEFAULT_LOCATION)]
+    flight_location: String,
+}
+
+#[derive(Debug, Args)]
+struct RestArgs {
+    /// The gateway's host.
+    #[arg(long, env = "FASTFLIGHT_REST_HOST", default_value = "0.0.0.0")]
+    rest_host: String,
+    /// The gateway's port (0 picks a free port).
+    #[arg(long, env = "FASTFLIGHT_REST_PORT", default_value_t = 8000)]
+    rest_port: u16,
+    /// The prefix of the gateway's routes.
+    #[arg(long, env = "FASTFLIGHT_REST_PREFIX", default_value = DEFAULT_PREFIX)]
+    rest_prefix: String,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Seconds that streams in flight may take to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "FASTFLIGHT_GRACE_PERIOD", default_value_t = 30.0)]
+    grace_period: f64,
+}
+
+#[derive(Debug, Args)]
+struct CallArgs {
+    /// The Flight server: grpc://HOST:PORT.
+    #[arg(
+        long,
+        env = "FASTFLIGHT_LOCATION",
+        default_value = "grpc://127.0.0.1:8815"
+    )]
+    location: String,
+    /// The request as JSON text (`{"param_type": ..., ...}`), or `@FILE` to read it from a file.
+    #[arg(env = "FASTFLIGHT_REQUEST")]
+    request: String,
+    /// Output format; `table` when stdout is a terminal, `csv` otherwise.
+    #[arg(long, value_enum, env = "FASTFLIGHT_FORMAT")]
+    format: Option<Format>,
+    /// Write to this file instead of stdout.
+    #[arg(long, short, env = "FASTFLIGHT_OUTPUT")]
+    output: Option<PathBuf>,
+    /// Never show the progress bar (it shows only when stderr is a terminal).
+    #[arg(long, env = "FASTFLIGHT_NO_PROGRESS")]
+    no_progress: bool,
+}
+
+/// Parses the process arguments and runs the chosen command.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> fastflight::Result<()> {
+///     fastflight::cli::run().await
+/// }
+/// ```
+pub async fn run() -> Result<()> {
+    run_with(crate::Server::builder()).await
+}
+
+/// Like [`run`], with a server builder that already holds the services' state.
+///
+/// ```no_run
+/// # struct Pool;
+/// #[tokio::main]
+/// async fn main() -> fastflight::Result<()> {
+///     fastflight::cli::run_with(fastflight::Server::builder().state(Pool)).await
+/// }
+/// ```
+pub async fn run_with(builder: ServerBuilder) -> Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::StartFlightServer { flight, serve } => {
+            serve::run(serve::Plan {
+                builder: Some(builder.location(flight.flight_location)),
+                gateway: None,
+                grace: serve.grace(),
+            })
+            .await
+        }
+        Command::StartRestServer {
+            rest,
+            flight_location,
+            serve,
+        } => {
+            serve::run(serve::Plan {
+                builder: None,
+                gateway: Some(serve::GatewayPlan {
+                    addr: rest.addr(),
+                    prefix: rest.rest_prefix,
+                    proxy_to: Some(flight_location),
+                }),
+                grace: serve.grace(),
+            })
+            .await
+        }
+        Command::StartAll {
+            flight,
+            rest,
+            serve,
+        } => {
+            serve::run(serve::Plan {
+                builder: Some(builder.location(flight.flight_location)),
+                gateway: Some(serve::GatewayPlan {
+                    addr: rest.addr(),
+                    prefix: rest.rest_prefix,
+                    proxy_to: None,
+                }),
+                grace: serve.grace(),
+            })
+            .await
+        }
+        Command::Services { json } => serve::list_services(json),
+        Command::Call(args) => call::run(args).await,
+    }
+}
+
+impl RestArgs {
+    fn addr(&self) -> String {
+        if self.rest_host.contains(':') && !self.rest_host.starts_with('[') {
+            format!("[{}]:{}", self.rest_host, self.rest_port)
+        } else {
+            format!("{}:{}", self.rest_host, self.rest_port)
+        }
+    }
+}
+
+impl ServeArgs {
+    fn grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.grace_period.max(0.0))
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}

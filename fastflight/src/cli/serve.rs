@@ -1,0 +1,157 @@
+//! Serving commands: the Flight server, the gateway, or both; graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::registry::Registry;
+use crate::rest::{Gateway, Source};
+use crate::{Result, ServerBuilder};
+
+pub(super) struct GatewayPlan {
+    pub addr: String,
+    pub prefix: String,
+    /// `Some(location)`: proxy mode; `None`: in-process over the Flight server's services.
+    pub proxy_to: Option<String>,
+}
+
+pub(super) struct Plan {
+    pub builder: Option<ServerBuilder>,
+    pub gateway: Option<GatewayPlan>,
+    pub grace: Duration,
+}
+
+/// Binds what the plan asks for, prints the addresses, serves until SIGINT/SIGTERM,
+/// then refuses new requests and gives streams in flight the grace period to finish.
+pub(super) async fn run(plan: Plan) -> Result<()> {
+    let token = CancellationToken::new();
+    let signal = shutdown_signal();
+    let flight = match plan.builder {
+        Some(builder) => Some(builder.bind().await?),
+        None => None,
+    };
+    let gateway = match plan.gateway {
+        Some(g) => {
+            let source = match (&g.proxy_to, &flight) {
+                (Some(location), _) => Source::remote(location).await?,
+                (None, Some(server)) => Source::local(server),
+                (None, None) => Source::remote(crate::server::DEFAULT_LOCATION).await?,
+            };
+            Some(Gateway::new(source).prefix(&g.prefix).bind(&g.addr).await?)
+        }
+        None => None,
+    };
+    if let Some(server) = &flight {
+        println!(
+            "fastflight Flight server listening on {}",
+            server.location()
+        );
+    }
+    if let Some(gateway) = &gateway {
+        println!("fastflight REST gateway listening on {}", gateway.url());
+    }
+    let flight_done = {
+        let stop = token.clone();
+        async move {
+            match flight {
+                Some(server) => server.serve_with_shutdown(stop.cancelled_owned()).await,
+                None => Ok(()),
+            }
+        }
+    };
+    let gateway_done = {
+        let stop = token.clone();
+        async move {
+            match gateway {
+                Some(gateway) => gateway.serve_with_shutdown(stop.cancelled_owned()).await,
+                None => Ok(()),
+            }
+        }
+    };
+    let servers = async { tokio::try_join!(flight_done, gateway_done).map(drop) };
+    let stopping = async {
+        signal.await;
+        token.cancel();
+        tokio::time::sleep(plan.grace).await;
+    };
+    tokio::select! {
+        served = servers => served?,
+        () = stopping => {
+            tracing::warn!(grace_period_s = plan.grace.as_secs_f64(), "grace period over: ending the streams still running");
+        }
+    }
+    println!("fastflight stopped");
+    Ok(())
+}
+
+/// Prints the registered services.
+pub(super) fn list_services(json: bool) -> Result<()> {
+    let infos: Vec<_> = Registry::global()?
+        .entries()
+        .iter()
+        .map(|e| e.info())
+        .collect();
+    if json {
+        let text = serde_json::to_string_pretty(&infos)
+            .map_err(|e| crate::Error::Config(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    for (entry, info) in Registry::global()?.entries().iter().zip(&infos) {
+        let mode = if info.blocking { ", blocking" } else { "" };
+        println!("{}", info.name);
+        println!("    handler: {} ({}{mode})", info.handler, entry.location);
+        for field in &info.fields {
+            let need = if field.required {
+                "required".to_owned()
+            } else {
+                match &field.default {
+                    Some(default) => format!("default {default}"),
+                    None => "optional".to_owned(),
+                }
+            };
+            println!("    {}: {} ({need})", field.name, field.ty);
+        }
+    }
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+///
+/// The handlers are installed when this is called, not when it is first polled, so a
+/// signal that arrives right after start-up is not lost.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send {
+    #[cfg(unix)]
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt) => {},
+                _ = wait(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!(
+            "shutdown signal received: refusing new requests, finishing streams in flight"
+        );
+    }
+}

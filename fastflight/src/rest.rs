@@ -1,0 +1,386 @@
+//! The HTTP gateway (feature `rest`): `POST {prefix}/stream` with the ticket JSON as body
+//! streams the result as an Arrow IPC stream, CSV or NDJSON, batch by batch.
+//!
+//! Two modes: in-process ([`Source::local`], the registry is called directly) and proxy
+//! ([`Source::remote`], requests are forwarded to a Flight server through [`Client`]).
+//!
+//! ```no_run
+//! # async fn run() -> fastflight::Result<()> {
+//! use fastflight::rest::{Gateway, Source};
+//!
+//! let flight = fastflight::Server::builder().location("grpc://127.0.0.1:8815").bind().await?;
+//! let gateway = Gateway::new(Source::local(&flight)).bind("127.0.0.1:8000").await?;
+//! println!("POST {}/stream", gateway.url());
+//! tokio::spawn(flight.serve());
+//! gateway.serve().await
+//! # }
+//! ```
+//!
+//! ```sh
+//! curl -s -X POST http://127.0.0.1:8000/fastflight/stream -H 'Accept: text/csv' \
+//!      -d '{"param_type": "fastflight.demo.SyntheticParams", "rows": 5}'
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::{Stream, StreamExt};
+use serde_json::json;
+
+use crate::format::{self, BatchWriter, ChunkSink, Format};
+use crate::registry::{ResultStream, ServiceInfo};
+use crate::server::FlightHandler;
+use crate::service::Context;
+use crate::stream_log::{count_rows, Logged};
+use crate::{Client, Error, Result};
+
+/// The default route prefix, as the Python package has it.
+pub const DEFAULT_PREFIX: &str = "/fastflight";
+
+/// Where the gateway gets its results.
+#[derive(Clone)]
+pub enum Source {
+    /// The services of this process, called directly.
+    Local(FlightHandler),
+    /// A Flight server elsewhere, reached through the client.
+    Remote(Client),
+}
+
+impl Source {
+    /// The services of a bound server of this process (same registry, same state).
+    pub fn local(server: &crate::BoundServer) -> Self {
+        Source::Local(server.handler())
+    }
+
+    /// A remote Flight server at `grpc://host:port`.
+    pub async fn remote(location: &str) -> Result<Self> {
+        Ok(Source::Remote(Client::connect(location).await?))
+    }
+
+    async fn open(&self, body: &[u8], ctx: Context) -> Result<(String, ResultStream)> {
+        match self {
+            Source::Local(handler) => {
+                let (name, result) = handler.open(body, ctx).await?;
+                Ok((name.to_owned(), result))
+            }
+            Source::Remote(client) => {
+                // Refuse what is not a ticket here, with the same errors, before any hop.
+                let name = crate::ticket::decode(body)?.param_type;
+                let stream = client.fetch_ticket(Bytes::copy_from_slice(body)).await?;
+                Ok((
+                    name,
+                    ResultStream {
+                        schema: stream.schema(),
+                        batches: stream.boxed(),
+                    },
+                ))
+            }
+        }
+    }
+
+    async fn services(&self) -> Result<Vec<ServiceInfo>> {
+        match self {
+            Source::Local(handler) => Ok(handler
+                .registry()
+                .entries()
+                .iter()
+                .map(|e| e.info())
+                .collect()),
+            Source::Remote(client) => client.list_services().await,
+        }
+    }
+}
+
+/// The gateway: routes over a [`Source`].
+#[derive(Clone)]
+pub struct Gateway {
+    source: Source,
+    prefix: String,
+}
+
+impl Gateway {
+    /// A gateway with the default prefix `/fastflight`.
+    pub fn new(source: Source) -> Self {
+        Self {
+            source,
+            prefix: DEFAULT_PREFIX.to_owned(),
+        }
+    }
+
+    /// The route prefix (`/fastflight`); `""` or `/` mounts the routes at the root.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        let trimmed = prefix.trim_end_matches('/');
+        self.prefix = if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("/{trimmed}")
+        };
+        self
+    }
+
+    /// The axum router, to serve or to nest in an application of one's own.
+    pub fn router(self) -> Router {
+        let prefix = self.prefix.clone();
+        Router::new()
+            .route(&format!("{prefix}/stream"), post(stream))
+            .route(
+                &format!("{prefix}/registered_data_types"),
+                get(registered_data_types),
+            )
+            .route(&format!("{prefix}/services"), get(services))
+            .route("/health", get(health))
+            .fallback(not_found)
+            .with_state(self)
+    }
+
+    /// Binds `host:port` (port 0 picks a free port).
+    pub async fn bind(self, addr: &str) -> Result<BoundGateway> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+        let local_addr = listener.local_addr()?;
+        Ok(BoundGateway {
+            listener,
+            local_addr,
+            prefix: self.prefix.clone(),
+            router: self.router(),
+        })
+    }
+}
+
+/// A gateway whose socket is bound.
+pub struct BoundGateway {
+    listener: tokio::net::TcpListener,
+    local_addr: SocketAddr,
+    prefix: String,
+    router: Router,
+}
+
+impl BoundGateway {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://IP:PORT{prefix}`: POST `{url}/stream`.
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.local_addr, self.prefix)
+    }
+
+    /// Serves until the process ends.
+    pub async fn serve(self) -> Result<()> {
+        self.serve_with_shutdown(std::future::pending()).await
+    }
+
+    /// Serves until `signal`, then refuses new requests and lets responses in flight finish.
+    pub async fn serve_with_shutdown(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await?;
+        Ok(())
+    }
+}
+
+/// An error as the gateway answers it: `{"error": {"code", "message"}}` and a matching status.
+struct ApiError(Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+/// The HTTP status for a gRPC code.
+pub fn http_status(code: tonic::Code) -> StatusCode {
+    use tonic::Code;
+    match code {
+        Code::Ok => StatusCode::OK,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+            StatusCode::BAD_REQUEST
+        }
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn error_body(e: &Error) -> serde_json::Value {
+    let message = match e {
+        Error::Status(status) => status.message().to_owned(),
+        other => other.to_string(),
+    };
+    json!({"error": {"code": format!("{:?}", e.code()), "message": message}})
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        tracing::warn!(code = ?self.0.code(), error = %self.0, "gateway request refused");
+        (http_status(self.0.code()), Json(error_body(&self.0))).into_response()
+    }
+}
+
+async fn stream(
+    State(gateway): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::from_accept(accept).ok_or_else(|| {
+        Error::status(
+            tonic::Code::InvalidArgument,
+            format!(
+                "cannot answer `Accept: {}`; available: application/vnd.apache.arrow.stream (default), text/csv, application/x-ndjson",
+                accept.unwrap_or_default()
+            ),
+        )
+    });
+    let format = match format {
+        Ok(format) => format,
+        Err(e) => {
+            return Ok((StatusCode::NOT_ACCEPTABLE, Json(error_body(&e))).into_response());
+        }
+    };
+    let ctx = Context::new(
+        tonic::metadata::MetadataMap::from_headers(headers),
+        Some(peer),
+    );
+    let cancel_on_drop = ctx.cancellation_token().drop_guard();
+    let (name, result) = gateway.source.open(&body, ctx).await?;
+    let (batches, rows) = count_rows(result.batches);
+    let sink = ChunkSink::default();
+    let writer = format::writer(format, &result.schema, sink.clone())?;
+    let head = sink.take();
+    let chunks = futures::stream::once(async move { Ok::<_, Error>(head) })
+        .chain(encode(format, writer, batches, sink));
+    let logged = Logged::new(
+        chunks.boxed(),
+        "http",
+        name,
+        rows,
+        Bytes::len,
+        cancel_on_drop,
+    );
+    Ok((
+        [(header::CONTENT_TYPE, format.content_type())],
+        Body::from_stream(logged),
+    )
+        .into_response())
+}
+
+/// The encoded chunks of a result. An error after the first batch ends the body
+/// abnormally (the connection is cut before the last chunk), so a client never takes
+/// a partial result for a complete one; NDJSON also gets a last line `{"error": ...}`.
+fn encode(
+    format: Format,
+    writer: Box<dyn BatchWriter>,
+    batches: crate::BatchStream,
+    sink: ChunkSink,
+) -> impl Stream<Item = Result<Bytes>> + Send {
+    enum Phase {
+        Streaming(Box<dyn BatchWriter>, crate::BatchStream, ChunkSink),
+        Failing(Error),
+        Done,
+    }
+    futures::stream::unfold(
+        Phase::Streaming(writer, batches, sink),
+        move |phase| async move {
+            match phase {
+                Phase::Done => None,
+                Phase::Failing(e) => {
+                    // Give the connection a moment to flush what was sent before it is cut.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Some((Err(e), Phase::Done))
+                }
+                Phase::Streaming(mut writer, mut batches, sink) => {
+                    let failed = match batches.next().await {
+                        Some(Ok(batch)) => match writer.write(&batch) {
+                            Ok(()) => {
+                                return Some((
+                                    Ok(sink.take()),
+                                    Phase::Streaming(writer, batches, sink),
+                                ))
+                            }
+                            Err(e) => e,
+                        },
+                        None => {
+                            return match writer.finish() {
+                                Ok(()) => Some((Ok(sink.take()), Phase::Done)),
+                                Err(e) => Some((Err(e), Phase::Done)),
+                            }
+                        }
+                        Some(Err(e)) => e,
+                    };
+                    let mut last = sink.take().to_vec();
+                    if format == Format::Json {
+                        last.extend(serde_json::to_vec(&error_body(&failed)).unwrap_or_default());
+                        last.push(b'\n');
+                    }
+                    Some((Ok(Bytes::from(last)), Phase::Failing(failed)))
+                }
+            }
+        },
+    )
+}
+
+async fn registered_data_types(
+    State(gateway): State<Gateway>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let services = gateway.source.services().await?;
+    Ok(Json(serde_json::Value::Array(
+        services
+            .iter()
+            .map(|s| json!({"params_type": s.name, "service_type": s.handler}))
+            .collect(),
+    )))
+}
+
+async fn services(State(gateway): State<Gateway>) -> Result<Json<serde_json::Value>, ApiError> {
+    let services = gateway.source.services().await?;
+    Ok(Json(serde_json::Value::Array(
+        services
+            .iter()
+            .map(|s| {
+                json!({
+                    "name": s.name,
+                    "handler": s.handler,
+                    "request_type": s.request_type,
+                    "fields": s.fields,
+                    "json_schema": crate::json_schema::request_schema(s),
+                })
+            })
+            .collect(),
+    )))
+}
+
+async fn health(State(gateway): State<Gateway>) -> Result<Json<serde_json::Value>, ApiError> {
+    let services = gateway.source.services().await?;
+    Ok(Json(json!({"status": "ok", "services": services.len()})))
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Error::status(
+        tonic::Code::NotFound,
+        "no such route; the gateway answers POST {prefix}/stream, GET {prefix}/registered_data_types, GET {prefix}/services and GET /health",
+    ))
+}

@@ -1,0 +1,315 @@
+//! The `fastflight-demo` command line as a real child process: `start-all`, `call` in
+//! every format, `services`, bounded memory through the gateway, SIGTERM mid-stream.
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use fastflight::arrow::array::AsArray;
+use fastflight::arrow::compute::concat_batches;
+use fastflight::arrow::datatypes::Int64Type;
+use fastflight::arrow::record_batch::RecordBatch;
+use fastflight_demo_api::SyntheticParams;
+use futures::{StreamExt, TryStreamExt};
+
+use crate::support::{demo_binary, DemoProcess};
+
+const REQUEST: &str = r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 2500, "batch_size": 1000, "seed": 4}"#;
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    std::env::temp_dir().join(format!("fastflight-cli-{}-{n}-{name}", std::process::id()))
+}
+
+fn demo(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(demo_binary());
+    command.args(args).env("RUST_LOG", "warn");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("fastflight-demo runs")
+}
+
+async fn expected(location: &str) -> RecordBatch {
+    let client = fastflight::Client::connect(location).await.unwrap();
+    client
+        .fetch(SyntheticParams {
+            rows: 2500,
+            batch_size: 1000,
+            seed: Some(4),
+        })
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn call_writes_every_format() {
+    let server = DemoProcess::start_all(&[], &[]);
+    let expected = expected(&server.location).await;
+    let schema = expected.schema();
+
+    let call = |format: &str, path: &std::path::Path| {
+        let out = demo(
+            &[
+                "call",
+                "--location",
+                &server.location,
+                REQUEST,
+                "--format",
+                format,
+                "--output",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "call --format {format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(path).unwrap()
+    };
+
+    let arrow = call("arrow", &temp_path("out.arrows"));
+    let reader = fastflight::arrow::ipc::reader::StreamReader::try_new(&arrow[..], None).unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    assert_eq!(
+        concat_batches(&schema, &batches).unwrap(),
+        expected,
+        "arrow"
+    );
+
+    let parquet_path = temp_path("out.parquet");
+    call("parquet", &parquet_path);
+    let file = std::fs::File::open(&parquet_path).unwrap();
+    let batches: Vec<RecordBatch> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect();
+    assert_eq!(
+        concat_batches(&schema, &batches).unwrap(),
+        expected,
+        "parquet"
+    );
+
+    let csv = call("csv", &temp_path("out.csv"));
+    let batches: Vec<RecordBatch> = fastflight::arrow::csv::ReaderBuilder::new(schema.clone())
+        .with_header(true)
+        .build(std::io::Cursor::new(csv))
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    assert_eq!(concat_batches(&schema, &batches).unwrap(), expected, "csv");
+
+    let json = call("json", &temp_path("out.ndjson"));
+    let batches: Vec<RecordBatch> = fastflight::arrow::json::ReaderBuilder::new(schema.clone())
+        .build(std::io::Cursor::new(json))
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    assert_eq!(concat_batches(&schema, &batches).unwrap(), expected, "json");
+
+    let table = String::from_utf8(call("table", &temp_path("out.txt"))).unwrap();
+    assert!(table.contains("| id "), "{table}");
+    assert!(table.contains("| 2499 "), "the last row is there");
+    assert!(table.contains("row-000000002499"));
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.contains(" id "))
+            .count(),
+        2500
+    );
+}
+
+#[tokio::test]
+async fn call_reads_files_and_environment() {
+    let server = DemoProcess::start_all(&[], &[]);
+    let request_file = temp_path("request.json");
+    std::fs::write(&request_file, REQUEST).unwrap();
+    let at_file = format!("@{}", request_file.display());
+    // Location and format from the environment; stdout is a pipe, so no table and no progress bar.
+    let out = demo(
+        &["call", &at_file],
+        &[
+            ("FASTFLIGHT_LOCATION", &server.location),
+            ("FASTFLIGHT_FORMAT", "json"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2500);
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], 0);
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Default format off a terminal: CSV.
+    let out = demo(&["call", "--location", &server.location, REQUEST], &[]);
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("id,value,name\n"));
+}
+
+#[test]
+fn call_reports_bad_requests_clearly() {
+    let server = DemoProcess::start();
+    let cases = [
+        (
+            r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": "many"}"#,
+            "field `rows`",
+        ),
+        (
+            r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 1, "batch_size": 0}"#,
+            "batch_size",
+        ),
+        (r#"{"param_type": "no.Such"}"#, "no.Such"),
+        ("{not json", "not valid JSON"),
+        ("@/no/such/file.json", "cannot read the request file"),
+    ];
+    for (request, words) in cases {
+        let out = demo(&["call", "--location", &server.location, request], &[]);
+        assert!(!out.status.success(), "{request} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(words),
+            "{request}: `{err}` should mention `{words}`"
+        );
+    }
+    // Nobody listening: a transport error, quickly.
+    let out = demo(&["call", "--location", "grpc://127.0.0.1:1", REQUEST], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("transport error"));
+}
+
+#[test]
+fn services_lists_names_handlers_types_and_defaults() {
+    let out = demo(&["services"], &[]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "fastflight.demo.SyntheticParams",
+        "handler: fastflight_examples::synthetic",
+        "rows: u64 (required)",
+        "batch_size: usize (default 65536)",
+        "message: String (default \"Hello FastFlight!\")",
+    ] {
+        assert!(text.contains(line), "`{line}` missing from:\n{text}");
+    }
+    let json = demo(&["services", "--json"], &[]);
+    let services: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(services.as_array().unwrap().len(), 2);
+}
+
+/// 20,000,000 rows (about 750 MB of Arrow data) through the gateway of a `start-all`
+/// process: the process's peak RSS stays below 128 MB, so nothing buffers the result.
+#[tokio::test]
+async fn twenty_million_rows_stream_through_the_gateway_in_bounded_memory() {
+    const ROWS: u64 = 20_000_000;
+    const BOUND: u64 = 128 * 1024 * 1024;
+    let server = DemoProcess::start_all(&[], &[]);
+    let gateway = server.gateway.clone().unwrap();
+    let body = format!(
+        r#"{{"param_type": "fastflight.demo.SyntheticParams", "rows": {ROWS}, "batch_size": 65536}}"#
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{gateway}/stream"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes =
+        tokio_util::io::StreamReader::new(response.bytes_stream().map_err(std::io::Error::other));
+    let (rows, last_id) = tokio::task::spawn_blocking(move || {
+        let sync = std::io::BufReader::new(tokio_util::io::SyncIoBridge::new(bytes));
+        let reader = fastflight::arrow::ipc::reader::StreamReader::try_new(sync, None).unwrap();
+        let mut rows = 0_u64;
+        let mut last_id = -1_i64;
+        for batch in reader {
+            let batch = batch.unwrap();
+            rows += batch.num_rows() as u64;
+            let ids = batch.column(0).as_primitive::<Int64Type>();
+            last_id = ids.value(ids.len() - 1);
+        }
+        (rows, last_id)
+    })
+    .await
+    .unwrap();
+    assert_eq!(rows, ROWS);
+    assert_eq!(last_id, ROWS as i64 - 1);
+    let peak = server.peak_rss();
+    eprintln!(
+        "start-all peak RSS after streaming {ROWS} rows: {} MB",
+        peak / (1024 * 1024)
+    );
+    assert!(
+        peak < BOUND,
+        "peak RSS {} MB is above the 128 MB bound",
+        peak / (1024 * 1024)
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_mid_stream_lets_the_stream_finish_and_exits_zero() {
+    let mut server = DemoProcess::start_all(&["--grace-period", "20"], &[]);
+    let client = fastflight::Client::connect(&server.location).await.unwrap();
+    let mut stream = client
+        .fetch(SyntheticParams {
+            rows: 400_000,
+            batch_size: 10_000,
+            seed: None,
+        })
+        .await
+        .unwrap();
+    let mut rows = stream.next().await.unwrap().unwrap().num_rows();
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // New requests are refused while the stream in flight goes on.
+    let late = fastflight::Client::connect(&server.location).await;
+    assert!(
+        late.is_err()
+            || late
+                .unwrap()
+                .fetch(SyntheticParams {
+                    rows: 1,
+                    batch_size: 1,
+                    seed: None
+                })
+                .await
+                .is_err()
+    );
+    while let Some(batch) = stream.next().await {
+        rows += batch
+            .expect("the stream in flight finishes cleanly")
+            .num_rows();
+    }
+    assert_eq!(rows, 400_000);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit 20 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+}

@@ -1,0 +1,411 @@
+//! The HTTP gateway on 127.0.0.1:0: Arrow, CSV and NDJSON answers compared with the
+//! Flight answer, every error status, errors after the first batch, proxy mode.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use fastflight::arrow::compute::concat_batches;
+use fastflight::arrow::datatypes::SchemaRef;
+use fastflight::arrow::record_batch::RecordBatch;
+use fastflight::FlightRequest;
+use futures::StreamExt;
+use reqwest::StatusCode;
+
+use crate::services::*;
+use crate::support::{client, start};
+
+async fn post(
+    url: &str,
+    accept: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(format!("{url}/stream"))
+        .body(body);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    request.send().await.expect("the gateway answers")
+}
+
+fn ticket<R: FlightRequest>(request: &R) -> Vec<u8> {
+    fastflight::ticket::encode(request).unwrap().to_vec()
+}
+
+fn from_arrow(bytes: &[u8]) -> (SchemaRef, Vec<RecordBatch>) {
+    let reader = fastflight::arrow::ipc::reader::StreamReader::try_new(bytes, None).unwrap();
+    let schema = reader.schema();
+    (schema, reader.map(|b| b.unwrap()).collect())
+}
+
+fn from_csv(bytes: &[u8], schema: &SchemaRef) -> Vec<RecordBatch> {
+    fastflight::arrow::csv::ReaderBuilder::new(Arc::clone(schema))
+        .with_header(true)
+        .build(Cursor::new(bytes.to_vec()))
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+fn from_ndjson(bytes: &[u8], schema: &SchemaRef) -> Vec<RecordBatch> {
+    fastflight::arrow::json::ReaderBuilder::new(Arc::clone(schema))
+        .build(Cursor::new(bytes.to_vec()))
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+fn one(schema: &SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
+    concat_batches(schema, batches).unwrap()
+}
+
+async fn compare_all_formats<R: FlightRequest + Clone>(
+    gateway: &str,
+    flight: &fastflight::Client,
+    request: R,
+) {
+    let expected = flight.fetch(request.clone()).await.unwrap();
+    let schema = expected.schema();
+    let expected = one(&schema, &expected.collect().await.unwrap());
+
+    let arrow = post(gateway, None, ticket(&request)).await;
+    assert_eq!(arrow.status(), StatusCode::OK);
+    assert_eq!(
+        arrow.headers()["content-type"],
+        "application/vnd.apache.arrow.stream"
+    );
+    let (arrow_schema, batches) = from_arrow(&arrow.bytes().await.unwrap());
+    assert_eq!(arrow_schema, schema);
+    assert_eq!(one(&schema, &batches), expected, "arrow");
+
+    let csv = post(gateway, Some("text/csv"), ticket(&request)).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let batches = from_csv(&csv.bytes().await.unwrap(), &schema);
+    assert_eq!(one(&schema, &batches), expected, "csv");
+
+    let json = post(gateway, Some("application/x-ndjson"), ticket(&request)).await;
+    assert_eq!(json.status(), StatusCode::OK);
+    assert_eq!(json.headers()["content-type"], "application/x-ndjson");
+    let body = json.bytes().await.unwrap();
+    assert_eq!(
+        body.iter().filter(|b| **b == b'\n').count(),
+        expected.num_rows()
+    );
+    let batches = from_ndjson(&body, &schema);
+    assert_eq!(one(&schema, &batches), expected, "ndjson");
+}
+
+#[tokio::test]
+async fn every_format_matches_the_flight_answer() {
+    let server = start().await;
+    let flight = client(&server).await;
+    compare_all_formats(
+        &server.gateway,
+        &flight,
+        Numbers {
+            count: 1_000,
+            batch_size: 300,
+            fail_after: None,
+            fail_code: None,
+        },
+    )
+    .await;
+    compare_all_formats(&server.gateway, &flight, Pairs { rows: 7 }).await;
+    compare_all_formats(
+        &server.gateway,
+        &flight,
+        fastflight_demo_api::SyntheticParams {
+            rows: 5_000,
+            batch_size: 1_024,
+            seed: Some(9),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn empty_results_carry_their_schema() {
+    let server = start().await;
+    let (schema, batches) = from_arrow(
+        &post(&server.gateway, None, ticket(&Pairs { rows: 0 }))
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(*schema, pairs_schema());
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    let csv = post(
+        &server.gateway,
+        Some("text/csv"),
+        ticket(&Pairs { rows: 0 }),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(csv, "key,value\n");
+}
+
+async fn error_of(response: reqwest::Response) -> (StatusCode, String, String) {
+    let status = response.status();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    let code = body["error"]["code"].as_str().unwrap().to_owned();
+    let message = body["error"]["message"].as_str().unwrap().to_owned();
+    (status, code, message)
+}
+
+#[tokio::test]
+async fn errors_have_json_bodies_and_matching_statuses() {
+    let server = start().await;
+    let g = &server.gateway;
+    let cases: Vec<(Vec<u8>, StatusCode, &str, &str)> = vec![
+        (
+            b"not json".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "not valid JSON",
+        ),
+        (
+            b"".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "empty",
+        ),
+        (
+            br#"{"count": 1}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "param_type",
+        ),
+        (
+            br#"{"param_type":"tests.Numbers","count":"x","batch_size":1}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "field `count`",
+        ),
+        (
+            ticket(&Numbers {
+                count: 1,
+                batch_size: 0,
+                fail_after: None,
+                fail_code: None,
+            }),
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "batch_size",
+        ),
+        (
+            br#"{"param_type":"no.Such"}"#.to_vec(),
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "tests.Numbers",
+        ),
+        (
+            ticket(&Refuse {
+                reason: "disk on fire".into(),
+            }),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            "disk on fire",
+        ),
+        (
+            ticket(&Boom {
+                when: "before".into(),
+            }),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            "panicked",
+        ),
+    ];
+    for (body, status, code, words) in cases {
+        let (got_status, got_code, message) = error_of(post(g, None, body.clone()).await).await;
+        assert_eq!(
+            (got_status, got_code.as_str()),
+            (status, code),
+            "{}: {message}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(
+            message.contains(words),
+            "`{message}` should mention `{words}`"
+        );
+    }
+    let (status, _, message) =
+        error_of(post(g, Some("application/xml"), ticket(&Whoami {})).await).await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
+    assert!(message.contains("text/csv"), "{message}");
+    let missing = reqwest::get(format!("{g}/nowhere")).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // The server is still serving.
+    assert_eq!(
+        post(g, None, ticket(&Whoami {})).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_error_after_the_first_batch_does_not_look_complete() {
+    let server = start().await;
+    let failing = Numbers {
+        count: 100,
+        batch_size: 10,
+        fail_after: Some(3),
+        fail_code: Some("not_found".into()),
+    };
+    for accept in [None, Some("text/csv")] {
+        let response = post(&server.gateway, accept, ticket(&failing)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "the head was sent before the error"
+        );
+        assert!(
+            response.bytes().await.is_err(),
+            "{accept:?}: the body must end abnormally"
+        );
+    }
+    let response = post(
+        &server.gateway,
+        Some("application/x-ndjson"),
+        ticket(&failing),
+    )
+    .await;
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    let mut ended_abnormally = false;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => body.extend_from_slice(&chunk),
+            Err(_) => {
+                ended_abnormally = true;
+                break;
+            }
+        }
+    }
+    assert!(ended_abnormally, "the NDJSON body must end abnormally");
+    let text = String::from_utf8(body).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["error"]["code"], "NotFound");
+    assert_eq!(text.lines().count(), 31, "30 rows, then the error line");
+}
+
+#[tokio::test]
+async fn listings_and_health() {
+    let server = start().await;
+    let types: serde_json::Value =
+        reqwest::get(format!("{}/registered_data_types", server.gateway))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert!(types.as_array().unwrap().iter().any(
+        |t| t["params_type"] == "tests.Numbers" && t["service_type"] == "it::services::numbers"
+    ));
+    let services: serde_json::Value = reqwest::get(format!("{}/services", server.gateway))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let numbers = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "tests.Numbers")
+        .unwrap();
+    let schema = &numbers["json_schema"];
+    assert_eq!(schema["properties"]["count"]["type"], "integer");
+    assert_eq!(
+        schema["properties"]["fail_after"]["type"],
+        serde_json::json!(["integer", "null"])
+    );
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["param_type", "count", "batch_size"])
+    );
+    let echo = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "fastflight.demo_services.echo_demo.EchoParams")
+        .unwrap();
+    assert_eq!(
+        echo["json_schema"]["properties"]["message"]["default"],
+        "Hello FastFlight!"
+    );
+    let origin = server.gateway.trim_end_matches("/fastflight");
+    let health: serde_json::Value = reqwest::get(format!("{origin}/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn proxy_mode_forwards_to_a_remote_flight_server() {
+    let server = start().await;
+    let proxy = fastflight::rest::Gateway::new(
+        fastflight::rest::Source::remote(&server.location)
+            .await
+            .unwrap(),
+    )
+    .prefix("/api/")
+    .bind("127.0.0.1:0")
+    .await
+    .unwrap();
+    let url = proxy.url();
+    assert!(url.ends_with("/api"), "{url}");
+    tokio::spawn(proxy.serve());
+    let flight = client(&server).await;
+    compare_all_formats(&url, &flight, Pairs { rows: 4 }).await;
+    let (status, code, message) =
+        error_of(post(&url, None, br#"{"param_type":"no.Such"}"#.to_vec()).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "NotFound"),
+        "{message}"
+    );
+    let (status, _, message) = error_of(
+        post(
+            &url,
+            None,
+            br#"{"param_type":"tests.Pairs","rows":-1}"#.to_vec(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(message.contains("field `rows`"), "{message}");
+    let (status, _, _) = error_of(
+        post(
+            &url,
+            None,
+            ticket(&Boom {
+                when: "before".into(),
+            }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let types: serde_json::Value = reqwest::get(format!("{url}/registered_data_types"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(types
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["params_type"] == "tests.Pairs"));
+}
