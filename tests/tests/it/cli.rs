@@ -164,6 +164,82 @@ async fn call_reads_files_and_environment() {
         .starts_with("id,value,name\n"));
 }
 
+#[tokio::test]
+async fn start_rest_server_proxies_to_a_flight_server() {
+    let flight = DemoProcess::start();
+    let rest = DemoProcess::spawn(
+        &[
+            "start-rest-server",
+            "--flight-location",
+            &flight.location,
+            "--rest-host",
+            "127.0.0.1",
+            "--rest-port",
+            "0",
+            "--rest-prefix",
+            "/ff",
+        ],
+        &[],
+    );
+    let url = rest.gateway.clone().unwrap();
+    assert!(url.ends_with("/ff"), "{url}");
+    let csv = reqwest::Client::new()
+        .post(format!("{url}/stream"))
+        .header("accept", "text/csv")
+        .body(REQUEST)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 2501);
+    let types: serde_json::Value = reqwest::get(format!("{url}/registered_data_types"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(types.as_array().unwrap().len(), 2);
+}
+
+/// Under a terminal (a pseudo-terminal made by `script`), `call` shows its progress on stderr.
+#[test]
+fn call_shows_progress_on_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+        return;
+    }
+    let server = DemoProcess::start();
+    let output = temp_path("progress.csv");
+    let command = format!(
+        "{} call --location {} '{}' --output {} --format csv",
+        demo_binary().display(),
+        server.location,
+        REQUEST,
+        output.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("2500 rows"),
+        "progress line missing: {screen:?}"
+    );
+    assert!(screen.contains("rows/s"), "{screen:?}");
+    assert_eq!(
+        std::fs::read_to_string(output).unwrap().lines().count(),
+        2501
+    );
+}
+
 #[test]
 fn call_reports_bad_requests_clearly() {
     let server = DemoProcess::start();

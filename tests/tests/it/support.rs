@@ -140,7 +140,8 @@ impl DemoProcess {
         Self::spawn(&args, env)
     }
 
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
+    /// Any serving command; reads the address lines it prints.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(demo_binary());
         command
