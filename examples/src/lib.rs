@@ -1,7 +1,14 @@
 //! The fastflight demo services, served by the `fastflight-demo` binary.
 //!
 //! - [`echo`]: one row echoing a message (compatible with the Python package's echo demo);
-//! - [`synthetic`]: any number of generated rows, made lazily batch by batch.
+//! - [`synthetic`]: any number of generated rows, made lazily batch by batch;
+//! - [`sql_query`]: read-only SQL over the demo SQLite database;
+//! - [`csv_file`] and [`parquet_file`]: files of the demo's data directory.
+//!
+//! The data directory (`--data-dir`, env `FASTFLIGHT_DATA_DIR`, default `fastflight-data`)
+//! is filled on first start: see [`data`].
+
+pub mod data;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,7 +19,11 @@ use fastflight::arrow::array::{
 use fastflight::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use fastflight::prelude::*;
 
-pub use fastflight_demo_api::{EchoParams, SyntheticParams};
+pub use fastflight_demo_api::{CsvFile, EchoParams, ParquetFile, SqlQuery, SyntheticParams};
+
+use fastflight::sources::files::{FileRoot, ReadOptions};
+use fastflight::sources::sqlite::{params_from_json, SqlitePool};
+use fastflight::sources::DEFAULT_BATCH_SIZE;
 
 /// Answers one row: `message`, `timestamp` (seconds since the epoch), `service` = `"echo_service"`.
 #[data_service]
@@ -115,9 +126,80 @@ fn unit_float(x: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Runs a read-only query over the demo database.
+#[data_service]
+pub async fn sql_query(req: SqlQuery, db: State<SqlitePool>) -> fastflight::Result<BatchStream> {
+    let params = params_from_json(&req.params)?;
+    Ok(db.stream(
+        &req.query,
+        params,
+        req.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+    ))
+}
+
+/// Reads a CSV file of the data directory.
+#[data_service]
+pub async fn csv_file(req: CsvFile, root: State<FileRoot>) -> fastflight::Result<BatchStream> {
+    Ok(root.csv(
+        &req.path,
+        read_options(req.columns, req.limit, req.batch_size),
+    ))
+}
+
+/// Reads a Parquet file of the data directory.
+#[data_service]
+pub async fn parquet_file(
+    req: ParquetFile,
+    root: State<FileRoot>,
+) -> fastflight::Result<BatchStream> {
+    Ok(root.parquet(
+        &req.path,
+        read_options(req.columns, req.limit, req.batch_size),
+    ))
+}
+
+fn read_options(
+    columns: Option<Vec<String>>,
+    limit: Option<usize>,
+    batch_size: Option<usize>,
+) -> ReadOptions {
+    ReadOptions {
+        columns,
+        limit,
+        batch_size: batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+    }
+}
+
+/// The demo's own options.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// The data directory: the demo database and files, created on first start.
+    #[arg(
+        long,
+        env = "FASTFLIGHT_DATA_DIR",
+        default_value = "fastflight-data",
+        global = true
+    )]
+    pub data_dir: std::path::PathBuf,
+}
+
+/// The server builder of the demo: the data directory prepared, its database and files as state.
+pub fn demo_server(data_dir: &std::path::Path) -> fastflight::Result<fastflight::ServerBuilder> {
+    let dir = data::prepare(data_dir)?;
+    Ok(fastflight::Server::builder()
+        .state(SqlitePool::open_read_only(data::database(&dir))?)
+        .state(FileRoot::new(&dir)?))
+}
+
 /// The demo's `main`: the fastflight command line over these services.
 pub async fn run() -> fastflight::Result<()> {
-    fastflight::cli::run().await
+    fastflight::cli::run_app(|args: DemoArgs| async move {
+        let dir = args.data_dir;
+        tokio::task::spawn_blocking(move || demo_server(&dir))
+            .await
+            .map_err(|e| fastflight::Error::Config(format!("preparing the data failed: {e}")))?
+    })
+    .await
 }
 
 /// The README's Rust examples, compiled and run as doc tests.

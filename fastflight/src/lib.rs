@@ -55,6 +55,7 @@ pub mod registry;
 pub mod request;
 pub mod server;
 pub mod service;
+pub mod sources;
 mod stream_log;
 pub mod ticket;
 
@@ -67,6 +68,9 @@ pub mod cli;
 pub use arrow;
 pub use arrow_flight;
 pub use tonic;
+
+#[cfg(any(feature = "files", feature = "cli"))]
+pub use parquet;
 
 pub use client::{Client, RecordBatchStream};
 pub use error::{BoxError, Error, Result};

@@ -216,39 +216,68 @@ pub(crate) fn catch_panics(service: &'static str, stream: BatchStream) -> BatchS
         .boxed()
 }
 
-/// Runs a blocking producer on a blocking thread and feeds its batches through a bounded channel.
+/// Where a blocking producer sends its batches.
+pub struct Emitter {
+    tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+}
+
+/// The stream was dropped: the producer should stop and return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+impl Emitter {
+    /// Sends one batch, waiting while the reader is two batches behind.
+    pub fn send(&self, batch: RecordBatch) -> std::result::Result<(), Stopped> {
+        self.tx.blocking_send(Ok(batch)).map_err(|_| Stopped)
+    }
+
+    /// True once the stream was dropped.
+    pub fn is_stopped(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// Runs a blocking producer on a blocking thread; its batches reach the stream through
+/// a bounded channel, so a slow reader slows the producer.
 ///
-/// The producer stops at its next batch once the stream is dropped; a panic in it
-/// ends the stream with [`Error::Panic`].
+/// The producer returns `Ok(())` when done, or early once [`Emitter::send`] says
+/// [`Stopped`]; an `Err` it returns, or a panic in it, ends the stream with that error.
+pub fn produce_blocking<F>(service: &'static str, producer: F) -> BatchStream
+where
+    F: FnOnce(&Emitter) -> Result<()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+    tokio::task::spawn_blocking(move || {
+        let emitter = Emitter { tx };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| producer(&emitter)));
+        let failure = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e,
+            Err(payload) => Error::Panic {
+                service: service.to_owned(),
+                message: panic_message(payload.as_ref()),
+            },
+        };
+        let _ = emitter.tx.blocking_send(Err(failure));
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx).boxed()
+}
+
+/// Runs a blocking iterator of batches on a blocking thread (the adapter of
+/// `#[data_service(blocking)]`): the producer stops at its next batch once the stream
+/// is dropped; a panic in it ends the stream with [`Error::Panic`].
 pub fn run_blocking<F>(service: &'static str, producer: F) -> BatchStream
 where
     F: FnOnce() -> Result<BatchIter> + Send + 'static,
 {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
-    tokio::task::spawn_blocking(move || {
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let batches = match producer() {
-                Ok(batches) => batches,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            };
-            for item in batches {
-                let failed = item.is_err();
-                if tx.blocking_send(item).is_err() || failed {
-                    return;
-                }
+    produce_blocking(service, move |emitter| {
+        for batch in producer()? {
+            if emitter.send(batch?).is_err() {
+                break;
             }
-        }));
-        if let Err(payload) = outcome {
-            let _ = tx.blocking_send(Err(Error::Panic {
-                service: service.to_owned(),
-                message: panic_message(payload.as_ref()),
-            }));
         }
-    });
-    tokio_stream::wrappers::ReceiverStream::new(rx).boxed()
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -59,3 +59,52 @@ impl SyntheticParams {
         Ok(())
     }
 }
+
+/// A read-only SQL query over the demo SQLite database (tables `trades`, `symbols`,
+/// `daily_bars`), with parameters bound to `?1`, `?2`, ...
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[flight(name = "fastflight.demo.SqlQuery")]
+pub struct SqlQuery {
+    /// One SELECT statement.
+    pub query: String,
+    /// Values for the statement's parameters: JSON null, booleans, numbers or strings.
+    #[serde(default)]
+    pub params: Vec<serde_json::Value>,
+    /// Rows per batch.
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+}
+
+/// A CSV file of the demo's data directory (`trades.csv`).
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[flight(name = "fastflight.demo.CsvFile")]
+pub struct CsvFile {
+    /// The path, relative to the data directory.
+    pub path: String,
+    /// The columns to read, in this order (all by default).
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+    /// At most this many rows.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Rows per batch.
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+}
+
+/// A Parquet file of the demo's data directory (`trades.parquet`).
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[flight(name = "fastflight.demo.ParquetFile")]
+pub struct ParquetFile {
+    /// The path, relative to the data directory.
+    pub path: String,
+    /// The columns to read, in this order (all by default).
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+    /// At most this many rows.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Rows per batch.
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+}

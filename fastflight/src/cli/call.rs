@@ -43,7 +43,14 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         progress.set_message(figures(rows, bytes, started.elapsed()));
     }
     writer.finish()?;
-    progress.finish_with_message(format!("done: {}", figures(rows, bytes, started.elapsed())));
+    let done = figures(rows, bytes, started.elapsed());
+    if progress.is_hidden() {
+        if args.stats {
+            eprintln!("{param_type}: {done}");
+        }
+    } else {
+        progress.finish_with_message(format!("done: {done}"));
+    }
     Ok(())
 }
 

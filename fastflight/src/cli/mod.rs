@@ -26,10 +26,16 @@ pub use serve::shutdown_signal;
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Serve, list and call fastflight data services")]
-struct Cli {
+struct Cli<A: Args> {
+    #[command(flatten)]
+    app: A,
     #[command(subcommand)]
     command: Command,
 }
+
+/// No options of the application's own.
+#[derive(Debug, Args)]
+pub struct NoArgs {}
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -117,6 +123,9 @@ struct CallArgs {
     /// Never show the progress bar (it shows only when stderr is a terminal).
     #[arg(long, env = "FASTFLIGHT_NO_PROGRESS")]
     no_progress: bool,
+    /// Print the final figures (rows, bytes, time, throughput) on stderr, terminal or not.
+    #[arg(long, env = "FASTFLIGHT_STATS")]
+    stats: bool,
 }
 
 /// Parses the process arguments and runs the chosen command.
@@ -131,6 +140,40 @@ pub async fn run() -> Result<()> {
     run_with(crate::Server::builder()).await
 }
 
+/// Like [`run`], with options of the application's own (flattened into every command)
+/// and a `setup` that makes the server builder from them, called only by the commands
+/// that serve the services (`start-flight-server`, `start-all`).
+///
+/// ```no_run
+/// # use std::path::PathBuf;
+/// #[derive(clap::Args)]
+/// struct Options {
+///     /// Where the data lives.
+///     #[arg(long, env = "MY_DATA_DIR", default_value = "data", global = true)]
+///     data_dir: PathBuf,
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> fastflight::Result<()> {
+///     fastflight::cli::run_app(|options: Options| async move {
+///         let root = fastflight::sources::files::FileRoot::new(&options.data_dir)?;
+///         Ok(fastflight::Server::builder().state(root))
+///     })
+///     .await
+/// }
+/// ```
+pub async fn run_app<A, F, Fut>(setup: F) -> Result<()>
+where
+    A: Args,
+    F: FnOnce(A) -> Fut,
+    Fut: std::future::Future<Output = Result<ServerBuilder>>,
+{
+    let cli = Cli::<A>::parse();
+    init_tracing();
+    let app = cli.app;
+    execute(cli.command, move || setup(app)).await
+}
+
 /// Like [`run`], with a server builder that already holds the services' state.
 ///
 /// ```no_run
@@ -141,12 +184,18 @@ pub async fn run() -> Result<()> {
 /// }
 /// ```
 pub async fn run_with(builder: ServerBuilder) -> Result<()> {
-    let cli = Cli::parse();
-    init_tracing();
-    match cli.command {
+    run_app(|_: NoArgs| async { Ok(builder) }).await
+}
+
+async fn execute<F, Fut>(command: Command, setup: F) -> Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<ServerBuilder>>,
+{
+    match command {
         Command::StartFlightServer { flight, serve } => {
             serve::run(serve::Plan {
-                builder: Some(builder.location(flight.flight_location)),
+                builder: Some(setup().await?.location(flight.flight_location)),
                 gateway: None,
                 grace: serve.grace(),
             })
@@ -174,7 +223,7 @@ pub async fn run_with(builder: ServerBuilder) -> Result<()> {
             serve,
         } => {
             serve::run(serve::Plan {
-                builder: Some(builder.location(flight.flight_location)),
+                builder: Some(setup().await?.location(flight.flight_location)),
                 gateway: Some(serve::GatewayPlan {
                     addr: rest.addr(),
                     prefix: rest.rest_prefix,

@@ -1,6 +1,7 @@
 //! Serving commands: the Flight server, the gateway, or both; graceful shutdown.
 
 use std::future::Future;
+use std::io::Write;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -87,34 +88,36 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
 
 /// Prints the registered services.
 pub(super) fn list_services(json: bool) -> Result<()> {
-    let infos: Vec<_> = Registry::global()?
-        .entries()
-        .iter()
-        .map(|e| e.info())
-        .collect();
+    let entries = Registry::global()?.entries();
+    let infos: Vec<_> = entries.iter().map(|e| e.info()).collect();
+    let mut text = String::new();
     if json {
-        let text = serde_json::to_string_pretty(&infos)
+        text = serde_json::to_string_pretty(&infos)
             .map_err(|e| crate::Error::Config(e.to_string()))?;
-        println!("{text}");
-        return Ok(());
-    }
-    for (entry, info) in Registry::global()?.entries().iter().zip(&infos) {
-        let mode = if info.blocking { ", blocking" } else { "" };
-        println!("{}", info.name);
-        println!("    handler: {} ({}{mode})", info.handler, entry.location);
-        for field in &info.fields {
-            let need = if field.required {
-                "required".to_owned()
-            } else {
-                match &field.default {
-                    Some(default) => format!("default {default}"),
-                    None => "optional".to_owned(),
-                }
-            };
-            println!("    {}: {} ({need})", field.name, field.ty);
+        text.push('\n');
+    } else {
+        for (entry, info) in entries.iter().zip(&infos) {
+            let mode = if info.blocking { ", blocking" } else { "" };
+            text += &format!(
+                "{}\n    handler: {} ({}{mode})\n",
+                info.name, info.handler, entry.location
+            );
+            for field in &info.fields {
+                let need = match (&field.default, field.required) {
+                    (_, true) => "required".to_owned(),
+                    (Some(default), false) => format!("default {default}"),
+                    (None, false) => "optional".to_owned(),
+                };
+                text += &format!("    {}: {} ({need})\n", field.name, field.ty);
+            }
         }
     }
-    Ok(())
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // A closed pipe (`services | head`) is not an error of ours.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

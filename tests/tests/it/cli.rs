@@ -24,7 +24,10 @@ fn temp_path(name: &str) -> std::path::PathBuf {
 
 fn demo(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(demo_binary());
-    command.args(args).env("RUST_LOG", "warn");
+    command
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("FASTFLIGHT_DATA_DIR", crate::support::demo_data_dir());
     for (k, v) in env {
         command.env(k, v);
     }
@@ -200,7 +203,7 @@ async fn start_rest_server_proxies_to_a_flight_server() {
         .json()
         .await
         .unwrap();
-    assert_eq!(types.as_array().unwrap().len(), 2);
+    assert_eq!(types.as_array().unwrap().len(), 5);
 }
 
 /// Under a terminal (a pseudo-terminal made by `script`), `call` shows its progress on stderr.
@@ -237,6 +240,99 @@ fn call_shows_progress_on_a_terminal() {
     assert_eq!(
         std::fs::read_to_string(output).unwrap().lines().count(),
         2501
+    );
+}
+
+/// The demo's data services answer at once on the data made at first start.
+#[tokio::test]
+async fn demo_serves_its_database_and_files() {
+    use fastflight_demo_api::{CsvFile, ParquetFile, SqlQuery};
+    let server = DemoProcess::start();
+    let client = fastflight::Client::connect(&server.location).await.unwrap();
+    let count = client
+        .fetch(SqlQuery {
+            query: "SELECT count(*) AS n, count(DISTINCT symbol) AS symbols FROM trades".into(),
+            params: vec![],
+            batch_size: None,
+        })
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
+    assert_eq!(
+        count.column(0).as_primitive::<Int64Type>().value(0),
+        1_000_000
+    );
+    assert_eq!(count.column(1).as_primitive::<Int64Type>().value(0), 40);
+    let by_symbol = client
+        .fetch(SqlQuery {
+            query: "SELECT id, price FROM trades WHERE symbol = ?1 AND quantity > ?2".into(),
+            params: vec!["AAPL".into(), 990.into()],
+            batch_size: Some(100),
+        })
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert!(by_symbol.iter().map(|b| b.num_rows()).sum::<usize>() > 0);
+    let csv = client
+        .fetch(CsvFile {
+            path: "trades.csv".into(),
+            columns: Some(vec!["symbol".into(), "price".into()]),
+            limit: None,
+            batch_size: None,
+        })
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
+    assert_eq!((csv.num_rows(), csv.num_columns()), (100_000, 2));
+    let parquet = client
+        .fetch(ParquetFile {
+            path: "trades.parquet".into(),
+            columns: None,
+            limit: Some(10),
+            batch_size: None,
+        })
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
+    assert_eq!(parquet.num_rows(), 10);
+    let first_ids = parquet.column(0).as_primitive::<Int64Type>();
+    assert_eq!((first_ids.value(0), first_ids.value(9)), (1, 10));
+    let out = demo(
+        &[
+            "call",
+            "--location",
+            &server.location,
+            r#"{"param_type": "fastflight.demo.SqlQuery", "query": "DROP TABLE trades"}"#,
+        ],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
+    let out = demo(
+        &[
+            "call",
+            "--location",
+            &server.location,
+            r#"{"param_type": "fastflight.demo.SqlQuery", "query": "SELECT * FROM trades"}"#,
+            "--format",
+            "arrow",
+            "--output",
+            "/dev/null",
+            "--stats",
+        ],
+        &[],
+    );
+    let stats = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stats.contains("1000000 rows") && stats.contains("rows/s"),
+        "{stats}"
     );
 }
 
@@ -287,7 +383,7 @@ fn services_lists_names_handlers_types_and_defaults() {
     }
     let json = demo(&["services", "--json"], &[]);
     let services: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(services.as_array().unwrap().len(), 2);
+    assert_eq!(services.as_array().unwrap().len(), 5);
 }
 
 /// 20,000,000 rows (about 750 MB of Arrow data) through the gateway of a `start-all`

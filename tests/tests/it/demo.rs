@@ -38,6 +38,7 @@ async fn demo_serves_echo_and_synthetic() {
 fn demo_refuses_a_bad_location() {
     let out = std::process::Command::new(demo_binary())
         .args(["start-flight-server", "--flight-location", "nowhere"])
+        .env("FASTFLIGHT_DATA_DIR", crate::support::demo_data_dir())
         .output()
         .unwrap();
     assert!(!out.status.success());

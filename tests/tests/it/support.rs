@@ -8,6 +8,8 @@ use crate::services::{Hits, Label, Probes};
 
 pub struct TestServer {
     pub location: String,
+    /// The fixture directory: `fixture.sqlite`, CSV and Parquet files (see `fixtures`).
+    pub data_dir: std::path::PathBuf,
     /// The in-process HTTP gateway over the same services: `http://IP:PORT/fastflight`.
     pub gateway: String,
     pub probes: Arc<Probes>,
@@ -25,8 +27,16 @@ impl Drop for TestServer {
 /// Starts a server with all test states, serving until the returned value is dropped.
 pub async fn start() -> TestServer {
     let probes = Arc::new(Probes::default());
+    let data_dir = crate::fixtures::create();
     let builder = fastflight::Server::builder()
         .location("grpc://127.0.0.1:0")
+        .state(
+            fastflight::sources::sqlite::SqlitePool::open_read_only(
+                data_dir.join("fixture.sqlite"),
+            )
+            .expect("fixture database opens"),
+        )
+        .state(fastflight::sources::files::FileRoot::new(&data_dir).expect("fixture root"))
         .state(Arc::clone(&probes))
         .state(Hits::default())
         .state(Label("from the builder".into()));
@@ -48,6 +58,7 @@ pub async fn start() -> TestServer {
     });
     TestServer {
         location,
+        data_dir,
         gateway: gateway_url,
         probes,
         shutdown: Some(tx),
@@ -103,6 +114,14 @@ pub fn demo_binary() -> std::path::PathBuf {
     binary
 }
 
+/// The demo's data directory for the tests: made once beside the demo binary.
+pub fn demo_data_dir() -> std::path::PathBuf {
+    demo_binary()
+        .parent()
+        .expect("target profile dir")
+        .join("fastflight-demo-data")
+}
+
 /// A `fastflight-demo` serving child on free ports; killed on drop.
 pub struct DemoProcess {
     pub child: std::process::Child,
@@ -147,6 +166,7 @@ impl DemoProcess {
         command
             .args(args)
             .env("RUST_LOG", "warn")
+            .env("FASTFLIGHT_DATA_DIR", demo_data_dir())
             .stdout(std::process::Stdio::piped());
         for (key, value) in env {
             command.env(key, value);

@@ -1,0 +1,11 @@
+//! Reusable data sources, each behind a cargo feature: SQLite (`sqlite`), CSV and
+//! Parquet files (`files`). They run on the blocking adapter, off the async threads,
+//! and stream batch by batch.
+
+#[cfg(feature = "files")]
+pub mod files;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+/// The default number of rows per batch of the sources.
+pub const DEFAULT_BATCH_SIZE: usize = 65_536;
