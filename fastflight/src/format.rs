@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +106,7 @@ pub fn writer<W: Write + Send + 'static>(
         #[cfg(feature = "cli")]
         Format::Parquet => Box::new(ParquetWriter(
             parquet::arrow::ArrowWriter::try_new(out, SchemaRef::clone(schema), None)
-                .map_err(|e| Error::Config(format!("cannot write Parquet: {e}")))?,
+                .map_err(|e| crate::Error::Config(format!("cannot write Parquet: {e}")))?,
         )),
     })
 }
@@ -180,13 +180,13 @@ impl<W: Write + Send> BatchWriter for ParquetWriter<W> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.0
             .write(batch)
-            .map_err(|e| Error::Config(format!("cannot write Parquet: {e}")))
+            .map_err(|e| crate::Error::Config(format!("cannot write Parquet: {e}")))
     }
     fn finish(self: Box<Self>) -> Result<()> {
         self.0
             .close()
             .map(drop)
-            .map_err(|e| Error::Config(format!("cannot write Parquet: {e}")))
+            .map_err(|e| crate::Error::Config(format!("cannot write Parquet: {e}")))
     }
 }
 

@@ -53,6 +53,7 @@ impl FlightHandler {
     }
 
     /// The registry served.
+    #[cfg(feature = "rest")]
     pub(crate) fn registry(&self) -> &'static Registry {
         self.registry
     }
@@ -70,6 +71,38 @@ impl FlightHandler {
         let name = prepared.entry.request_name;
         Ok((name, prepared.open().await?))
     }
+}
+
+/// The IPC options a DoGet asks for: compression through the
+/// [`COMPRESSION_HEADER`](crate::client::COMPRESSION_HEADER) header (`lz4` or `zstd`).
+fn write_options(metadata: &tonic::metadata::MetadataMap) -> Result<IpcWriteOptions, Status> {
+    use crate::client::COMPRESSION_HEADER;
+    let Some(value) = metadata.get(COMPRESSION_HEADER) else {
+        return Ok(IpcWriteOptions::default());
+    };
+    let codec = match value
+        .to_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "" | "none" => return Ok(IpcWriteOptions::default()),
+        "lz4" => arrow::ipc::CompressionType::LZ4_FRAME,
+        "zstd" => arrow::ipc::CompressionType::ZSTD,
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "header `{COMPRESSION_HEADER}: {other}`: expected lz4, zstd or none"
+            )))
+        }
+    };
+    if !cfg!(feature = "ipc-compression") {
+        return Err(Status::unimplemented(
+            "this server was built without IPC compression (cargo feature `ipc-compression`)",
+        ));
+    }
+    IpcWriteOptions::default()
+        .try_with_compression(Some(codec))
+        .map_err(|e| Status::internal(e.to_string()))
 }
 
 fn cmd_of(descriptor: &FlightDescriptor) -> Result<&[u8], Status> {
@@ -111,6 +144,7 @@ impl FlightService for FlightHandler {
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
         let ctx = Self::context(&request);
+        let options = write_options(request.metadata())?;
         let cancel_on_drop = ctx.cancellation_token().drop_guard();
         let ticket = request.into_inner().ticket;
         let (name, result) = self.open(&ticket, ctx).await.inspect_err(|e| {
@@ -119,6 +153,7 @@ impl FlightService for FlightHandler {
         let (batches, rows) = count_rows(result.batches);
         let encoded = FlightDataEncoderBuilder::new()
             .with_schema(result.schema)
+            .with_options(options)
             .with_max_flight_data_size(self.max_flight_data_size)
             .build(batches.map_err(FlightError::from))
             .map_err(|e| Status::from(Error::from(e)));

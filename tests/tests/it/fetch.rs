@@ -279,3 +279,78 @@ async fn default_name_is_the_rust_path() {
         .unwrap();
     assert_eq!(column_n(&[batch]), [41]);
 }
+
+#[tokio::test]
+async fn compressed_streams_carry_the_same_rows() {
+    use fastflight::client::Compression;
+    let server = start().await;
+    let plain = client(&server).await;
+    let request = SyntheticParams {
+        rows: 200_000,
+        batch_size: 50_000,
+        seed: Some(3),
+    };
+    let expected = plain
+        .synthetic(request.clone())
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    for compression in [Compression::Lz4, Compression::Zstd] {
+        let compressed = client(&server).await.with_compression(compression);
+        let got = compressed
+            .synthetic(request.clone())
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "{compression:?}");
+    }
+    // Compressed on the wire: fewer bytes than the plain stream.
+    let wire = |compression: Option<&'static str>| {
+        let location = server.location.replace("grpc://", "http://");
+        async move {
+            let channel = tonic::transport::Endpoint::from_shared(location)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let mut raw = arrow_flight::flight_service_client::FlightServiceClient::new(channel)
+                .max_decoding_message_size(usize::MAX);
+            let mut call = tonic::Request::new(arrow_flight::Ticket::new(
+                fastflight::ticket::encode(&SyntheticParams {
+                    rows: 200_000,
+                    batch_size: 50_000,
+                    seed: Some(3),
+                })
+                .unwrap(),
+            ));
+            if let Some(value) = compression {
+                call.metadata_mut()
+                    .insert("x-fastflight-compression", value.parse().unwrap());
+            }
+            let mut stream = raw.do_get(call).await.map(|r| r.into_inner());
+            match &mut stream {
+                Ok(stream) => {
+                    let mut bytes = 0;
+                    while let Some(data) = stream.message().await.unwrap() {
+                        bytes += data.data_body.len();
+                    }
+                    Ok(bytes)
+                }
+                Err(status) => Err(status.clone()),
+            }
+        }
+    };
+    let plain_bytes = wire(None).await.unwrap();
+    let zstd_bytes = wire(Some("zstd")).await.unwrap();
+    assert!(
+        zstd_bytes * 2 < plain_bytes,
+        "zstd {zstd_bytes} vs plain {plain_bytes}"
+    );
+    let e = wire(Some("brotli")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(e.message().contains("lz4, zstd"), "{}", e.message());
+}

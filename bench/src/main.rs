@@ -1,0 +1,309 @@
+//! `fastflight-bench`: fastflight, raw arrow-flight, pyarrow Flight and the Python
+//! fastflight package on the same payload, in one run, each server its own process.
+//!
+//! ```sh
+//! cargo run --release -p fastflight-bench -- [--quick] [--json bench.json]
+//! ```
+
+mod clients;
+mod payload;
+mod report;
+mod servers;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use bytes::Bytes;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// mimalloc keeps freed memory for reuse instead of returning each multi-megabyte
+/// message buffer to the OS and faulting it in again (glibc's behaviour, which costs
+/// the default Rust Flight path about half its throughput on this machine).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks of fastflight against its alternatives, side by side")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Internal>,
+    /// Fewer runs and a smaller big stream (under two minutes).
+    #[arg(long)]
+    quick: bool,
+    /// Also write the figures as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Rows of the throughput payload.
+    #[arg(long, default_value_t = 4_000_000)]
+    rows: usize,
+    /// Timed runs per client process (after one warm-up); every system has 3 (quick) or 5 rounds of them.
+    #[arg(long)]
+    runs: Option<usize>,
+    /// Size of the big fastflight stream, in GB.
+    #[arg(long)]
+    big_gb: Option<f64>,
+    /// Skip the Python systems.
+    #[arg(long)]
+    no_python: bool,
+    /// The python3 to run the Python systems with.
+    #[arg(long, env = "FASTFLIGHT_BENCH_PYTHON", default_value = "python3")]
+    python: String,
+}
+
+#[derive(Subcommand)]
+enum Internal {
+    /// (internal) Serve a system's server until killed.
+    Serve {
+        system: ServerKind,
+        #[arg(long)]
+        rows: usize,
+        /// fastflight: the encoder's message size limit (for experiments).
+        #[arg(long, env = "FASTFLIGHT_BENCH_MAX_MESSAGE")]
+        max_message: Option<usize>,
+    },
+    /// (internal) Run a client against a server and print its report as JSON.
+    Client {
+        system: ClientKind,
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        payload: String,
+        #[arg(long)]
+        echo: String,
+        #[arg(long)]
+        runs: usize,
+        #[arg(long)]
+        echo_calls: usize,
+        #[arg(long)]
+        callers: usize,
+        #[arg(long)]
+        calls_per_caller: usize,
+    },
+    /// (internal) Read a big fastflight stream and drop it; print rows, bytes, seconds.
+    Big {
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        bytes: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ServerKind {
+    Fastflight,
+    Raw,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ClientKind {
+    Fastflight,
+    Raw,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let outcome = match cli.command {
+        Some(Internal::Serve {
+            system,
+            rows,
+            max_message,
+        }) => runtime.block_on(async move {
+            let batches = payload::build(rows);
+            match system {
+                ServerKind::Fastflight => servers::serve_fastflight(batches, max_message).await,
+                ServerKind::Raw => servers::serve_raw(batches).await,
+            }
+            .map_err(|e| e.to_string())
+        }),
+        Some(Internal::Client {
+            system,
+            location,
+            payload,
+            echo,
+            runs,
+            echo_calls,
+            callers,
+            calls_per_caller,
+        }) => runtime.block_on(async move {
+            let (payload, echo) = (Bytes::from(payload), Bytes::from(echo));
+            let report = match system {
+                ClientKind::Fastflight => {
+                    let client = fastflight::Client::connect(&location)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    clients::measure(
+                        clients::Fastflight(client),
+                        payload,
+                        echo,
+                        runs,
+                        echo_calls,
+                        (callers, calls_per_caller),
+                    )
+                    .await?
+                }
+                ClientKind::Raw => {
+                    let channel = tonic::transport::Endpoint::from_shared(
+                        location.replace("grpc://", "http://"),
+                    )
+                    .map_err(|e| e.to_string())?
+                    .tcp_nodelay(true)
+                    .connect()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                    clients::measure(
+                        clients::Raw(channel),
+                        payload,
+                        echo,
+                        runs,
+                        echo_calls,
+                        (callers, calls_per_caller),
+                    )
+                    .await?
+                }
+            };
+            println!(
+                "{}",
+                serde_json::to_string(&report).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }),
+        Some(Internal::Big { location, bytes }) => runtime.block_on(async move {
+            use futures::StreamExt;
+            let client = fastflight::Client::connect(&location)
+                .await
+                .map_err(|e| e.to_string())?;
+            let started = Instant::now();
+            let mut stream = client
+                .fetch(servers::Big { bytes })
+                .await
+                .map_err(|e| e.to_string())?;
+            let (mut rows, mut got) = (0_u64, 0_u64);
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| e.to_string())?;
+                rows += batch.num_rows() as u64;
+                got += batch
+                    .columns()
+                    .iter()
+                    .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
+                    .sum::<usize>() as u64;
+            }
+            let report = serde_json::json!({
+                "rows": rows, "bytes": got, "seconds": started.elapsed().as_secs_f64(),
+                "peak_rss_mb": clients::peak_rss_mb(),
+            });
+            println!("{report}");
+            Ok(())
+        }),
+        None => report::run_all(&cli),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A server process of the benchmark; killed on drop.
+pub struct ServerProcess {
+    child: Child,
+    pub location: String,
+}
+
+impl ServerProcess {
+    pub fn spawn(mut command: Command) -> Result<Self, String> {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .ok_or_else(|| format!("{command:?} ended before printing its address"))?
+            .map_err(|e| e.to_string())?;
+        let location = line
+            .rsplit(' ')
+            .next()
+            .filter(|l| l.starts_with("grpc://"))
+            .ok_or_else(|| format!("unexpected first line {line:?}"))?
+            .to_owned();
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Self { child, location })
+    }
+
+    /// The peak resident set of the server so far, in MB.
+    pub fn peak_rss_mb(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            })
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command that prints one JSON object on its last line.
+pub fn run_json(mut command: Command) -> Result<serde_json::Value, String> {
+    let out = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("{command:?} failed: {text}"));
+    }
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).map_err(|e| format!("{command:?} printed {text:?}: {e}"))
+}
+
+/// Plain loopback TCP: one thread writes `bytes` in 1 MiB writes, another reads them.
+pub fn loopback_tcp_mb_per_s(bytes: u64) -> Result<f64, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut socket, _) = listener.accept()?;
+        let chunk = vec![7_u8; 1 << 20];
+        let mut sent = 0;
+        while sent < bytes {
+            socket.write_all(&chunk)?;
+            sent += chunk.len() as u64;
+        }
+        Ok(())
+    });
+    let mut socket = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let mut buffer = vec![0_u8; 1 << 20];
+    let started = Instant::now();
+    let mut received = 0_u64;
+    loop {
+        let n = socket.read(&mut buffer).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        received += n as u64;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    writer
+        .join()
+        .map_err(|_| "writer panicked")?
+        .map_err(|e| e.to_string())?;
+    Ok(received as f64 / 1e6 / seconds)
+}

@@ -1,0 +1,369 @@
+//! The orchestration of one benchmark run, and its table and JSON.
+
+use std::process::Command;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{loopback_tcp_mb_per_s, payload, run_json, Cli, ServerProcess};
+
+const ECHO_CALLS: usize = 2_000;
+const CALLERS: usize = 8;
+/// Calls of each concurrent caller, so the calls/s phase lasts long enough to measure.
+const CALLS_PER_CALLER: usize = 1_000;
+
+#[derive(Debug, Clone, Serialize)]
+struct System {
+    name: String,
+    mb_per_s: f64,
+    rows_per_s: f64,
+    echo_p50_us: f64,
+    echo_p99_us: f64,
+    calls_per_s: f64,
+    server_peak_rss_mb: f64,
+    client_peak_rss_mb: f64,
+    /// Every timed run, seconds.
+    runs_s: Vec<f64>,
+}
+
+fn median(times: &[f64]) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// Merges the reports of one system's rounds: every timed run, and the median of the
+/// rounds' latency and calls/s figures.
+fn system(
+    name: &str,
+    reports: &[Value],
+    server_rss_mb: f64,
+    ipc_bytes: u64,
+) -> Result<System, String> {
+    let times: Vec<f64> = reports
+        .iter()
+        .flat_map(|r| r["times"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_f64())
+        .collect();
+    if times.is_empty() {
+        return Err(format!("{name}: no timed runs"));
+    }
+    let figure = |key: &str| -> f64 {
+        let values: Vec<f64> = reports.iter().filter_map(|r| r[key].as_f64()).collect();
+        if values.is_empty() {
+            f64::NAN
+        } else {
+            median(&values)
+        }
+    };
+    let rows = reports[0]["rows"].as_f64().unwrap_or(0.0);
+    let seconds = median(&times);
+    Ok(System {
+        name: name.to_owned(),
+        mb_per_s: ipc_bytes as f64 / 1e6 / seconds,
+        rows_per_s: rows / seconds,
+        echo_p50_us: figure("echo_p50_us"),
+        echo_p99_us: figure("echo_p99_us"),
+        calls_per_s: figure("calls_per_s"),
+        server_peak_rss_mb: server_rss_mb,
+        client_peak_rss_mb: reports
+            .iter()
+            .filter_map(|r| r["peak_rss_mb"].as_f64())
+            .fold(0.0, f64::max),
+        runs_s: times,
+    })
+}
+
+struct Plan<'a> {
+    me: std::path::PathBuf,
+    cli: &'a Cli,
+    runs: usize,
+}
+
+impl Plan<'_> {
+    fn rust_server(&self, kind: &str) -> Result<ServerProcess, String> {
+        let mut command = Command::new(&self.me);
+        command.args(["serve", kind, "--rows", &self.cli.rows.to_string()]);
+        ServerProcess::spawn(command)
+    }
+
+    fn python_server(&self, script: &str, args: &[&str]) -> Result<ServerProcess, String> {
+        let mut command = Command::new(&self.cli.python);
+        command.arg(python_script(script)).args(args);
+        ServerProcess::spawn(command)
+    }
+
+    fn rust_client(
+        &self,
+        kind: &str,
+        location: &str,
+        payload: &str,
+        echo: &str,
+    ) -> Result<Value, String> {
+        let mut command = Command::new(&self.me);
+        command.args([
+            "client",
+            kind,
+            "--location",
+            location,
+            "--payload",
+            payload,
+            "--echo",
+            echo,
+            "--runs",
+            &self.runs.to_string(),
+            "--echo-calls",
+            &ECHO_CALLS.to_string(),
+            "--callers",
+            &CALLERS.to_string(),
+            "--calls-per-caller",
+            &CALLS_PER_CALLER.to_string(),
+        ]);
+        run_json(command)
+    }
+
+    fn pyarrow_client(&self, location: &str, payload: &str, echo: &str) -> Result<Value, String> {
+        let mut command = Command::new(&self.cli.python);
+        command.arg(python_script("pyarrow_client.py")).args([
+            location,
+            payload,
+            echo,
+            &self.runs.to_string(),
+            &ECHO_CALLS.to_string(),
+            &CALLERS.to_string(),
+            &CALLS_PER_CALLER.to_string(),
+        ]);
+        run_json(command)
+    }
+}
+
+fn python_script(name: &str) -> String {
+    format!("{}/python/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python_has(python: &str, module: &str) -> bool {
+    Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+const FF_PAYLOAD: &str = r#"{"param_type": "bench.Payload"}"#;
+const FF_ECHO: &str = r#"{"param_type": "bench.Echo", "message": "hello"}"#;
+
+pub fn run_all(cli: &Cli) -> Result<(), String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    // Timed runs per client process, and rounds of all clients: 2 × 3 (quick) or 3 × 5.
+    let runs = cli.runs.unwrap_or(if cli.quick { 2 } else { 3 }).max(1);
+    let rounds = if cli.quick { 3 } else { 5 };
+    let big_gb = cli.big_gb.unwrap_or(if cli.quick { 2.0 } else { 10.0 });
+    let batches = payload::build(cli.rows);
+    let ipc_bytes = payload::ipc_bytes(&batches);
+    drop(batches);
+    eprintln!(
+        "payload: {} rows in batches of {}, {:.1} MB as an Arrow IPC stream; {rounds} rounds of {runs} timed runs (after a warm-up) per system",
+        cli.rows,
+        payload::BATCH_ROWS,
+        ipc_bytes as f64 / 1e6
+    );
+    let plan = Plan { me, cli, runs };
+
+    let tcp = loopback_tcp_mb_per_s(if cli.quick { 1 << 30 } else { 4 << 30 })?;
+    eprintln!("loopback TCP: {tcp:.0} MB/s");
+
+    // Every server runs for the whole comparison; the clients take turns, round after
+    // round, so a drift of the shared machine hits every system alike.
+    let ff = plan.rust_server("fastflight")?;
+    let raw = plan.rust_server("raw")?;
+    let python = !cli.no_python && python_has(&cli.python, "pyarrow.flight");
+    let pyarrow = if python {
+        Some(plan.python_server("pyarrow_server.py", &[&cli.rows.to_string()])?)
+    } else {
+        eprintln!(
+            "pyarrow is not importable by {}: its systems are skipped",
+            cli.python
+        );
+        None
+    };
+    let python_ff = if python && python_has(&cli.python, "fastflight") {
+        Some(plan.python_server("python_fastflight.py", &["server", &cli.rows.to_string()])?)
+    } else {
+        if python {
+            eprintln!("the Python fastflight package is not importable: its system is skipped");
+        }
+        None
+    };
+
+    type Client<'p> = Box<dyn Fn() -> Result<Value, String> + 'p>;
+    let mut entries: Vec<(&str, &ServerProcess, Client)> = vec![
+        (
+            "fastflight ← fastflight client",
+            &ff,
+            Box::new(|| plan.rust_client("fastflight", &ff.location, FF_PAYLOAD, FF_ECHO)),
+        ),
+        (
+            "raw arrow-flight ← FlightClient",
+            &raw,
+            Box::new(|| plan.rust_client("raw", &raw.location, "payload", "echo")),
+        ),
+    ];
+    if let Some(py) = &pyarrow {
+        entries.push((
+            "pyarrow ← pyarrow (read_all on a worker thread)",
+            py,
+            Box::new(|| plan.pyarrow_client(&py.location, "payload", "echo")),
+        ));
+        entries.push((
+            "pyarrow server ← fastflight client",
+            py,
+            Box::new(|| plan.rust_client("fastflight", &py.location, "payload", "echo")),
+        ));
+        entries.push((
+            "fastflight server ← pyarrow client",
+            &ff,
+            Box::new(|| plan.pyarrow_client(&ff.location, FF_PAYLOAD, FF_ECHO)),
+        ));
+    }
+    if let Some(pff) = &python_ff {
+        entries.push((
+            "Python fastflight ← FastFlightBouncer",
+            pff,
+            Box::new(|| {
+                let mut command = Command::new(&cli.python);
+                command.arg(python_script("python_fastflight.py")).args([
+                    "client",
+                    &pff.location,
+                    &plan.runs.to_string(),
+                    &ECHO_CALLS.to_string(),
+                    &CALLERS.to_string(),
+                    &CALLS_PER_CALLER.to_string(),
+                ]);
+                run_json(command)
+            }),
+        ));
+    }
+    let mut reports: Vec<Vec<Value>> = vec![Vec::new(); entries.len()];
+    for round in 1..=rounds {
+        for (i, (name, _, client)) in entries.iter().enumerate() {
+            eprintln!("round {round}/{rounds}: {name} ...");
+            reports[i].push(client()?);
+        }
+    }
+    let mut systems = Vec::new();
+    for ((name, server, _), reports) in entries.iter().zip(&reports) {
+        systems.push(system(name, reports, server.peak_rss_mb(), ipc_bytes)?);
+    }
+    drop(entries);
+    drop((ff, raw, pyarrow, python_ff));
+
+    // The big stream: a fresh fastflight server without the payload, so its peak RSS is the stream's.
+    eprintln!("fastflight {big_gb} GB stream ...");
+    let mut command = Command::new(&plan.me);
+    command.args(["serve", "fastflight", "--rows", "0"]);
+    let server = ServerProcess::spawn(command)?;
+    let bytes = (big_gb * 1e9) as u64;
+    let mut command = Command::new(&plan.me);
+    command.args([
+        "big",
+        "--location",
+        &server.location,
+        "--bytes",
+        &bytes.to_string(),
+    ]);
+    let big = run_json(command)?;
+    let big = serde_json::json!({
+        "gb": big["bytes"].as_f64().unwrap_or(0.0) / 1e9,
+        "rows": big["rows"],
+        "seconds": big["seconds"],
+        "gb_per_s": big["bytes"].as_f64().unwrap_or(0.0) / 1e9 / big["seconds"].as_f64().unwrap_or(f64::NAN),
+        "server_peak_rss_mb": server.peak_rss_mb(),
+        "client_peak_rss_mb": big["peak_rss_mb"],
+    });
+    drop(server);
+
+    let find = |prefix: &str| systems.iter().find(|s| s.name.starts_with(prefix)).cloned();
+    let ff = find("fastflight ← fastflight").ok_or("no fastflight figures")?;
+    let raw = find("raw arrow-flight").ok_or("no raw figures")?;
+    let pyarrow = find("pyarrow ← pyarrow");
+    let ratio = |a: f64, b: Option<f64>| b.map(|b| a / b);
+    let ratios = serde_json::json!({
+        "throughput_vs_raw": ff.mb_per_s / raw.mb_per_s,
+        "calls_vs_raw": ff.calls_per_s / raw.calls_per_s,
+        "throughput_vs_pyarrow": ratio(ff.mb_per_s, pyarrow.as_ref().map(|p| p.mb_per_s)),
+        "calls_vs_pyarrow": ratio(ff.calls_per_s, pyarrow.as_ref().map(|p| p.calls_per_s)),
+        "echo_p50_vs_pyarrow": ratio(ff.echo_p50_us, pyarrow.as_ref().map(|p| p.echo_p50_us)),
+    });
+
+    print_table(&systems, tcp, &big, &ratios);
+    if let Some(path) = &cli.json {
+        let json = serde_json::json!({
+            "payload": {"rows": cli.rows, "batch_rows": payload::BATCH_ROWS, "ipc_bytes": ipc_bytes, "runs_per_round": runs, "rounds": rounds},
+            "loopback_tcp_mb_per_s": tcp,
+            "systems": systems,
+            "ratios": ratios,
+            "big_stream": big,
+        });
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("figures written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_table(systems: &[System], tcp: f64, big: &Value, ratios: &Value) {
+    println!(
+        "| {:<48} | {:>8} | {:>12} | {:>8} | {:>8} | {:>9} | {:>10} | {:>10} |",
+        "system (server ← client)",
+        "MB/s",
+        "rows/s",
+        "p50 µs",
+        "p99 µs",
+        "calls/s",
+        "server MB",
+        "client MB"
+    );
+    println!(
+        "|{:-<50}|{:->10}|{:->14}|{:->10}|{:->10}|{:->11}|{:->12}|{:->12}|",
+        "", "", "", "", "", "", "", ""
+    );
+    println!(
+        "| {:<48} | {:>8.0} | {:>12} | {:>8} | {:>8} | {:>9} | {:>10} | {:>10} |",
+        "loopback TCP alone (1 MiB writes), the ceiling", tcp, "", "", "", "", "", ""
+    );
+    for s in systems {
+        println!(
+            "| {:<48} | {:>8.0} | {:>12.0} | {:>8.0} | {:>8.0} | {:>9.0} | {:>10.0} | {:>10.0} |",
+            s.name,
+            s.mb_per_s,
+            s.rows_per_s,
+            s.echo_p50_us,
+            s.echo_p99_us,
+            s.calls_per_s,
+            s.server_peak_rss_mb,
+            s.client_peak_rss_mb
+        );
+    }
+    println!();
+    println!(
+        "fastflight big stream: {:.1} GB in {:.1} s ({:.2} GB/s), server peak RSS {:.0} MB, client peak RSS {:.0} MB",
+        big["gb"].as_f64().unwrap_or(0.0),
+        big["seconds"].as_f64().unwrap_or(0.0),
+        big["gb_per_s"].as_f64().unwrap_or(0.0),
+        big["server_peak_rss_mb"].as_f64().unwrap_or(0.0),
+        big["client_peak_rss_mb"].as_f64().unwrap_or(0.0),
+    );
+    let show = |v: &Value| {
+        v.as_f64()
+            .map(|x| format!("{x:.2}"))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    println!(
+        "ratios: throughput fastflight/raw {}, calls/s fastflight/raw {}, throughput fastflight/pyarrow {}, calls/s fastflight/pyarrow {}, echo p50 fastflight/pyarrow {}",
+        show(&ratios["throughput_vs_raw"]),
+        show(&ratios["calls_vs_raw"]),
+        show(&ratios["throughput_vs_pyarrow"]),
+        show(&ratios["calls_vs_pyarrow"]),
+        show(&ratios["echo_p50_vs_pyarrow"]),
+    );
+}
