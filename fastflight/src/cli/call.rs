@@ -38,7 +38,11 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         rows += batch.num_rows() as u64;
-        bytes += batch.get_array_memory_size() as u64;
+        bytes += batch
+            .columns()
+            .iter()
+            .map(|c| c.to_data().get_slice_memory_size().unwrap_or_default() as u64)
+            .sum::<u64>();
         writer.write(&batch)?;
         progress.set_message(figures(rows, bytes, started.elapsed()));
     }
