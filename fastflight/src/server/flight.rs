@@ -52,6 +52,11 @@ impl FlightHandler {
         }
     }
 
+    /// The size above which a batch is split into several messages.
+    pub(crate) fn max_flight_data_size(&self) -> usize {
+        self.max_flight_data_size
+    }
+
     /// The registry served.
     #[cfg(feature = "rest")]
     pub(crate) fn registry(&self) -> &'static Registry {
@@ -75,7 +80,9 @@ impl FlightHandler {
 
 /// The IPC options a DoGet asks for: compression through the
 /// [`COMPRESSION_HEADER`](crate::client::COMPRESSION_HEADER) header (`lz4` or `zstd`).
-fn write_options(metadata: &tonic::metadata::MetadataMap) -> Result<IpcWriteOptions, Status> {
+pub(crate) fn write_options(
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<IpcWriteOptions, Status> {
     use crate::client::COMPRESSION_HEADER;
     let Some(value) = metadata.get(COMPRESSION_HEADER) else {
         return Ok(IpcWriteOptions::default());

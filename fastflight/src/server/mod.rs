@@ -1,5 +1,6 @@
 //! The Flight server: a builder, binding, serving and graceful shutdown.
 
+mod doget;
 mod flight;
 
 use std::future::Future;
@@ -136,9 +137,13 @@ impl BoundServer {
             let _ = s.set_nodelay(true);
             s
         });
-        let service = FlightServiceServer::new(self.handler)
+        let generated = FlightServiceServer::new(self.handler.clone())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
+        let service = doget::Routes {
+            generated,
+            handler: self.handler,
+        };
         tonic::transport::Server::builder()
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)

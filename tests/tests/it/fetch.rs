@@ -354,3 +354,33 @@ async fn compressed_streams_carry_the_same_rows() {
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     assert!(e.message().contains("lz4, zstd"), "{}", e.message());
 }
+
+#[tokio::test]
+async fn dictionary_columns_arrive_intact() {
+    use fastflight::arrow::array::StringArray;
+    use fastflight::arrow::compute::cast;
+    let server = start().await;
+    let client = client(&server).await;
+    let batches = client
+        .fetch(Dictionary {})
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let values: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let strings = cast(b.column(0), &DataType::Utf8).unwrap();
+            let strings = strings
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone();
+            (0..strings.len())
+                .map(move |i| strings.value(i).to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(values, ["a", "b", "a", "b", "b", "c"]);
+}

@@ -301,3 +301,22 @@ pub struct DefaultNamed {
 pub async fn default_named(req: DefaultNamed) -> fastflight::Result<BatchStream> {
     Ok(futures::stream::iter([Ok(numbers_batch(req.x, 1))]).boxed())
 }
+
+/// A dictionary-encoded column, in two batches sharing one dictionary.
+#[derive(FlightRequest, Serialize, Deserialize)]
+#[flight(name = "tests.Dictionary")]
+pub struct Dictionary {}
+
+#[data_service]
+pub async fn dictionary(_req: Dictionary) -> fastflight::Result<BatchStream> {
+    use fastflight::arrow::array::DictionaryArray;
+    use fastflight::arrow::datatypes::Int32Type;
+    let make = |values: Vec<&'static str>| -> fastflight::Result<RecordBatch> {
+        let column: DictionaryArray<Int32Type> = values.into_iter().collect();
+        Ok(RecordBatch::try_from_iter([(
+            "kind",
+            Arc::new(column) as ArrayRef,
+        )])?)
+    };
+    Ok(futures::stream::iter([make(vec!["a", "b", "a"]), make(vec!["b", "b", "c"])]).boxed())
+}
