@@ -3,14 +3,14 @@
 Usage: python3 pyarrow_client.py LOCATION PAYLOAD_TICKET ECHO_TICKET RUNS ECHO_CALLS CALLERS CALLS_PER_CALLER
 Prints one JSON object: run times (s), rows, echo latencies (p50/p99 µs), calls/s, peak RSS.
 """
-import concurrent.futures
-import json
-import resource
 import sys
 import threading
 import time
 
 import pyarrow.flight as fl
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from common import report  # noqa: E402
 
 
 def main(location, payload, echo, runs, echo_calls, callers, per_caller):
@@ -37,34 +37,16 @@ def main(location, payload, echo, runs, echo_calls, callers, per_caller):
         del table
 
     echo_ticket = fl.Ticket(echo.encode())
-    for _ in range(50):
-        client.do_get(echo_ticket).read_all()
-    latencies = []
-    for _ in range(echo_calls):
-        start = time.perf_counter()
-        client.do_get(echo_ticket).read_all()
-        latencies.append(time.perf_counter() - start)
-    latencies.sort()
+    # One client per caller thread, as pyarrow users share none across threads.
+    local = threading.local()
 
+    def echo_once():
+        own = getattr(local, "client", None)
+        if own is None:
+            own = local.client = fl.FlightClient(location)
+        own.do_get(echo_ticket).read_all()
 
-    def caller(_):
-        own = fl.FlightClient(location)
-        for _ in range(per_caller):
-            own.do_get(echo_ticket).read_all()
-
-    start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(callers) as pool:
-        list(pool.map(caller, range(callers)))
-    elapsed = time.perf_counter() - start
-
-    print(json.dumps({
-        "times": times,
-        "rows": rows,
-        "echo_p50_us": latencies[len(latencies) // 2] * 1e6,
-        "echo_p99_us": latencies[int(len(latencies) * 0.99)] * 1e6,
-        "calls_per_s": per_caller * callers / elapsed,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    report(times, rows, echo_once, echo_calls, callers, per_caller)
 
 
 if __name__ == "__main__":

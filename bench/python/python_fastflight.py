@@ -4,9 +4,6 @@ BaseDataService over the same payload, and its FastFlightBouncer client.
 Usage: python3 python_fastflight.py server ROWS
        python3 python_fastflight.py client LOCATION RUNS ECHO_CALLS CALLERS CALLS_PER_CALLER
 """
-import concurrent.futures
-import json
-import resource
 import sys
 import time
 
@@ -15,6 +12,7 @@ import pyarrow as pa
 from fastflight import BaseDataService, BaseParams, FastFlightBouncer, FastFlightServer
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from common import report  # noqa: E402
 from pyarrow_server import payload  # noqa: E402
 
 
@@ -58,31 +56,7 @@ def client(location, runs, echo_calls, callers, per_caller):
         times.append(time.perf_counter() - start)
         assert table.num_rows == rows
         del table
-    for _ in range(50):
-        bouncer.get_pa_table(BenchEcho())
-    latencies = []
-    for _ in range(echo_calls):
-        start = time.perf_counter()
-        bouncer.get_pa_table(BenchEcho())
-        latencies.append(time.perf_counter() - start)
-    latencies.sort()
-
-    def caller(_):
-        for _ in range(per_caller):
-            bouncer.get_pa_table(BenchEcho())
-
-    start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(callers) as pool:
-        list(pool.map(caller, range(callers)))
-    elapsed = time.perf_counter() - start
-    print(json.dumps({
-        "times": times,
-        "rows": rows,
-        "echo_p50_us": latencies[len(latencies) // 2] * 1e6,
-        "echo_p99_us": latencies[int(len(latencies) * 0.99)] * 1e6,
-        "calls_per_s": per_caller * callers / elapsed,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    report(times, rows, lambda: bouncer.get_pa_table(BenchEcho()), echo_calls, callers, per_caller)
 
 
 if __name__ == "__main__":

@@ -62,8 +62,14 @@ impl Fetcher for Raw {
     }
 }
 
+/// This process's peak resident set, in MB.
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    vm_hwm_mb("self")
+}
+
+/// The peak resident set (`VmHWM`) of `/proc/{pid}`, in MB; 0 where unknown.
+pub fn vm_hwm_mb(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()

@@ -242,15 +242,7 @@ impl ServerProcess {
 
     /// The peak resident set of the server so far, in MB.
     pub fn peak_rss_mb(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            })
-            .map(|kb| kb / 1024.0)
-            .unwrap_or(0.0)
+        clients::vm_hwm_mb(&self.child.id().to_string())
     }
 }
 
