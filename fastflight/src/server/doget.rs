@@ -14,7 +14,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::ipc::writer::{IpcWriteOptions, StreamEncoder};
 use arrow::record_batch::RecordBatch;
 use arrow_flight::flight_service_server::FlightService;
-use arrow_flight::{FlightData, SchemaAsIpc, Ticket};
+use arrow_flight::Ticket;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::future::BoxFuture;
 use futures::stream::{self, Stream, StreamExt};
@@ -124,71 +124,91 @@ impl FlightHandler {
     }
 }
 
-/// The ticket of a DoGet request body: one uncompressed gRPC message.
-async fn read_ticket(body: tonic::body::Body) -> Result<Ticket, Status> {
-    let bytes = http_body_util::Limited::new(body, MAX_TICKET)
-        .collect()
-        .await
-        .map_err(|e| Status::invalid_argument(format!("cannot read the DoGet request: {e}")))?
-        .to_bytes();
-    if bytes.len() < 5 {
-        return Err(Status::invalid_argument(
-            "the DoGet request holds no message",
-        ));
-    }
-    if bytes[0] != 0 {
-        return Err(Status::unimplemented(
-            "compressed DoGet requests are not accepted",
-        ));
-    }
-    let len = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize;
-    let message = bytes
-        .get(5..5 + len)
-        .ok_or_else(|| Status::invalid_argument("the DoGet request message is cut short"))?;
-    Ticket::decode(message).map_err(|e| Status::invalid_argument(format!("bad DoGet request: {e}")))
+/// The ticket of a DoGet request body: one uncompressed gRPC message. Reading stops
+/// as soon as the message is whole, without waiting for the end of the request body.
+async fn read_ticket(mut body: tonic::body::Body) -> Result<Ticket, Status> {
+    let mut bytes = BytesMut::new();
+    let len = loop {
+        if bytes.len() >= 5 {
+            if bytes[0] != 0 {
+                return Err(Status::unimplemented(
+                    "compressed DoGet requests are not accepted",
+                ));
+            }
+            let len = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize;
+            if len > MAX_TICKET {
+                return Err(Status::resource_exhausted(format!(
+                    "a DoGet ticket of {len} bytes is too large"
+                )));
+            }
+            if bytes.len() >= 5 + len && http_body::Body::is_end_stream(&body) {
+                break len;
+            }
+        }
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) => {
+                return Err(Status::invalid_argument(format!(
+                    "cannot read the DoGet request: {e}"
+                )))
+            }
+            None if bytes.is_empty() => {
+                return Err(Status::invalid_argument(
+                    "the DoGet request holds no message",
+                ))
+            }
+            None => {
+                return Err(Status::invalid_argument(
+                    "the DoGet request message is cut short",
+                ))
+            }
+        }
+    };
+    Ticket::decode(&bytes[5..5 + len])
+        .map_err(|e| Status::invalid_argument(format!("bad DoGet request: {e}")))
 }
 
-/// The frames of one result: the schema, each batch's messages, then the trailers
-/// (`grpc-status` 0, or the error that ended the stream, with its code).
+/// The frames of one result: the schema (with the first batch, or alone for a result
+/// of no rows), each batch, then the trailers (`grpc-status` 0, or the error that ended
+/// the stream, with its code). For schemas without dictionaries, where `StreamEncoder`
+/// writes exactly: the schema message on its first call, then one record batch message.
 fn frames(
     schema: SchemaRef,
     batches: BatchStream,
     options: IpcWriteOptions,
 ) -> Result<impl Stream<Item = Result<Frame<Bytes>, Status>> + Send, Status> {
-    let header = SchemaAsIpc::new(&schema, &options);
-    let schema_data = FlightData::from(header);
-    let mut schema_frame = BytesMut::new();
-    put_message(
-        &mut schema_frame,
-        &schema_data.data_header,
-        schema_data.data_body.len(),
-    );
-    schema_frame.put_slice(&schema_data.data_body);
     let encoder = StreamEncoder::try_new_with_options(&schema, options)
         .map_err(|e| Status::internal(format!("cannot encode the schema: {e}")))?;
-    let head = stream::once(async move { Ok(Frame::data(schema_frame.freeze())) });
-    let body = stream::unfold(Some((encoder, batches)), |state| async move {
-        let (mut encoder, mut batches) = state?;
-        match batches.next().await {
-            Some(Ok(batch)) => match batch_frames(&mut encoder, &batch) {
-                Ok(frames) => Some((
-                    stream::iter(frames.into_iter().map(Ok)).left_stream(),
-                    Some((encoder, batches)),
-                )),
-                Err(status) => Some((stream::iter([trailers(&status)]).right_stream(), None)),
+    let body = stream::unfold(Some((encoder, batches, true)), |state| async move {
+        let (mut encoder, mut batches, first) = state?;
+        let frames = match batches.next().await {
+            Some(Ok(batch)) => match batch_frames(&mut encoder, &batch, first) {
+                Ok(frames) => {
+                    return Some((
+                        stream::iter(frames.into_iter().map(Ok)).left_stream(),
+                        Some((encoder, batches, false)),
+                    ))
+                }
+                Err(status) => vec![trailers(&status)],
             },
-            Some(Err(e)) => Some((
-                stream::iter([trailers(&Status::from(e))]).right_stream(),
-                None,
-            )),
-            None => Some((
-                stream::iter([trailers(&Status::ok(""))]).right_stream(),
-                None,
-            )),
-        }
+            Some(Err(e)) => vec![trailers(&Status::from(e))],
+            None if first => match schema_frames(encoder) {
+                Ok(mut frames) => {
+                    frames.push(trailers(&Status::ok("")));
+                    frames
+                }
+                Err(status) => vec![trailers(&status)],
+            },
+            None => vec![trailers(&Status::ok(""))],
+        };
+        Some((stream::iter(frames).right_stream(), None))
     })
     .flatten();
-    Ok(head.chain(body))
+    Ok(body)
 }
 
 /// The frames of a result encoded by arrow-flight's encoder, each `FlightData` copied
@@ -232,37 +252,75 @@ fn trailers(status: &Status) -> Result<Frame<Bytes>, Status> {
     Ok(Frame::trailers(headers))
 }
 
-/// The `FlightData` frames of one batch (a dictionary message, if any, then the batch).
+/// The `FlightData` frames of one batch, preceded by the schema's on the first call.
 fn batch_frames(
     encoder: &mut StreamEncoder,
     batch: &RecordBatch,
+    first: bool,
 ) -> Result<Vec<Frame<Bytes>>, Status> {
     let buffers = encoder
         .encode(batch)
         .map_err(|e| Status::internal(format!("cannot encode a batch: {e}")))?;
-    let mut reader = Segments::new(buffers);
-    let mut frames = Vec::new();
-    while let Some((metadata, body)) = reader.next_message()? {
+    let mut segments = Segments::new(buffers);
+    let mut frames = FrameWriter::default();
+    if first {
+        let schema = segments
+            .metadata()?
+            .ok_or_else(|| Status::internal("the IPC encoder wrote no schema"))?;
+        frames.message(&schema, Vec::new());
+    }
+    let metadata = segments
+        .metadata()?
+        .ok_or_else(|| Status::internal("the IPC encoder wrote no batch"))?;
+    frames.message(&metadata, segments.rest());
+    Ok(frames.finish())
+}
+
+/// The schema frame of a result without batches.
+fn schema_frames(encoder: StreamEncoder) -> Result<Vec<Result<Frame<Bytes>, Status>>, Status> {
+    let buffers = encoder
+        .finish()
+        .map_err(|e| Status::internal(format!("cannot encode the schema: {e}")))?;
+    let schema = Segments::new(buffers)
+        .metadata()?
+        .ok_or_else(|| Status::internal("the IPC encoder wrote no schema"))?;
+    let mut frames = FrameWriter::default();
+    frames.message(&schema, Vec::new());
+    Ok(frames.finish().into_iter().map(Ok).collect())
+}
+
+/// Gathers messages into as few HTTP/2 data chunks as it can without copying large
+/// buffers: small pieces (prefixes, metadata, padding, short buffers, whole small
+/// messages) are copied together; a large buffer goes by reference as a chunk of its own.
+#[derive(Default)]
+struct FrameWriter {
+    pending: BytesMut,
+    frames: Vec<Frame<Bytes>>,
+}
+
+impl FrameWriter {
+    fn message(&mut self, metadata: &[u8], body: Vec<Bytes>) {
         let body_len: usize = body.iter().map(Bytes::len).sum();
-        // Small pieces (headers, padding, short buffers) are copied together into one
-        // frame; large buffers go by reference, each a frame of its own.
-        let mut pending = BytesMut::with_capacity(metadata.len() + 32 + body_len.min(COPY_BELOW));
-        put_message(&mut pending, &metadata, body_len);
+        self.pending.reserve(metadata.len() + 32);
+        put_message(&mut self.pending, metadata, body_len);
         for segment in body {
             if segment.len() < COPY_BELOW {
-                pending.put_slice(&segment);
+                self.pending.put_slice(&segment);
             } else {
-                if !pending.is_empty() {
-                    frames.push(Frame::data(pending.split().freeze()));
+                if !self.pending.is_empty() {
+                    self.frames.push(Frame::data(self.pending.split().freeze()));
                 }
-                frames.push(Frame::data(segment));
+                self.frames.push(Frame::data(segment));
             }
         }
-        if !pending.is_empty() {
-            frames.push(Frame::data(pending.freeze()));
-        }
     }
-    Ok(frames)
+
+    fn finish(mut self) -> Vec<Frame<Bytes>> {
+        if !self.pending.is_empty() {
+            self.frames.push(Frame::data(self.pending.freeze()));
+        }
+        self.frames
+    }
 }
 
 /// Writes the gRPC prefix and the protobuf fields of a `FlightData` up to the body bytes:
@@ -303,11 +361,8 @@ fn put_varint(out: &mut BytesMut, mut v: usize) {
     out.put_u8(v as u8);
 }
 
-/// One IPC message: its flatbuffer metadata, and its body as slices of the Arrow buffers.
-type Message = (Vec<u8>, Vec<Bytes>);
-
-/// The IPC stream segments of [`StreamEncoder::encode`], read back message by message:
-/// the metadata (small, copied) and the body (the buffers, by reference).
+/// The IPC stream segments of [`StreamEncoder`], read back: a message's prefix and
+/// metadata (small, copied), and the body (the buffers, by reference).
 struct Segments {
     segments: std::collections::VecDeque<Bytes>,
 }
@@ -319,40 +374,24 @@ impl Segments {
         }
     }
 
-    /// `n` bytes, copied (for the small prefix and metadata).
-    fn copy(&mut self, n: usize) -> Result<Vec<u8>, Status> {
+    /// `n` bytes, copied.
+    fn copy(&mut self, mut n: usize) -> Result<Vec<u8>, Status> {
         let mut out = Vec::with_capacity(n);
-        for part in self.take(n)? {
-            out.extend_from_slice(&part);
-        }
-        Ok(out)
-    }
-
-    /// `n` bytes as slices of the segments, without copying.
-    fn take(&mut self, mut n: usize) -> Result<Vec<Bytes>, Status> {
-        let mut out = Vec::new();
         while n > 0 {
             let mut front = self.segments.pop_front().ok_or_else(|| {
                 Status::internal("the IPC encoder's output ended inside a message")
             })?;
             if front.len() > n {
-                let rest = front.split_off(n);
-                self.segments.push_front(rest);
+                self.segments.push_front(front.split_off(n));
             }
             n -= front.len();
-            out.push(front);
+            out.extend_from_slice(&front);
         }
         Ok(out)
     }
 
-    /// The next message's flatbuffer metadata and body; `None` at the end.
-    fn next_message(&mut self) -> Result<Option<Message>, Status> {
-        while self.segments.front().is_some_and(Bytes::is_empty) {
-            self.segments.pop_front();
-        }
-        if self.segments.is_empty() {
-            return Ok(None);
-        }
+    /// The next message's flatbuffer metadata; `None` at the end-of-stream marker.
+    fn metadata(&mut self) -> Result<Option<Vec<u8>>, Status> {
         let prefix = self.copy(8)?;
         if prefix[..4] != [0xff; 4] {
             return Err(Status::internal(
@@ -363,17 +402,15 @@ impl Segments {
         if len == 0 {
             return Ok(None);
         }
-        let metadata = self.copy(len)?;
-        let message = arrow::ipc::root_as_message(&metadata)
-            .map_err(|e| Status::internal(format!("the IPC encoder wrote a bad message: {e}")))?;
-        let body_len = message.bodyLength().max(0) as usize;
-        let is_schema = message.header_type() == arrow::ipc::MessageHeader::Schema;
-        let body = self.take(body_len)?;
-        if is_schema {
-            // The schema went first already.
-            return self.next_message();
-        }
-        Ok(Some((metadata, body)))
+        self.copy(len).map(Some)
+    }
+
+    /// Everything left: the body of the last message.
+    fn rest(self) -> Vec<Bytes> {
+        self.segments
+            .into_iter()
+            .filter(|b| !b.is_empty())
+            .collect()
     }
 }
 
