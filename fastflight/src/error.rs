@@ -58,7 +58,7 @@ pub enum Error {
         message: String,
     },
     /// A status received from, or meant for, a peer, kept with its own code.
-    #[error("{} ({:?}): {}", .0.message(), .0.code(), code_description(.0.code()))]
+    #[error("{} ({:?}): {}", .0.message(), .0.code(), .0.code().description())]
     Status(Box<tonic::Status>),
     /// An Arrow error (IPC decoding, concatenation, ...).
     #[error("arrow error: {0}")]
@@ -83,10 +83,6 @@ fn field_prefix(path: &str) -> String {
     } else {
         format!("field `{path}`: ")
     }
-}
-
-fn code_description(code: tonic::Code) -> &'static str {
-    code.description()
 }
 
 impl Error {

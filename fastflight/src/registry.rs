@@ -233,23 +233,39 @@ impl Registry {
 
     /// Decode → lookup → deserialise → validate → start the handler.
     pub fn prepare(&self, ticket: &[u8], ctx: Context, states: &States) -> Result<Prepared> {
+        let (entry, fields) = self.resolve(ticket)?;
+        Self::start(entry, fields, ctx, states)
+    }
+
+    /// Decode → lookup: the service of a ticket, and the request's fields.
+    fn resolve(&self, ticket: &[u8]) -> Result<(&'static ServiceEntry, Map<String, Value>)> {
         let raw = ticket::decode(ticket)?;
-        let entry = self.lookup(&raw.param_type)?;
-        let future = (entry.invoke)(raw.fields, ctx, states)?;
+        Ok((self.lookup(&raw.param_type)?, raw.fields))
+    }
+
+    /// Deserialise → validate → start the handler.
+    fn start(
+        entry: &'static ServiceEntry,
+        fields: Map<String, Value>,
+        ctx: Context,
+        states: &States,
+    ) -> Result<Prepared> {
+        let future = (entry.invoke)(fields, ctx, states)?;
         Ok(Prepared { entry, future })
     }
 
     /// The result schema of a request: the declared one after decoding and validating
     /// the request (the service does not run), or else that of the first batch.
     pub async fn schema(&self, ticket: &[u8], ctx: Context, states: &States) -> Result<SchemaRef> {
-        let raw = ticket::decode(ticket)?;
-        let entry = self.lookup(&raw.param_type)?;
+        let (entry, fields) = self.resolve(ticket)?;
         if let Some(schema) = entry.schema {
-            (entry.check)(raw.fields)?;
+            (entry.check)(fields)?;
             return Ok(schema());
         }
-        let future = (entry.invoke)(raw.fields, ctx, states)?;
-        Ok(Prepared { entry, future }.open().await?.schema)
+        Ok(Self::start(entry, fields, ctx, states)?
+            .open()
+            .await?
+            .schema)
     }
 }
 

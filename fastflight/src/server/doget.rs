@@ -13,7 +13,6 @@ use std::task::{Context as TaskContext, Poll};
 use arrow::datatypes::SchemaRef;
 use arrow::ipc::writer::{IpcWriteOptions, StreamEncoder};
 use arrow::record_batch::RecordBatch;
-use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::Ticket;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::future::BoxFuture;
@@ -124,27 +123,13 @@ impl FlightHandler {
     }
 }
 
-/// The ticket of a DoGet request body: one uncompressed gRPC message. Reading stops
-/// as soon as the message is whole, without waiting for the end of the request body.
+/// The ticket of a DoGet request body: one uncompressed gRPC message, read until the
+/// body ends (or says it has ended once the message is whole).
 async fn read_ticket(mut body: tonic::body::Body) -> Result<Ticket, Status> {
     let mut bytes = BytesMut::new();
-    let len = loop {
-        if bytes.len() >= 5 {
-            if bytes[0] != 0 {
-                return Err(Status::unimplemented(
-                    "compressed DoGet requests are not accepted",
-                ));
-            }
-            let len = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize;
-            if len > MAX_TICKET {
-                return Err(Status::resource_exhausted(format!(
-                    "a DoGet ticket of {len} bytes is too large"
-                )));
-            }
-            if bytes.len() >= 5 + len && http_body::Body::is_end_stream(&body) {
-                break len;
-            }
-        }
+    while !(message_len(&bytes).is_some_and(|len| bytes.len() >= 5 + len)
+        && http_body::Body::is_end_stream(&body))
+    {
         match body.frame().await {
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
@@ -156,20 +141,31 @@ async fn read_ticket(mut body: tonic::body::Body) -> Result<Ticket, Status> {
                     "cannot read the DoGet request: {e}"
                 )))
             }
-            None if bytes.is_empty() => {
-                return Err(Status::invalid_argument(
-                    "the DoGet request holds no message",
-                ))
-            }
-            None => {
-                return Err(Status::invalid_argument(
-                    "the DoGet request message is cut short",
-                ))
-            }
+            None => break,
         }
-    };
-    Ticket::decode(&bytes[5..5 + len])
-        .map_err(|e| Status::invalid_argument(format!("bad DoGet request: {e}")))
+        if bytes.len() > MAX_TICKET + 5 {
+            return Err(Status::resource_exhausted(format!(
+                "a DoGet request above {MAX_TICKET} bytes is refused"
+            )));
+        }
+    }
+    let len = message_len(&bytes)
+        .ok_or_else(|| Status::invalid_argument("the DoGet request holds no message"))?;
+    if bytes[0] != 0 {
+        return Err(Status::unimplemented(
+            "compressed DoGet requests are not accepted",
+        ));
+    }
+    let message = bytes
+        .get(5..5 + len)
+        .ok_or_else(|| Status::invalid_argument("the DoGet request message is cut short"))?;
+    Ticket::decode(message).map_err(|e| Status::invalid_argument(format!("bad DoGet request: {e}")))
+}
+
+/// The length of the gRPC message whose 5-byte prefix starts `bytes`, once it is there.
+fn message_len(bytes: &[u8]) -> Option<usize> {
+    let prefix = bytes.get(..5)?;
+    Some(u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize)
 }
 
 /// The frames of one result: the schema (with the first batch, or alone for a result
@@ -412,10 +408,4 @@ impl Segments {
             .filter(|b| !b.is_empty())
             .collect()
     }
-}
-
-/// The generated service's DoGet is not reached: [`Routes`] answers it first.
-#[allow(dead_code)]
-fn _assert_handler_is_a_flight_service(handler: FlightHandler) -> impl FlightService {
-    handler
 }
