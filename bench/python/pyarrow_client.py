@@ -10,7 +10,7 @@ import time
 import pyarrow.flight as fl
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from common import report  # noqa: E402
+from common import report, small_requests  # noqa: E402
 
 
 def main(location, payload, echo, runs, echo_calls, callers, per_caller):
@@ -27,15 +27,6 @@ def main(location, payload, echo, runs, echo_calls, callers, per_caller):
         thread.join()
         return result["v"]
 
-    rows = on_worker(fetch).num_rows  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        table = on_worker(fetch)
-        times.append(time.perf_counter() - start)
-        assert table.num_rows == rows
-        del table
-
     echo_ticket = fl.Ticket(echo.encode())
     # One client per caller thread, as pyarrow users share none across threads.
     local = threading.local()
@@ -46,7 +37,18 @@ def main(location, payload, echo, runs, echo_calls, callers, per_caller):
             own = local.client = fl.FlightClient(location)
         own.do_get(echo_ticket).read_all()
 
-    report(times, rows, echo_once, echo_calls, callers, per_caller)
+    small = small_requests(echo_once, echo_calls, callers, per_caller)
+
+    rows = on_worker(fetch).num_rows  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        table = on_worker(fetch)
+        times.append(time.perf_counter() - start)
+        assert table.num_rows == rows
+        del table
+
+    report(small, times, rows)
 
 
 if __name__ == "__main__":

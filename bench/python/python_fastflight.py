@@ -12,7 +12,7 @@ import pyarrow as pa
 from fastflight import BaseDataService, BaseParams, FastFlightBouncer, FastFlightServer
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from common import report  # noqa: E402
+from common import report, small_requests  # noqa: E402
 from pyarrow_server import payload  # noqa: E402
 
 
@@ -48,6 +48,7 @@ def serve(rows):
 
 def client(location, runs, echo_calls, callers, per_caller):
     bouncer = FastFlightBouncer(location, client_pool_size=max(2, callers))
+    small = small_requests(lambda: bouncer.get_pa_table(BenchEcho()), echo_calls, callers, per_caller)
     rows = bouncer.get_pa_table(BenchPayload()).num_rows
     times = []
     for _ in range(runs):
@@ -56,7 +57,7 @@ def client(location, runs, echo_calls, callers, per_caller):
         times.append(time.perf_counter() - start)
         assert table.num_rows == rows
         del table
-    report(times, rows, lambda: bouncer.get_pa_table(BenchEcho()), echo_calls, callers, per_caller)
+    report(small, times, rows)
 
 
 if __name__ == "__main__":

@@ -80,43 +80,60 @@ pub fn vm_hwm_mb(pid: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Warm-up, `runs` timed fetches of the payload, `echo_calls` sequential echo calls,
-/// and `per_caller` calls from each of `callers` concurrent callers.
-pub async fn measure<F: Fetcher>(
-    fetcher: F,
-    payload: Bytes,
-    echo: Bytes,
-    runs: usize,
-    echo_calls: usize,
-    (callers, per_caller): (usize, usize),
+/// What one client process measures.
+pub struct Plan {
+    pub payload: Bytes,
+    pub echo: Bytes,
+    pub runs: usize,
+    pub echo_calls: usize,
+    pub callers: usize,
+    pub per_caller: usize,
+}
+
+/// Small requests first, each phase on its own connection and runtime: echo latency
+/// and calls/s on `small` (a current-thread runtime: a call, its connection and its
+/// decoding never change threads), then a warm-up and `runs` timed fetches of the
+/// payload on `bulk` (the multi-thread runtime: decoding overlaps receiving).
+pub fn measure<F: Fetcher, C: Future<Output = Result<F, String>>>(
+    small: &tokio::runtime::Runtime,
+    bulk: &tokio::runtime::Runtime,
+    connect: impl Fn() -> C,
+    plan: &Plan,
 ) -> Result<Report, String> {
-    let rows = fetcher.rows(payload.clone()).await?;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let started = Instant::now();
-        let got = fetcher.rows(payload.clone()).await?;
-        times.push(started.elapsed().as_secs_f64());
-        if got != rows {
-            return Err(format!("a run got {got} rows, the warm-up {rows}"));
-        }
-    }
+    let (echo_p50_us, echo_p99_us, calls_per_s) =
+        small.block_on(async { small_requests(connect().await?, plan).await })?;
+    let (rows, times) = bulk.block_on(async { bulk_runs(connect().await?, plan).await })?;
+    Ok(Report {
+        times,
+        rows,
+        echo_p50_us,
+        echo_p99_us,
+        calls_per_s,
+        peak_rss_mb: peak_rss_mb(),
+    })
+}
+
+/// Echo p50 and p99 (µs) over `echo_calls` sequential calls, after 50 of warm-up, and
+/// calls/s of `callers` concurrent callers making `per_caller` calls each.
+async fn small_requests<F: Fetcher>(fetcher: F, plan: &Plan) -> Result<(f64, f64, f64), String> {
     for _ in 0..50 {
-        fetcher.rows(echo.clone()).await?;
+        fetcher.rows(plan.echo.clone()).await?;
     }
-    let mut latencies = Vec::with_capacity(echo_calls);
-    for _ in 0..echo_calls {
+    let mut latencies = Vec::with_capacity(plan.echo_calls);
+    for _ in 0..plan.echo_calls {
         let started = Instant::now();
-        fetcher.rows(echo.clone()).await?;
+        fetcher.rows(plan.echo.clone()).await?;
         latencies.push(started.elapsed().as_secs_f64() * 1e6);
     }
     latencies.sort_by(f64::total_cmp);
     let started = Instant::now();
-    let tasks: Vec<_> = (0..callers)
+    let tasks: Vec<_> = (0..plan.callers)
         .map(|_| {
             let fetcher = fetcher.clone();
-            let echo = echo.clone();
+            let echo = plan.echo.clone();
+            let calls = plan.per_caller;
             tokio::spawn(async move {
-                for _ in 0..per_caller {
+                for _ in 0..calls {
                     fetcher.rows(echo.clone()).await?;
                 }
                 Ok::<(), String>(())
@@ -127,12 +144,25 @@ pub async fn measure<F: Fetcher>(
         task.await.map_err(|e| e.to_string())??;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    Ok(Report {
-        times,
-        rows,
-        echo_p50_us: latencies[latencies.len() / 2],
-        echo_p99_us: latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)],
-        calls_per_s: (per_caller * callers) as f64 / elapsed,
-        peak_rss_mb: peak_rss_mb(),
-    })
+    let at = |q: usize| latencies[(latencies.len() * q / 100).min(latencies.len() - 1)];
+    Ok((
+        at(50),
+        at(99),
+        (plan.per_caller * plan.callers) as f64 / elapsed,
+    ))
+}
+
+/// The rows of the payload, and the seconds of each of `runs` timed fetches after a warm-up.
+async fn bulk_runs<F: Fetcher>(fetcher: F, plan: &Plan) -> Result<(u64, Vec<f64>), String> {
+    let rows = fetcher.rows(plan.payload.clone()).await?;
+    let mut times = Vec::with_capacity(plan.runs);
+    for _ in 0..plan.runs {
+        let started = Instant::now();
+        let got = fetcher.rows(plan.payload.clone()).await?;
+        times.push(started.elapsed().as_secs_f64());
+        if got != rows {
+            return Err(format!("a run got {got} rows, the warm-up {rows}"));
+        }
+    }
+    Ok((rows, times))
 }

@@ -102,6 +102,51 @@ enum ClientKind {
     Raw,
 }
 
+/// Runs a client process's measurements and prints its report as JSON.
+fn client(
+    bulk: &tokio::runtime::Runtime,
+    system: ClientKind,
+    location: &str,
+    plan: &clients::Plan,
+) -> Result<(), String> {
+    let small = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = match system {
+        ClientKind::Fastflight => clients::measure(
+            &small,
+            bulk,
+            || async {
+                fastflight::Client::connect(location)
+                    .await
+                    .map(clients::Fastflight)
+                    .map_err(|e| e.to_string())
+            },
+            plan,
+        )?,
+        ClientKind::Raw => clients::measure(
+            &small,
+            bulk,
+            || async {
+                tonic::transport::Endpoint::from_shared(location.replace("grpc://", "http://"))
+                    .map_err(|e| e.to_string())?
+                    .tcp_nodelay(true)
+                    .connect()
+                    .await
+                    .map(clients::Raw)
+                    .map_err(|e| e.to_string())
+            },
+            plan,
+        )?,
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -130,49 +175,19 @@ fn main() -> std::process::ExitCode {
             echo_calls,
             callers,
             calls_per_caller,
-        }) => runtime.block_on(async move {
-            let (payload, echo) = (Bytes::from(payload), Bytes::from(echo));
-            let report = match system {
-                ClientKind::Fastflight => {
-                    let client = fastflight::Client::connect(&location)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    clients::measure(
-                        clients::Fastflight(client),
-                        payload,
-                        echo,
-                        runs,
-                        echo_calls,
-                        (callers, calls_per_caller),
-                    )
-                    .await?
-                }
-                ClientKind::Raw => {
-                    let channel = tonic::transport::Endpoint::from_shared(
-                        location.replace("grpc://", "http://"),
-                    )
-                    .map_err(|e| e.to_string())?
-                    .tcp_nodelay(true)
-                    .connect()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                    clients::measure(
-                        clients::Raw(channel),
-                        payload,
-                        echo,
-                        runs,
-                        echo_calls,
-                        (callers, calls_per_caller),
-                    )
-                    .await?
-                }
-            };
-            println!(
-                "{}",
-                serde_json::to_string(&report).map_err(|e| e.to_string())?
-            );
-            Ok(())
-        }),
+        }) => client(
+            &runtime,
+            system,
+            &location,
+            &clients::Plan {
+                payload: Bytes::from(payload),
+                echo: Bytes::from(echo),
+                runs,
+                echo_calls,
+                callers,
+                per_caller: calls_per_caller,
+            },
+        ),
         Some(Internal::Big { location, bytes }) => runtime.block_on(async move {
             use futures::StreamExt;
             let client = fastflight::Client::connect(&location)

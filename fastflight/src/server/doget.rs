@@ -30,6 +30,12 @@ use crate::stream_log::{count_rows, Logged};
 const DO_GET: &str = "/arrow.flight.protocol.FlightService/DoGet";
 /// Body pieces below this size are copied into the frame before them.
 const COPY_BELOW: usize = 16 * 1024;
+/// Chunks below this size go out as DATA frames of at most [`GATHERED_FRAME`] bytes.
+const SPLIT_BELOW: usize = 4 * 1024;
+/// HTTP/2 copies a DATA frame this small into its write buffer, next to the frames
+/// before and after it (the trailers among them); a larger one it writes by reference
+/// and must flush before the next frame. So a small answer leaves in one socket write.
+const GATHERED_FRAME: usize = 255;
 /// Tickets are small; a request body above this is refused.
 const MAX_TICKET: usize = 4 * 1024 * 1024;
 
@@ -303,37 +309,62 @@ impl FrameWriter {
             if segment.len() < COPY_BELOW {
                 self.pending.put_slice(&segment);
             } else {
-                if !self.pending.is_empty() {
-                    self.frames.push(Frame::data(self.pending.split().freeze()));
-                }
+                self.flush();
                 self.frames.push(Frame::data(segment));
             }
         }
     }
 
-    fn finish(mut self) -> Vec<Frame<Bytes>> {
-        if !self.pending.is_empty() {
-            self.frames.push(Frame::data(self.pending.freeze()));
+    /// Moves the gathered small pieces into frames: one, or (when small) several
+    /// of at most [`GATHERED_FRAME`] bytes, slices of one buffer.
+    fn flush(&mut self) {
+        let mut chunk = self.pending.split().freeze();
+        if chunk.len() < SPLIT_BELOW {
+            while chunk.len() > GATHERED_FRAME {
+                self.frames
+                    .push(Frame::data(chunk.split_to(GATHERED_FRAME)));
+            }
         }
+        if !chunk.is_empty() {
+            self.frames.push(Frame::data(chunk));
+        }
+    }
+
+    fn finish(mut self) -> Vec<Frame<Bytes>> {
+        self.flush();
         self.frames
     }
 }
 
+/// Where the body of a message starts, counted from the start of its protobuf message:
+/// a multiple of this, so a reader whose message starts at an aligned address (tonic's
+/// decoder does for large messages) gets aligned Arrow buffers it need not copy.
+const BODY_ALIGNMENT: usize = 16;
+
 /// Writes the gRPC prefix and the protobuf fields of a `FlightData` up to the body bytes:
 /// `data_header` (field 2) whole, and the key and length of `data_body` (field 1000).
+/// The header is followed by as many zero bytes as put the body at [`BODY_ALIGNMENT`]
+/// (the IPC format pads metadata with zeros too; readers ignore them).
 fn put_message(out: &mut BytesMut, header: &[u8], body_len: usize) {
-    let header_field = 1 + varint_len(header.len()) + header.len();
-    let body_field = if body_len > 0 {
-        2 + varint_len(body_len) + body_len
+    let body_key = if body_len > 0 {
+        2 + varint_len(body_len)
     } else {
         0
     };
-    let message_len = header_field + body_field;
+    let field = |header_len: usize| 1 + varint_len(header_len) + header_len;
+    let mut header_len = header.len();
+    if body_len > 0 {
+        while (field(header_len) + body_key) % BODY_ALIGNMENT != 0 {
+            header_len += 1;
+        }
+    }
+    let message_len = field(header_len) + body_key + body_len;
     out.put_u8(0);
     out.put_u32(message_len as u32);
     out.put_u8(0x12);
-    put_varint(out, header.len());
+    put_varint(out, header_len);
     out.put_slice(header);
+    out.put_bytes(0, header_len - header.len());
     if body_len > 0 {
         out.put_slice(&[0xc2, 0x3e]);
         put_varint(out, body_len);
@@ -407,5 +438,83 @@ impl Segments {
             .into_iter()
             .filter(|b| !b.is_empty())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message decodes as the `FlightData` it stands for, with its body at an
+    /// offset of the message that is a multiple of [`BODY_ALIGNMENT`].
+    #[test]
+    fn bodies_start_aligned() {
+        for header_len in [0, 1, 7, 8, 120, 127, 128, 129, 200, 16_383, 16_384] {
+            for body_len in [1, 15, 16, 127, 128, 16_384, 2_097_151, 2_097_152, 3_000_000] {
+                let header: Vec<u8> = (0..header_len).map(|i| (i % 251) as u8 + 1).collect();
+                let body = vec![7_u8; body_len];
+                let mut out = BytesMut::new();
+                put_message(&mut out, &header, body_len);
+                let body_at = out.len() - 5;
+                out.put_slice(&body);
+                let len = message_len(&out).expect("a prefix");
+                assert_eq!(len + 5, out.len(), "header {header_len}, body {body_len}");
+                assert_eq!(
+                    body_at % BODY_ALIGNMENT,
+                    0,
+                    "header {header_len}, body {body_len}"
+                );
+                let data = arrow_flight::FlightData::decode(&out[5..]).expect("a FlightData");
+                assert_eq!(&data.data_header[..header_len], &header[..]);
+                assert!(data.data_header[header_len..].iter().all(|b| *b == 0));
+                assert!(data.data_header.len() - header_len < BODY_ALIGNMENT + 2);
+                assert_eq!(data.data_body, body);
+            }
+        }
+    }
+
+    /// A message without a body is written without padding.
+    #[test]
+    fn schema_messages_are_not_padded() {
+        let mut out = BytesMut::new();
+        put_message(&mut out, &[1, 2, 3], 0);
+        let data = arrow_flight::FlightData::decode(&out[5..]).expect("a FlightData");
+        assert_eq!(&data.data_header[..], &[1, 2, 3]);
+        assert!(data.data_body.is_empty());
+    }
+
+    /// Small answers go out in frames HTTP/2 gathers into its write buffer; large
+    /// buffers by reference, in order, nothing lost.
+    #[test]
+    fn small_pieces_are_gathered_large_ones_referenced() {
+        let mut writer = FrameWriter::default();
+        writer.message(&[9; 600], vec![Bytes::from(vec![1; 300])]);
+        let frames = writer.finish();
+        assert!(frames.len() > 1);
+        let mut all = Vec::new();
+        for frame in &frames {
+            let data = frame.data_ref().expect("data");
+            assert!(data.len() <= GATHERED_FRAME);
+            all.extend_from_slice(data);
+        }
+        assert_eq!(message_len(&all).map(|l| l + 5), Some(all.len()));
+
+        let large = Bytes::from(vec![2; COPY_BELOW * 4]);
+        let mut writer = FrameWriter::default();
+        writer.message(&[9; 64], vec![Bytes::from(vec![1; 8]), large.clone()]);
+        let frames = writer.finish();
+        let last = frames.last().and_then(|f| f.data_ref()).expect("data");
+        assert_eq!(
+            last.as_ptr(),
+            large.as_ptr(),
+            "the large buffer goes by reference"
+        );
+        let total: usize = frames
+            .iter()
+            .filter_map(|f| f.data_ref())
+            .map(Bytes::len)
+            .sum();
+        let first = frames[0].data_ref().expect("data");
+        assert_eq!(message_len(first).map(|l| l + 5), Some(total));
     }
 }
