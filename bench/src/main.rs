@@ -2,11 +2,17 @@
 //! fastflight package on the same payload, in one run, each server its own process.
 //!
 //! ```sh
-//! cargo run --release -p fastflight-bench -- [--quick] [--json bench.json]
+//! cargo run --release -p fastflight-bench -- [--quick] [--json bench.json] [--plot bench.svg]
 //! ```
+//!
+//! Every client process measures small requests first (echo latency, calls/s of 8
+//! callers) and then the bulk runs, each phase on a connection of its own. The Rust
+//! clients make their small requests on a current-thread Tokio runtime and their bulk
+//! runs on the multi-thread one, fastflight's and arrow-flight's alike.
 
 mod clients;
 mod payload;
+mod plot;
 mod report;
 mod servers;
 
@@ -35,6 +41,9 @@ struct Cli {
     /// Also write the figures as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also draw the throughput of every system here, as an SVG bar chart.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Rows of the throughput payload.
     #[arg(long, default_value_t = 4_000_000)]
     rows: usize,

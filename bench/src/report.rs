@@ -5,7 +5,7 @@ use std::process::Command;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{loopback_tcp_mb_per_s, payload, run_json, Cli, ServerProcess};
+use crate::{loopback_tcp_mb_per_s, payload, plot, run_json, Cli, ServerProcess};
 
 const ECHO_CALLS: usize = 2_000;
 const CALLERS: usize = 8;
@@ -307,6 +307,18 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("figures written to {}", path.display());
+    }
+    if let Some(path) = &cli.plot {
+        let bars: Vec<plot::Bar> = systems
+            .iter()
+            .map(|s| plot::Bar {
+                name: &s.name,
+                mb_per_s: s.mb_per_s,
+            })
+            .collect();
+        std::fs::write(path, plot::throughput_svg(&bars, tcp))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("plot written to {}", path.display());
     }
     Ok(())
 }

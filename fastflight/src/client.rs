@@ -71,11 +71,10 @@ impl Client {
         let (stream_window, connection_window) = crate::server::windows();
         let channel = Endpoint::from_shared(endpoint_uri(location)?)
             .map_err(|e| Error::Config(format!("bad location `{location}`: {e}")))?
-            .tcp_nodelay(true)
             .initial_stream_window_size(stream_window)
             .initial_connection_window_size(connection_window)
             .max_frame_size(MAX_FRAME_SIZE)
-            .connect()
+            .connect_with_connector(crate::socket::Connector)
             .await?;
         Ok(Self::from_channel(channel))
     }

@@ -55,6 +55,7 @@ pub mod registry;
 pub mod request;
 pub mod server;
 pub mod service;
+mod socket;
 pub mod sources;
 mod stream_log;
 pub mod ticket;
