@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark: installs pyarrow and the Python fastflight package into a local
 # venv (bench/.venv), builds in release mode, and runs fastflight-bench with its arguments.
-#   bash bench/run.sh [--quick] [--json bench.json]
+#   bash bench/run.sh [--quick] [--json bench.json] [--plot bench.svg]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x bench/.venv/bin/python ]; then

@@ -4,7 +4,11 @@
 //! (the ticket) a moment later, once the stream has been given send capacity: two
 //! socket writes per call, two loopback packets, two wake-ups of the server. Here small
 //! writes are gathered and a flush waits one turn of the runtime, so the frames queued
-//! in that turn leave in one write. Large writes go straight through.
+//! in that turn leave in one write. Large writes go straight through, and only a
+//! flush of a few small frames waits.
+//!
+//! The connection tries the host's addresses one after another and sets no TCP
+//! keepalive; HTTP/2 keepalive pings, where wanted, come from the endpoint.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -16,6 +20,9 @@ use tokio::net::TcpStream;
 
 /// Writes below this size are gathered; so is the buffer at most.
 const GATHER_BELOW: usize = 16 * 1024;
+/// A flush waits a turn only while fewer bytes than this are gathered (a request's
+/// HEADERS, a window update), never in front of a stream of larger writes.
+const WAIT_BELOW: usize = 1024;
 
 /// A TCP stream (no Nagle delay) that gathers small writes until a flush.
 pub(crate) struct GatheringStream {
@@ -70,13 +77,7 @@ impl Write for GatheringStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let me = self.get_mut();
-        if me.gathers(buf.len()) {
-            me.gathered.extend_from_slice(buf);
-            return Poll::Ready(Ok(buf.len()));
-        }
-        ready!(me.drain(cx))?;
-        Pin::new(&mut me.io).poll_write(cx, buf)
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
     }
 
     fn poll_write_vectored(
@@ -100,11 +101,12 @@ impl Write for GatheringStream {
         true
     }
 
-    /// The first flush after a gathered write yields once, so the tasks woken in this
-    /// turn (the body of a request just opened) can add their frames; the next one writes.
+    /// The first flush after a few small writes yields once, so the tasks woken in
+    /// this turn (the body of a request just opened) can add their frames; the next
+    /// one writes.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let me = self.get_mut();
-        if !me.gathered.is_empty() && !me.waited {
+        if !me.gathered.is_empty() && me.gathered.len() < WAIT_BELOW && !me.waited {
             me.waited = true;
             cx.waker().wake_by_ref();
             return Poll::Pending;
@@ -141,7 +143,9 @@ impl tower_service::Service<http::Uri> for Connector {
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_owned();
-            let port = uri.port_u16().unwrap_or(80);
+            let port = uri
+                .port_u16()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no port"))?;
             GatheringStream::connect(&host, port).await
         })
     }
@@ -212,5 +216,71 @@ mod tests {
         let mut got = vec![0_u8; 16];
         peer.read_exact(&mut got).await.expect("read");
         assert_eq!(&got, b"headers and body");
+    }
+
+    /// A flush with more than a few small frames gathered writes at once.
+    #[tokio::test]
+    async fn a_flush_of_larger_writes_does_not_wait() {
+        let (mut stream, _peer) = pair().await;
+        write_all(&mut stream, &[1; WAIT_BELOW]).await;
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        assert!(Pin::new(&mut stream).poll_flush(&mut cx).is_ready());
+        assert!(stream.gathered.is_empty());
+    }
+
+    /// Vectored writes around the gathering limit, with a peer that reads late: every
+    /// byte arrives, in order.
+    #[tokio::test]
+    async fn vectored_writes_under_back_pressure_lose_nothing() {
+        let (mut stream, mut peer) = pair().await;
+        let reader = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let mut got = Vec::new();
+            peer.read_to_end(&mut got).await.expect("read");
+            got
+        });
+        let mut sent = Vec::new();
+        let sizes = [1, 254, 255, 4_000, GATHER_BELOW - 1, GATHER_BELOW, 900_000];
+        for round in 0..60_usize {
+            let a = vec![round as u8; sizes[round % sizes.len()]];
+            let b = vec![!(round as u8); sizes[(round + 3) % sizes.len()] / 2];
+            let mut slices = [IoSlice::new(&a), IoSlice::new(&b)];
+            let mut rest: &mut [IoSlice<'_>] = &mut slices;
+            while !rest.is_empty() {
+                let n = poll_fn(|cx| Pin::new(&mut stream).poll_write_vectored(cx, rest))
+                    .await
+                    .expect("write");
+                IoSlice::advance_slices(&mut rest, n);
+            }
+            sent.extend_from_slice(&a);
+            sent.extend_from_slice(&b);
+            if round % 7 == 0 {
+                poll_fn(|cx| Pin::new(&mut stream).poll_flush(cx))
+                    .await
+                    .expect("flush");
+            }
+        }
+        poll_fn(|cx| Pin::new(&mut stream).poll_shutdown(cx))
+            .await
+            .expect("shutdown");
+        let got = reader.await.expect("reader");
+        assert_eq!(got.len(), sent.len());
+        assert!(got == sent, "the bytes arrive in order");
+    }
+
+    /// The connector reaches bracketed IPv6 hosts and refuses a URI without a port.
+    #[tokio::test]
+    async fn the_connector_needs_a_host_and_a_port() {
+        use tower_service::Service;
+        let listener = TcpListener::bind("[::1]:0").await;
+        if let Ok(listener) = listener {
+            let port = listener.local_addr().expect("address").port();
+            let uri: http::Uri = format!("http://[::1]:{port}").parse().expect("uri");
+            let (stream, accepted) = tokio::join!(Connector.call(uri), listener.accept());
+            assert!(stream.is_ok() && accepted.is_ok());
+        }
+        let uri: http::Uri = "http://127.0.0.1".parse().expect("uri");
+        let refused = Connector.call(uri).await.map(|_| ()).map_err(|e| e.kind());
+        assert_eq!(refused, Err(io::ErrorKind::InvalidInput));
     }
 }
