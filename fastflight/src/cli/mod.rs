@@ -153,11 +153,13 @@ pub async fn run() -> Result<()> {
 ///     data_dir: PathBuf,
 /// }
 ///
+/// /// The state the services read (`State<DataDir>`).
+/// struct DataDir(PathBuf);
+///
 /// #[tokio::main]
 /// async fn main() -> fastflight::Result<()> {
 ///     fastflight::cli::run_app(|options: Options| async move {
-///         let root = fastflight::sources::files::FileRoot::new(&options.data_dir)?;
-///         Ok(fastflight::Server::builder().state(root))
+///         Ok(fastflight::Server::builder().state(DataDir(options.data_dir)))
 ///     })
 ///     .await
 /// }
