@@ -33,6 +33,16 @@ fn assert_same(got: &RecordBatch, expected: &RecordBatch, what: &str) {
     assert_eq!(got.columns(), expected.columns(), "{what}: values");
 }
 
+/// The data type of every column, in order.
+fn column_types(batch: &RecordBatch) -> Vec<DataType> {
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect()
+}
+
 async fn rows(client: &fastflight::Client, request: SqlQuery) -> RecordBatch {
     client.fetch(request).await.unwrap().concat().await.unwrap()
 }
@@ -63,14 +73,8 @@ async fn sqlite_storage_classes_map_to_arrow_types() {
         ),
     )
     .await;
-    let types: Vec<DataType> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.data_type().clone())
-        .collect();
     assert_eq!(
-        types,
+        column_types(&batch),
         [
             DataType::Int64,
             DataType::Float64,
@@ -104,14 +108,8 @@ async fn sqlite_storage_classes_map_to_arrow_types() {
         ),
     )
     .await;
-    let types: Vec<DataType> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.data_type().clone())
-        .collect();
     assert_eq!(
-        types,
+        column_types(&batch),
         [
             DataType::Int64,
             DataType::Float64,
