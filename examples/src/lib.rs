@@ -19,7 +19,10 @@ use fastflight::arrow::array::{
 use fastflight::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use fastflight::prelude::*;
 
-pub use fastflight_demo_api::{CsvFile, EchoParams, ParquetFile, SqlQuery, SyntheticParams};
+pub use fastflight_demo_api::{
+    CsvFile, CsvFileClient, EchoParams, EchoParamsClient, ParquetFile, ParquetFileClient, SqlQuery,
+    SqlQueryClient, SyntheticParams, SyntheticParamsClient,
+};
 
 use fastflight::sources::files::{FileRoot, ReadOptions};
 use fastflight::sources::sqlite::{params_from_json, SqlitePool};

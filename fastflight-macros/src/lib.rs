@@ -1,13 +1,18 @@
 //! Procedural macros of fastflight. Use them through the `fastflight` crate, whose
 //! documentation describes them: `fastflight::FlightRequest` and `fastflight::data_service`.
+//!
+//! Each macro goes attributes → model → checks → expansion, with one error context
+//! ([`ctxt::Ctxt`]) that collects every error before anything is expanded.
 
+mod ctxt;
 mod names;
 mod request;
 mod service;
 
 use proc_macro::TokenStream;
 
-/// Implements `fastflight::FlightRequest`; documented in the `fastflight` crate.
+/// Implements `fastflight::FlightRequest` and writes the typed client stub; documented
+/// in the `fastflight` crate.
 #[proc_macro_derive(FlightRequest, attributes(flight))]
 pub fn derive_flight_request(input: TokenStream) -> TokenStream {
     request::derive(input.into()).into()

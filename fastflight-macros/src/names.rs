@@ -38,6 +38,30 @@ pub fn camel(snake: &str) -> String {
         .collect()
 }
 
+/// `SqlQuery` → `sql_query`, `HTTPRequest` → `http_request`, `Orders2` → `orders2`.
+pub fn snake(camel: &str) -> String {
+    let chars: Vec<char> = camel.chars().collect();
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                None | Some('_') => false,
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) => p.is_uppercase() && next.is_some_and(char::is_lowercase),
+            };
+            if boundary {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A serde `rename_all` rule applied to a snake_case field name.
 pub fn rename(rule: &str, field: &str) -> Option<String> {
     let words: Vec<&str> = field.split('_').filter(|w| !w.is_empty()).collect();
@@ -81,5 +105,10 @@ mod tests {
         assert_eq!(rename("camelCase", "batch_size").unwrap(), "batchSize");
         assert_eq!(rename("kebab-case", "batch_size").unwrap(), "batch-size");
         assert!(rename("nonsense", "x").is_none());
+        assert_eq!(snake("SqlQuery"), "sql_query");
+        assert_eq!(snake("EchoParams"), "echo_params");
+        assert_eq!(snake("HTTPRequest"), "http_request");
+        assert_eq!(snake("Orders2"), "orders2");
+        assert_eq!(snake("Prices"), "prices");
     }
 }

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::client::FetchRequest;
-use crate::registry::ServiceInfo;
+use crate::listing::ServiceInfo;
 use crate::{Error, FlightRequest, Result};
 
 /// The blocking client: the async [`crate::Client`] driven by a runtime of its own.

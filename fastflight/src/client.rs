@@ -2,6 +2,7 @@
 
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -13,9 +14,11 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::location::endpoint_uri;
-use crate::registry::ServiceInfo;
+use crate::listing::ServiceInfo;
+use crate::wire::{endpoint_uri, CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW};
 use crate::{ticket, Error, FlightRequest, Result};
+
+pub use crate::wire::{Compression, COMPRESSION_HEADER};
 
 /// A Flight client for fastflight servers (and any server speaking the same tickets).
 ///
@@ -36,33 +39,8 @@ use crate::{ticket, Error, FlightRequest, Result};
 pub struct Client {
     inner: FlightServiceClient<Channel>,
     compression: Option<Compression>,
-}
-
-/// The largest HTTP/2 frame the server may send: large frames cost the server and the
-/// client fewer frame headers, flow-control steps and wakeups per megabyte.
-const MAX_FRAME_SIZE: u32 = (1 << 24) - 1;
-
-/// The request header with which a client asks for a compressed IPC stream.
-pub const COMPRESSION_HEADER: &str = "x-fastflight-compression";
-
-/// Compression of the IPC stream a client can ask the server for: less bandwidth,
-/// more CPU. Servers built with the `ipc-compression` feature honour it; decoding needs
-/// the same feature on the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
-    /// LZ4 frames: fast, moderate ratio.
-    Lz4,
-    /// Zstandard: slower, better ratio.
-    Zstd,
-}
-
-impl Compression {
-    fn header_value(self) -> &'static str {
-        match self {
-            Compression::Lz4 => "lz4",
-            Compression::Zstd => "zstd",
-        }
-    }
+    headers: tonic::metadata::MetadataMap,
+    timeout: Option<Duration>,
 }
 
 impl Client {
@@ -72,14 +50,14 @@ impl Client {
     /// HTTP/2 windows, frames of up to 16 MiB from the server, no Nagle delay, and each
     /// request (headers and ticket) sent in one socket write.
     pub async fn connect(location: &str) -> Result<Self> {
-        let (stream_window, connection_window) = crate::server::windows();
         let channel = Endpoint::from_shared(endpoint_uri(location)?)
             .map_err(|e| Error::Config(format!("bad location `{location}`: {e}")))?
-            .initial_stream_window_size(stream_window)
-            .initial_connection_window_size(connection_window)
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
             .max_frame_size(MAX_FRAME_SIZE)
             .connect_with_connector(crate::socket::Connector)
-            .await?;
+            .await
+            .map_err(|e| Error::connect(location, &e))?;
         Ok(Self::from_channel(channel))
     }
 
@@ -90,7 +68,55 @@ impl Client {
                 .max_decoding_message_size(usize::MAX)
                 .max_encoding_message_size(usize::MAX),
             compression: None,
+            headers: tonic::metadata::MetadataMap::new(),
+            timeout: None,
         }
+    }
+
+    /// Sends a header (gRPC metadata, which services read from their `Context`) with
+    /// every call of this client. For one call, use a clone: clones are cheap.
+    ///
+    /// ```no_run
+    /// # async fn run(client: fastflight::Client) -> fastflight::Result<()> {
+    /// let tenant = client.clone().with_header("x-tenant", "acme")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self> {
+        let key = tonic::metadata::MetadataKey::from_bytes(name.as_bytes())
+            .map_err(|e| Error::Config(format!("bad header name `{name}`: {e}")))?;
+        let value = value
+            .parse()
+            .map_err(|e| Error::Config(format!("bad value for header `{name}`: {e}")))?;
+        self.headers.insert(key, value);
+        Ok(self)
+    }
+
+    /// Gives every call of this client a deadline: the server is told (`grpc-timeout`)
+    /// and the call fails with `DeadlineExceeded` when it has not answered in time.
+    /// For one call, use a clone.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// A request with this client's headers, deadline and compression.
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        for entry in self.headers.iter() {
+            if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = entry {
+                request.metadata_mut().insert(key.clone(), value.clone());
+            }
+        }
+        if let Some(compression) = self.compression {
+            request.metadata_mut().insert(
+                COMPRESSION_HEADER,
+                tonic::metadata::MetadataValue::from_static(compression.header_value()),
+            );
+        }
+        if let Some(timeout) = self.timeout {
+            request.set_timeout(timeout);
+        }
+        request
     }
 
     /// Asks the server to compress the record batches of every fetch.
@@ -118,13 +144,7 @@ impl Client {
 
     /// Fetches the result of raw ticket bytes (a request written in another language, say).
     pub async fn fetch_ticket(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
-        let mut request = tonic::Request::new(Ticket::new(ticket));
-        if let Some(compression) = self.compression {
-            request.metadata_mut().insert(
-                COMPRESSION_HEADER,
-                tonic::metadata::MetadataValue::from_static(compression.header_value()),
-            );
-        }
+        let request = self.request(Ticket::new(ticket));
         let response = self.inner.clone().do_get(request).await?.into_inner();
         RecordBatchStream::start(FlightDataDecoder::new(
             response.map_err(FlightErrorOf::from),
@@ -138,7 +158,7 @@ impl Client {
         Ok(self
             .inner
             .clone()
-            .get_flight_info(descriptor)
+            .get_flight_info(self.request(descriptor))
             .await?
             .into_inner())
     }
@@ -159,7 +179,7 @@ impl Client {
         let mut results = self
             .inner
             .clone()
-            .do_action(Action::new(name, Bytes::new()))
+            .do_action(self.request(Action::new(name, Bytes::new())))
             .await?
             .into_inner();
         match results.message().await? {
@@ -173,7 +193,7 @@ impl Client {
         let stream = self
             .inner
             .clone()
-            .list_flights(Criteria::default())
+            .list_flights(self.request(Criteria::default()))
             .await?
             .into_inner();
         Ok(stream.try_collect().await?)
@@ -254,7 +274,9 @@ impl Stream for RecordBatchStream {
     }
 }
 
-/// Clients the typed stubs of `#[data_service]` work with: the async and the blocking one.
+/// Clients the typed stubs of `#[derive(FlightRequest)]` work with: the async and the
+/// blocking one.
+#[doc(hidden)]
 pub trait FetchRequest {
     /// What a fetch gives: a future of a stream, or (blocking) an iterator.
     type Output;

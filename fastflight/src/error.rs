@@ -9,7 +9,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong between a ticket and the last record batch.
 ///
 /// Each variant maps to the [`tonic::Code`] a client can act on: see [`Error::code`].
-#[derive(Debug, thiserror::Error)]
+/// Its `Debug` form is its message, so a `main` returning [`Result`] prints
+/// `Error: cannot connect to grpc://127.0.0.1:8815: Connection refused (os error 111)`.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The ticket is empty, not JSON, not a JSON object, or has no string `param_type`.
@@ -64,8 +66,16 @@ pub enum Error {
     #[error("arrow error: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     /// A connection could not be made or broke.
-    #[error("transport error: {0}")]
+    #[error("transport error: {}", source_chain(.0))]
     Transport(#[from] tonic::transport::Error),
+    /// No connection could be made to a server.
+    #[error("cannot connect to {location}: {cause}")]
+    Connect {
+        /// The location asked for.
+        location: String,
+        /// Why, as the operating system or the protocol said it (`connection refused`).
+        cause: String,
+    },
     /// The registry cannot start: duplicate bindings, colliding names, missing state.
     #[error("the service registry cannot start:\n{}", .0.join("\n"))]
     Registry(Vec<String>),
@@ -77,6 +87,26 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// The messages of an error and its sources, without repeats: tonic's transport error
+/// says "transport error" and keeps the cause (`Connection refused`) in its source.
+fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.retain(|p| p != "transport error");
+    if parts.is_empty() {
+        "transport error".to_owned()
+    } else {
+        parts.join(": ")
+    }
+}
+
 fn field_prefix(path: &str) -> String {
     if path.is_empty() || path == "." {
         String::new()
@@ -86,6 +116,14 @@ fn field_prefix(path: &str) -> String {
 }
 
 impl Error {
+    /// A failed connection to `location`, with the innermost cause.
+    pub(crate) fn connect(location: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        Error::Connect {
+            location: location.to_owned(),
+            cause: source_chain(error),
+        }
+    }
+
     /// Wraps a service's own error, keeping a [`Error`] or [`tonic::Status`] it carries as it is.
     pub fn service(service: &str, error: impl Into<BoxError>) -> Self {
         let error: BoxError = error.into();
@@ -121,7 +159,7 @@ impl Error {
             }
             Error::UnknownRequest { .. } => Code::NotFound,
             Error::Status(s) => s.code(),
-            Error::Transport(_) => Code::Unavailable,
+            Error::Transport(_) | Error::Connect { .. } => Code::Unavailable,
             Error::Config(_) => Code::InvalidArgument,
             Error::Service { .. }
             | Error::Panic { .. }
@@ -129,6 +167,12 @@ impl Error {
             | Error::Registry(_)
             | Error::Io(_) => Code::Internal,
         }
+    }
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -161,17 +205,6 @@ impl From<arrow_flight::error::FlightError> for Error {
 impl From<Error> for arrow_flight::error::FlightError {
     fn from(e: Error) -> Self {
         arrow_flight::error::FlightError::Tonic(Box::new(e.into()))
-    }
-}
-
-/// Text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_owned()
     }
 }
 

@@ -31,34 +31,35 @@
 //! let location = server.location();
 //! tokio::spawn(server.serve());
 //!
-//! // ... and call it with the typed stub the macro wrote.
+//! // ... and call it with the typed stub `#[derive(FlightRequest)]` wrote (`SquaresClient`).
 //! let client = fastflight::Client::connect(&location).await?;
 //! let batch = client.squares(Squares { n: 4 }).await?.concat().await?;
 //! assert_eq!(batch.num_rows(), 4);
 //! # Ok(()) }
 //! ```
 //!
-//! The crate's parts, along the path of one request:
-//! [`ticket`] (the wire format) → [`registry`] (lookup, deserialise, validate) →
-//! a service ([`service`]) → [`Server`] (Flight encoding) → [`Client`] /
-//! [`blocking::Client`].
+//! The crate's parts, along the path of one request: [`Client`] (or
+//! [`blocking::Client`]) → [`ticket`] (the wire format, [`wire`]) → [`Server`] (gRPC
+//! framing) → the dispatch (decode, [`registry`] lookup, deserialise, validate, invoke)
+//! → a service ([`service`]) → [`Server`] (Arrow IPC frames) → the client's
+//! [`RecordBatchStream`]. `ARCHITECTURE.md` in the repository walks it file by file.
 
 #![warn(missing_docs)]
 
 pub mod blocking;
 pub mod client;
+mod dispatch;
 pub mod error;
 pub mod format;
-pub mod json_schema;
-mod location;
+pub mod listing;
 pub mod registry;
 pub mod request;
 pub mod server;
 pub mod service;
 mod socket;
 pub mod sources;
-mod stream_log;
 pub mod ticket;
+pub mod wire;
 
 #[cfg(feature = "rest")]
 pub mod rest;
@@ -75,9 +76,10 @@ pub use parquet;
 
 pub use client::{Client, RecordBatchStream};
 pub use error::{BoxError, Error, Result};
+pub use registry::Registry;
 pub use request::{FieldInfo, FlightRequest, Validate};
 pub use server::{BoundServer, Server, ServerBuilder};
-pub use service::{BatchIter, BatchStream, Context, State};
+pub use service::{BatchIter, BatchStream, Call, Context, FromCall, State};
 
 /// Derives [`FlightRequest`](trait@FlightRequest) for a serde struct with named fields.
 ///
@@ -89,6 +91,14 @@ pub use service::{BatchIter, BatchStream, Context, State};
 ///   A refusal reaches the client as `InvalidArgument` with the message.
 /// - Field listings honour `#[serde(rename, rename_all, default, skip)]`; a field is
 ///   optional when it is an `Option` or has a serde default.
+///
+/// The derive also writes the typed client stub, next to the type: for `Orders`, a
+/// trait `OrdersClient` with one method `orders(&self, request: Orders)` (the type's
+/// name in snake_case; `#[flight(method = "...")]` renames it), implemented for
+/// [`Client`] (a future of a [`RecordBatchStream`]) and [`blocking::Client`] (an
+/// iterator). A crate of request types is thus the whole API a client needs. A
+/// method name that one of the clients' own methods already has (`fetch`,
+/// `connect`, ...) is a compile error.
 ///
 /// Enums, tuple and unit structs, generic structs and unknown `#[flight]` keys are
 /// compile errors on the offending tokens.
@@ -112,14 +122,21 @@ pub use service::{BatchIter, BatchStream, Context, State};
 ///
 /// assert_eq!(Orders::NAME, "shop.Orders");
 /// assert!(!Orders::fields()[1].required);
+///
+/// // The stub: `client.orders(...)` on either client.
+/// async fn call(client: &fastflight::Client) -> fastflight::Result<usize> {
+///     let batches = client.orders(Orders { customer: "ada".into(), limit: None }).await?;
+///     Ok(batches.collect().await?.len())
+/// }
 /// ```
 #[doc(inline)]
 pub use fastflight_macros::FlightRequest;
 
 /// Registers a function as the data service of its request type.
 ///
-/// Accepted shapes (the request argument is required; `Context` and any number of
-/// `State<T>` are optional, in any order):
+/// The first argument is the request (a [`FlightRequest`](trait@FlightRequest)); every
+/// further argument is any type implementing [`FromCall`], taken from the call:
+/// [`Context`], any number of [`State<T>`](State), or a type of one's own.
 ///
 /// ```text
 /// #[data_service]            async fn f(req: R, ctx: Context, db: State<Db>) -> Result<S, E>
@@ -134,13 +151,14 @@ pub use fastflight_macros::FlightRequest;
 /// channel. A declared schema (`fn() -> Schema` or `SchemaRef`) answers GetSchema and
 /// GetFlightInfo without running the service, and types results of zero rows.
 ///
-/// The macro also writes a typed client stub: a trait `<FnName>Client` (here
-/// `OrdersClient`) with a method named like the function, implemented for
-/// [`Client`] (async) and [`blocking::Client`].
+/// The typed client stub comes from the request type's `#[derive(FlightRequest)]`, so
+/// clients need only the crate of request types. The service may live in another crate
+/// than its request type.
 ///
 /// Any other signature is a compile error that lists the accepted shapes. Binding one
 /// request type twice in one module is a compile error; elsewhere the server refuses
-/// to start and names both places.
+/// to start and names both places. `#[data_service]` goes on a free function at
+/// module level, not on a method.
 ///
 /// ```
 /// use fastflight::prelude::*;
@@ -157,7 +175,7 @@ pub use fastflight_macros::FlightRequest;
 ///     Ok(Vec::new().into_iter())
 /// }
 ///
-/// // On the client side: `client.orders(Orders { customer: "ada".into() })`.
+/// // On the client side: `client.orders(...)`, the stub of the request type.
 /// fn _stub(client: &fastflight::blocking::Client) -> fastflight::Result<()> {
 ///     let _batches = client.orders(Orders { customer: "ada".into() })?;
 ///     Ok(())
@@ -173,77 +191,6 @@ pub mod prelude {
     pub use serde::{Deserialize, Serialize};
 }
 
-/// Paths used by the code the macros write; not a public API.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::client::FetchRequest;
-    pub use crate::registry::ServiceEntry;
-    pub use crate::request::{FieldInfo, FlightRequest, Validate};
-    pub use crate::service::{
-        run_blocking, BatchIter, BatchStream, Context, IntoBatchIter, IntoBatchStream, State,
-        States,
-    };
-    pub use crate::{BoxError, Error, Result};
-    pub use arrow::datatypes::SchemaRef;
-    pub use core::any::TypeId;
-    pub use futures::future::BoxFuture;
-    pub use inventory;
-    pub use serde;
-    pub use serde_json::{Map, Value};
-
-    /// A field default as JSON (null where it cannot be written).
-    pub fn json_value<T: serde::Serialize>(value: T) -> Value {
-        serde_json::to_value(value).unwrap_or(Value::Null)
-    }
-
-    /// Deserialises and validates a request.
-    pub fn prepare<R: FlightRequest>(fields: Map<String, Value>) -> Result<R> {
-        crate::ticket::into_request(fields)
-    }
-
-    /// A state value for a service.
-    pub fn state<T: Send + Sync + 'static>(states: &States) -> Result<State<T>> {
-        states.get::<T>()
-    }
-
-    /// A service's plain stream.
-    pub fn stream_of<S: IntoBatchStream>(service: &'static str, s: S) -> Result<BatchStream> {
-        Ok(s.into_batch_stream(service))
-    }
-
-    /// A service's `Result` of a stream.
-    pub fn stream_of_result<S: IntoBatchStream, E: Into<BoxError>>(
-        service: &'static str,
-        r: core::result::Result<S, E>,
-    ) -> Result<BatchStream> {
-        r.map(|s| s.into_batch_stream(service))
-            .map_err(|e| Error::service(service, e))
-    }
-
-    /// A blocking service's plain iterator.
-    pub fn iter_of<I: IntoBatchIter>(service: &'static str, i: I) -> Result<BatchIter> {
-        Ok(i.into_batch_iter(service))
-    }
-
-    /// A blocking service's `Result` of an iterator.
-    pub fn iter_of_result<I: IntoBatchIter, E: Into<BoxError>>(
-        service: &'static str,
-        r: core::result::Result<I, E>,
-    ) -> Result<BatchIter> {
-        r.map(|i| i.into_batch_iter(service))
-            .map_err(|e| Error::service(service, e))
-    }
-
-    /// Boxes a service's future.
-    pub fn boxed<F>(f: F) -> BoxFuture<'static, Result<BatchStream>>
-    where
-        F: core::future::Future<Output = Result<BatchStream>> + Send + 'static,
-    {
-        Box::pin(f)
-    }
-
-    /// Boxes a blocking service's stream as a ready future.
-    pub fn ready(s: BatchStream) -> BoxFuture<'static, Result<BatchStream>> {
-        Box::pin(core::future::ready(Ok(s)))
-    }
-}
+#[path = "private.rs"]
+pub mod __private;

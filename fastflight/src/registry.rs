@@ -1,131 +1,100 @@
 //! The service registry: one [`ServiceEntry`] per `#[data_service]`, collected at
-//! start-up, checked once, and the single path from ticket bytes to a stream.
+//! start-up with `inventory`, checked once, and looked up by request name. A
+//! [`Registry`] is a value: [`Registry::global`] holds every linked service, and
+//! [`Registry::select`] / [`Registry::under`] make subsets for a server to serve.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 use serde_json::{Map, Value};
 
-use crate::error::panic_message;
-use crate::service::{catch_panics, BatchStream, Context, States};
-use crate::{ticket, Error, FieldInfo, Result};
+use crate::listing::ServiceInfo;
+use crate::service::{BatchStream, Context, States};
+use crate::{Error, FieldInfo, Result};
 
-/// Deserialises the fields, takes the states and starts the handler.
+/// Takes the decoded request and the further arguments, and starts the handler.
+#[doc(hidden)]
 pub type Invoke =
-    fn(Map<String, Value>, Context, &States) -> Result<BoxFuture<'static, Result<BatchStream>>>;
+    fn(Box<dyn Any + Send>, Context, &States) -> Result<BoxFuture<'static, Result<BatchStream>>>;
+
+/// A request decoded into its type, before the service's entry takes it back.
+#[doc(hidden)]
+pub type Decoded = Box<dyn Any + Send>;
+
+/// What the registry knows of a request type, from its `FlightRequest` impl.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct RequestType {
+    /// The registered name (`param_type`).
+    pub name: &'static str,
+    /// The type's identity.
+    pub id: TypeId,
+    /// The type's fields.
+    pub fields: &'static [FieldInfo],
+    /// Deserialises and validates the fields into the typed request.
+    pub decode: fn(Map<String, Value>) -> Result<Decoded>,
+}
+
+impl RequestType {
+    /// The request type `R` as the registry knows it.
+    pub fn of<R: crate::FlightRequest>() -> Self {
+        RequestType {
+            name: R::NAME,
+            id: TypeId::of::<R>(),
+            fields: R::fields(),
+            decode: |fields| {
+                crate::ticket::into_request::<R>(fields).map(|r| Box::new(r) as Decoded)
+            },
+        }
+    }
+}
 
 /// One registered service, written by `#[data_service]`.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct ServiceEntry {
-    /// The request type's registered name (`param_type`).
-    pub request_name: &'static str,
+    /// The request type.
+    pub request: fn() -> RequestType,
     /// The request type as written at the service.
     pub request_type: &'static str,
-    /// The request type's identity.
-    pub request_id: fn() -> TypeId,
-    /// The request type's fields.
-    pub request_fields: fn() -> &'static [FieldInfo],
     /// The handler's path.
     pub handler: &'static str,
     /// Where the service is declared (`file:line`).
     pub location: &'static str,
-    /// The `State<T>` types the service takes: identity and name.
+    /// The `State<T>` types the service's arguments need: identity and name.
     pub states: fn() -> Vec<(TypeId, &'static str)>,
     /// The declared result schema, if any.
     pub schema: Option<fn() -> SchemaRef>,
     /// Whether the service runs on a blocking thread.
     pub blocking: bool,
-    /// Deserialises and validates a request without running the service.
-    pub check: fn(Map<String, Value>) -> Result<()>,
     /// The entry point.
     pub invoke: Invoke,
 }
 
 inventory::collect!(ServiceEntry);
 
-/// A service as listings describe it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ServiceInfo {
-    /// The registered request name (`param_type`).
-    pub name: String,
-    /// The request type as written at the service.
-    pub request_type: String,
-    /// The handler's path.
-    pub handler: String,
-    /// The request's fields.
-    pub fields: Vec<FieldDescription>,
-    /// Whether the service declares its result schema.
-    pub schema_declared: bool,
-    /// Whether the service runs on a blocking thread.
-    pub blocking: bool,
-}
-
-/// One request field in a [`ServiceInfo`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FieldDescription {
-    /// The field's name on the wire.
-    pub name: String,
-    /// The field's Rust type.
-    #[serde(rename = "type")]
-    pub ty: String,
-    /// False when the field may be left out.
-    pub required: bool,
-    /// The value a left-out field takes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
-}
-
 impl ServiceEntry {
-    /// This entry as listings describe it.
-    pub fn info(&self) -> ServiceInfo {
-        ServiceInfo {
-            name: self.request_name.to_owned(),
-            request_type: self.request_type.to_owned(),
-            handler: self.handler.to_owned(),
-            fields: (self.request_fields)()
-                .iter()
-                .map(|f| FieldDescription {
-                    name: f.name.to_owned(),
-                    ty: f.ty.to_owned(),
-                    required: f.required,
-                    default: f.default.map(|default| default()),
-                })
-                .collect(),
-            schema_declared: self.schema.is_some(),
-            blocking: self.blocking,
-        }
+    /// The request type's registered name (`param_type`).
+    pub fn name(&self) -> &'static str {
+        (self.request)().name
     }
 }
 
-/// The checked set of services of this binary.
-#[derive(Debug)]
+/// A checked set of services: no request type bound twice, no name used twice.
+#[derive(Debug, Clone)]
 pub struct Registry {
     entries: Vec<&'static ServiceEntry>,
     by_name: HashMap<&'static str, &'static ServiceEntry>,
 }
 
-/// A request decoded, validated and started, whose first batch is not yet awaited.
-pub struct Prepared {
-    /// The service that answers.
-    pub entry: &'static ServiceEntry,
-    future: BoxFuture<'static, Result<BatchStream>>,
-}
-
-/// A running result: its schema, known before the first batch, and its batches.
-pub struct ResultStream {
-    /// The schema every batch has.
-    pub schema: SchemaRef,
-    /// The batches.
-    pub batches: BatchStream,
-}
-
 impl Registry {
     /// The registry of every `#[data_service]` linked into this binary, checked once.
+    ///
+    /// A service in a library crate is linked only when the binary uses that crate:
+    /// write `use my_services as _;` in the binary when nothing else names it.
     pub fn global() -> Result<&'static Registry> {
         static GLOBAL: OnceLock<std::result::Result<Registry, Vec<String>>> = OnceLock::new();
         GLOBAL
@@ -141,18 +110,15 @@ impl Registry {
 
     /// Builds a registry from the given entries, refusing a request type bound
     /// to two services and two request types sharing one name.
+    #[doc(hidden)]
     pub fn from_entries(entries: impl IntoIterator<Item = &'static ServiceEntry>) -> Result<Self> {
         let mut entries: Vec<&'static ServiceEntry> = entries.into_iter().collect();
-        entries.sort_by(|a, b| {
-            a.request_name
-                .cmp(b.request_name)
-                .then(a.location.cmp(b.location))
-        });
+        entries.sort_by(|a, b| a.name().cmp(b.name()).then(a.location.cmp(b.location)));
         let mut problems = Vec::new();
         let mut by_type: HashMap<TypeId, &'static ServiceEntry> = HashMap::new();
         let mut by_name: HashMap<&'static str, &'static ServiceEntry> = HashMap::new();
         for entry in &entries {
-            if let Some(first) = by_type.insert((entry.request_id)(), entry) {
+            if let Some(first) = by_type.insert((entry.request)().id, entry) {
                 problems.push(format!(
                     "request type `{}` is bound to two services: `{}` at {} and `{}` at {}",
                     entry.request_type,
@@ -163,10 +129,10 @@ impl Registry {
                 ));
                 continue;
             }
-            if let Some(first) = by_name.insert(entry.request_name, entry) {
+            if let Some(first) = by_name.insert(entry.name(), entry) {
                 problems.push(format!(
                     "two request types share the name `{}`: `{}` (service `{}` at {}) and `{}` (service `{}` at {}); give one another name with #[flight(name = \"...\")]",
-                    entry.request_name,
+                    entry.name(),
                     first.request_type,
                     first.handler,
                     first.location,
@@ -183,8 +149,48 @@ impl Registry {
         }
     }
 
+    /// The services of the given request names; an unknown name is an error that
+    /// lists the registered ones.
+    ///
+    /// ```no_run
+    /// # async fn run() -> fastflight::Result<()> {
+    /// use fastflight::registry::Registry;
+    /// let echo_only = Registry::global()?.select(["fastflight.demo_services.echo_demo.EchoParams"])?;
+    /// fastflight::Server::builder().registry(echo_only).serve().await
+    /// # }
+    /// ```
+    pub fn select<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Result<Registry> {
+        let mut chosen: Vec<&'static ServiceEntry> = Vec::new();
+        for name in names {
+            let entry = self.lookup(name)?;
+            if !chosen.iter().any(|e| std::ptr::eq(*e, entry)) {
+                chosen.push(entry);
+            }
+        }
+        Registry::from_entries(chosen)
+    }
+
+    /// The services whose handler lives in the module `prefix` or below it:
+    /// `under("my_server::orders")` keeps `my_server::orders::list` and
+    /// `my_server::orders::v2::list`, not `my_server::orders_old::list`.
+    pub fn under(&self, prefix: &str) -> Registry {
+        let prefix = prefix.trim_end_matches(':');
+        let entries: Vec<&'static ServiceEntry> = self
+            .entries
+            .iter()
+            .copied()
+            .filter(|e| {
+                e.handler
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with("::"))
+            })
+            .collect();
+        let by_name = entries.iter().map(|e| (e.name(), *e)).collect();
+        Registry { entries, by_name }
+    }
+
     /// Refuses to start when a service takes a `State<T>` the builder never got.
-    pub fn check_states(&self, states: &States) -> Result<()> {
+    pub(crate) fn check_states(&self, states: &States) -> Result<()> {
         let problems: Vec<String> = self
             .entries
             .iter()
@@ -208,20 +214,33 @@ impl Registry {
     }
 
     /// The services, ordered by request name.
+    #[doc(hidden)]
     pub fn entries(&self) -> &[&'static ServiceEntry] {
         &self.entries
     }
 
+    /// How many services there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there is no service; see [`Registry::global`] for the usual cause.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The registered request names, in order.
     pub fn names(&self) -> Vec<String> {
-        self.entries
-            .iter()
-            .map(|e| e.request_name.to_owned())
-            .collect()
+        self.entries.iter().map(|e| e.name().to_owned()).collect()
+    }
+
+    /// The services as listings describe them, in order.
+    pub fn services(&self) -> Vec<ServiceInfo> {
+        self.entries.iter().map(|e| ServiceInfo::of(e)).collect()
     }
 
     /// The service for a request name, or `NotFound` listing the registered names.
-    pub fn lookup(&self, name: &str) -> Result<&'static ServiceEntry> {
+    pub(crate) fn lookup(&self, name: &str) -> Result<&'static ServiceEntry> {
         self.by_name
             .get(name)
             .copied()
@@ -230,118 +249,32 @@ impl Registry {
                 registered: self.names(),
             })
     }
-
-    /// Decode → lookup → deserialise → validate → start the handler.
-    pub fn prepare(&self, ticket: &[u8], ctx: Context, states: &States) -> Result<Prepared> {
-        let (entry, fields) = self.resolve(ticket)?;
-        Self::start(entry, fields, ctx, states)
-    }
-
-    /// Decode → lookup: the service of a ticket, and the request's fields.
-    fn resolve(&self, ticket: &[u8]) -> Result<(&'static ServiceEntry, Map<String, Value>)> {
-        let raw = ticket::decode(ticket)?;
-        Ok((self.lookup(&raw.param_type)?, raw.fields))
-    }
-
-    /// Deserialise → validate → start the handler.
-    fn start(
-        entry: &'static ServiceEntry,
-        fields: Map<String, Value>,
-        ctx: Context,
-        states: &States,
-    ) -> Result<Prepared> {
-        let future = (entry.invoke)(fields, ctx, states)?;
-        Ok(Prepared { entry, future })
-    }
-
-    /// The result schema of a request: the declared one after decoding and validating
-    /// the request (the service does not run), or else that of the first batch.
-    pub async fn schema(&self, ticket: &[u8], ctx: Context, states: &States) -> Result<SchemaRef> {
-        let (entry, fields) = self.resolve(ticket)?;
-        if let Some(schema) = entry.schema {
-            (entry.check)(fields)?;
-            return Ok(schema());
-        }
-        Ok(Self::start(entry, fields, ctx, states)?
-            .open()
-            .await?
-            .schema)
-    }
-}
-
-impl Prepared {
-    /// Awaits the handler, then the first batch unless a schema is declared, so
-    /// the schema is known before any batch; a result of zero rows gets the
-    /// declared schema, or an empty one.
-    pub async fn open(self) -> Result<ResultStream> {
-        let entry = self.entry;
-        let batches = AssertUnwindSafe(self.future)
-            .catch_unwind()
-            .await
-            .map_err(|payload| Error::Panic {
-                service: entry.handler.to_owned(),
-                message: panic_message(payload.as_ref()),
-            })??;
-        let mut batches = catch_panics(entry.handler, batches);
-        if let Some(schema) = entry.schema {
-            let schema = schema();
-            return Ok(ResultStream {
-                batches: check_schema(entry.handler, Arc::clone(&schema), batches),
-                schema,
-            });
-        }
-        match batches.next().await {
-            None => Ok(ResultStream {
-                schema: Arc::new(Schema::empty()),
-                batches: futures::stream::empty().boxed(),
-            }),
-            Some(Err(e)) => Err(e),
-            Some(Ok(first)) => {
-                let schema = first.schema();
-                let rest = check_schema(entry.handler, Arc::clone(&schema), batches);
-                Ok(ResultStream {
-                    schema,
-                    batches: futures::stream::once(async { Ok(first) })
-                        .chain(rest)
-                        .boxed(),
-                })
-            }
-        }
-    }
-}
-
-/// Ends the stream with an error at the first batch whose schema is not the stream's.
-fn check_schema(service: &'static str, schema: SchemaRef, batches: BatchStream) -> BatchStream {
-    batches
-        .map(move |item| match item {
-            Ok(batch) if !Arc::ptr_eq(&batch.schema(), &schema) && *batch.schema() != *schema => {
-                Err(Error::Service {
-                    service: service.to_owned(),
-                    source: format!(
-                        "a batch has schema {:?}, but the stream's schema is {:?}",
-                        batch.schema(),
-                        schema
-                    )
-                    .into(),
-                })
-            }
-            other => other,
-        })
-        .boxed()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::{FutureExt, StreamExt};
 
-    fn id_a() -> TypeId {
-        TypeId::of::<u8>()
+    fn request(name: &'static str, id: TypeId) -> RequestType {
+        RequestType {
+            name,
+            id,
+            fields: &[],
+            decode: |_| Ok(Box::new(())),
+        }
     }
-    fn id_b() -> TypeId {
-        TypeId::of::<u16>()
+    fn a() -> RequestType {
+        request("a", TypeId::of::<u8>())
     }
-    fn no_fields() -> &'static [FieldInfo] {
-        &[]
+    fn a2() -> RequestType {
+        request("a2", TypeId::of::<u8>())
+    }
+    fn b_same_name() -> RequestType {
+        request("a", TypeId::of::<u16>())
+    }
+    fn b() -> RequestType {
+        request("b", TypeId::of::<u16>())
     }
     fn no_states() -> Vec<(TypeId, &'static str)> {
         Vec::new()
@@ -349,11 +282,8 @@ mod tests {
     fn wants_string() -> Vec<(TypeId, &'static str)> {
         vec![(TypeId::of::<String>(), "String")]
     }
-    fn check(_: Map<String, Value>) -> Result<()> {
-        Ok(())
-    }
     fn invoke(
-        _: Map<String, Value>,
+        _: Box<dyn Any + Send>,
         _: Context,
         _: &States,
     ) -> Result<BoxFuture<'static, Result<BatchStream>>> {
@@ -361,32 +291,28 @@ mod tests {
     }
 
     const fn entry(
-        name: &'static str,
-        id: fn() -> TypeId,
+        request: fn() -> RequestType,
         handler: &'static str,
         location: &'static str,
         states: fn() -> Vec<(TypeId, &'static str)>,
     ) -> ServiceEntry {
         ServiceEntry {
-            request_name: name,
-            request_type: name,
-            request_id: id,
-            request_fields: no_fields,
+            request,
+            request_type: "R",
             handler,
             location,
             states,
             schema: None,
             blocking: false,
-            check,
             invoke,
         }
     }
 
-    static A1: ServiceEntry = entry("a", id_a, "crate::one", "src/one.rs:3", no_states);
-    static A2: ServiceEntry = entry("a2", id_a, "crate::two", "src/two.rs:9", no_states);
+    static A1: ServiceEntry = entry(a, "crate::one", "src/one.rs:3", no_states);
+    static A2: ServiceEntry = entry(a2, "crate::two", "src/two.rs:9", no_states);
     static B_SAME_NAME: ServiceEntry =
-        entry("a", id_b, "crate::three", "src/three.rs:1", no_states);
-    static B: ServiceEntry = entry("b", id_b, "crate::four", "src/four.rs:4", wants_string);
+        entry(b_same_name, "crate::three", "src/three.rs:1", no_states);
+    static B: ServiceEntry = entry(b, "crate::four", "src/four.rs:4", wants_string);
 
     #[test]
     fn a_type_bound_twice_names_both_places() {
@@ -433,5 +359,28 @@ mod tests {
         assert_eq!(e.code(), tonic::Code::NotFound);
         assert!(e.to_string().contains("[a, b]"), "{e}");
         assert_eq!(registry.lookup("b").unwrap().handler, "crate::four");
+    }
+
+    #[test]
+    fn subsets_by_name_and_by_module() {
+        let registry = Registry::from_entries([&A1, &B]).unwrap();
+        let only_b = registry.select(["b"]).unwrap();
+        assert_eq!(only_b.names(), ["b"]);
+        let e = registry.select(["b", "nope"]).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::NotFound);
+        assert_eq!(registry.under("crate").len(), 2);
+        assert_eq!(
+            registry.under("crate::one").len(),
+            0,
+            "a handler is not its own module"
+        );
+        assert_eq!(registry.under("cra").len(), 0, "prefixes end at `::`");
+        // The states checked are those of the services served.
+        only_b.check_states(&States::default()).unwrap_err();
+        registry
+            .select(["a"])
+            .unwrap()
+            .check_states(&States::default())
+            .unwrap();
     }
 }

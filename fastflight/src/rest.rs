@@ -33,66 +33,65 @@ use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde_json::json;
 
+use crate::dispatch::{self, Dispatcher, ResultStream};
 use crate::format::{self, BatchWriter, ChunkSink, Format};
-use crate::registry::{ResultStream, ServiceInfo};
-use crate::server::FlightHandler;
+use crate::listing::ServiceInfo;
 use crate::service::Context;
-use crate::stream_log::{count_rows, Logged};
 use crate::{Client, Error, Result};
 
 /// The default route prefix, as the Python package has it.
 pub const DEFAULT_PREFIX: &str = "/fastflight";
 
-/// Where the gateway gets its results.
+/// Where the gateway gets its results: the services of this process, or a Flight
+/// server elsewhere.
 #[derive(Clone)]
-pub enum Source {
-    /// The services of this process, called directly.
-    Local(FlightHandler),
-    /// A Flight server elsewhere, reached through the client.
-    Remote(Client),
+pub struct Source(Origin);
+
+#[derive(Clone)]
+enum Origin {
+    Local(Dispatcher),
+    Remote(Box<Client>),
 }
 
 impl Source {
-    /// The services of a bound server of this process (same registry, same state).
+    /// The services of a bound server of this process (same registry, same state),
+    /// called directly through the same dispatch as its Flight routes.
     pub fn local(server: &crate::BoundServer) -> Self {
-        Source::Local(server.handler())
+        Source(Origin::Local(server.dispatcher()))
     }
 
-    /// A remote Flight server at `grpc://host:port`.
+    /// A remote Flight server at `grpc://host:port`, reached through [`Client`].
     pub async fn remote(location: &str) -> Result<Self> {
-        Ok(Source::Remote(Client::connect(location).await?))
+        Ok(Source(Origin::Remote(Box::new(
+            Client::connect(location).await?,
+        ))))
     }
 
-    async fn open(&self, body: &[u8], ctx: Context) -> Result<(String, ResultStream)> {
-        match self {
-            Source::Local(handler) => {
-                let (name, result) = handler.open(body, ctx).await?;
-                Ok((name.to_owned(), result))
-            }
-            Source::Remote(client) => {
+    async fn open(&self, body: &[u8], ctx: Context) -> Result<ResultStream> {
+        match &self.0 {
+            Origin::Local(dispatcher) => dispatcher.open(body, ctx, "http").await,
+            Origin::Remote(client) => {
+                let cancel_on_drop = ctx.cancellation_token().drop_guard();
                 // Refuse what is not a ticket here, with the same errors, before any hop.
-                let name = crate::ticket::decode(body)?.param_type;
-                let stream = client.fetch_ticket(Bytes::copy_from_slice(body)).await?;
-                Ok((
-                    name,
-                    ResultStream {
-                        schema: stream.schema(),
-                        batches: stream.boxed(),
-                    },
-                ))
+                let name = crate::ticket::decode(body)
+                    .inspect_err(|e| dispatch::refused("http", e))?
+                    .param_type;
+                let stream = client
+                    .fetch_ticket(Bytes::copy_from_slice(body))
+                    .await
+                    .inspect_err(|e| dispatch::refused("http", e))?;
+                Ok(ResultStream {
+                    schema: stream.schema(),
+                    batches: dispatch::accounted("http", &name, stream.boxed(), cancel_on_drop),
+                })
             }
         }
     }
 
     async fn services(&self) -> Result<Vec<ServiceInfo>> {
-        match self {
-            Source::Local(handler) => Ok(handler
-                .registry()
-                .entries()
-                .iter()
-                .map(|e| e.info())
-                .collect()),
-            Source::Remote(client) => client.list_services().await,
+        match &self.0 {
+            Origin::Local(dispatcher) => Ok(dispatcher.registry().services()),
+            Origin::Remote(client) => client.list_services().await,
         }
     }
 }
@@ -234,7 +233,6 @@ fn error_body(e: &Error) -> serde_json::Value {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        tracing::warn!(code = ?self.0.code(), error = %self.0, "gateway request refused");
         (http_status(self.0.code()), Json(error_body(&self.0))).into_response()
     }
 }
@@ -265,25 +263,19 @@ async fn stream(
         tonic::metadata::MetadataMap::from_headers(headers),
         Some(peer),
     );
-    let cancel_on_drop = ctx.cancellation_token().drop_guard();
-    let (name, result) = gateway.source.open(&body, ctx).await?;
-    let (batches, rows) = count_rows(result.batches);
+    let result = gateway.source.open(&body, ctx).await?;
     let sink = ChunkSink::default();
     let writer = format::writer(format, &result.schema, sink.clone())?;
     let head = sink.take();
-    let chunks = futures::stream::once(async move { Ok::<_, Error>(head) })
-        .chain(encode(format, writer, batches, sink));
-    let logged = Logged::new(
-        chunks.boxed(),
-        "http",
-        name,
-        rows,
-        Bytes::len,
-        cancel_on_drop,
-    );
+    let chunks = futures::stream::once(async move { Ok::<_, Error>(head) }).chain(encode(
+        format,
+        writer,
+        result.batches,
+        sink,
+    ));
     Ok((
         [(header::CONTENT_TYPE, format.content_type())],
-        Body::from_stream(logged),
+        Body::from_stream(chunks),
     )
         .into_response())
 }
@@ -366,7 +358,7 @@ async fn services(State(gateway): State<Gateway>) -> Result<Json<serde_json::Val
                     "handler": s.handler,
                     "request_type": s.request_type,
                     "fields": s.fields,
-                    "json_schema": crate::json_schema::request_schema(s),
+                    "json_schema": crate::listing::request_schema(s),
                 })
             })
             .collect(),

@@ -1,18 +1,17 @@
-//! What a service sees and returns: [`BatchStream`], [`Context`], [`State`], and the
-//! adapter that runs blocking services on a thread of their own.
+//! What a service sees and returns: [`BatchStream`], the arguments it may take besides
+//! its request ([`FromCall`]: [`Context`], [`State`]), and the adapter that runs
+//! blocking services on a thread of their own.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::ops::Deref;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::panic_message;
 use crate::{BoxError, Error, Result};
 
 /// A stream of record batches, as every service answers.
@@ -94,6 +93,8 @@ impl Context {
 
 /// Shared state handed to the server builder with `.state(value)`, taken by a service as a parameter.
 ///
+/// A `State<T>` dereferences to `T`; [`State::shared`] gives the `Arc` itself.
+///
 /// ```
 /// use fastflight::prelude::*;
 /// # #[derive(FlightRequest, Serialize, Deserialize)]
@@ -108,7 +109,15 @@ impl Context {
 ///
 /// let _server = fastflight::Server::builder().state(Settings { greeting: "hi".into() });
 /// ```
-pub struct State<T: ?Sized>(pub Arc<T>);
+pub struct State<T: ?Sized>(Arc<T>);
+
+impl<T: ?Sized> State<T> {
+    /// The shared value's `Arc`, to keep beyond the call (an associated function, so
+    /// that it never hides a method of `T`).
+    pub fn shared(this: &Self) -> Arc<T> {
+        Arc::clone(&this.0)
+    }
+}
 
 impl<T: ?Sized> Clone for State<T> {
     fn clone(&self) -> Self {
@@ -123,7 +132,93 @@ impl<T: ?Sized> Deref for State<T> {
     }
 }
 
+/// What a service's further arguments are taken from: the call's [`Context`] and the
+/// values given to the server builder.
+pub struct Call<'a> {
+    context: &'a Context,
+    states: &'a States,
+}
+
+impl<'a> Call<'a> {
+    #[doc(hidden)]
+    pub fn new(context: &'a Context, states: &'a States) -> Self {
+        Self { context, states }
+    }
+
+    /// The call's context: metadata, peer, cancellation.
+    pub fn context(&self) -> &Context {
+        self.context
+    }
+
+    /// The value of type `T` given to the server builder, or an error naming the type.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<State<T>> {
+        self.states.get::<T>()
+    }
+}
+
+/// An argument a `#[data_service]` may take after its request: the macro takes each
+/// further argument with `FromCall::from_call`, whatever its type is called, so a type
+/// of one's own can be an argument too.
+///
+/// ```
+/// use fastflight::prelude::*;
+/// use fastflight::{Call, FromCall};
+/// # #[derive(FlightRequest, Serialize, Deserialize)]
+/// # pub struct Report {}
+///
+/// /// The caller's tenant, from the `x-tenant` header.
+/// pub struct Tenant(pub String);
+///
+/// impl FromCall for Tenant {
+///     fn from_call(call: &Call<'_>) -> fastflight::Result<Self> {
+///         match call.context().header("x-tenant") {
+///             Some(t) => Ok(Tenant(t.to_owned())),
+///             None => Err(fastflight::Error::status(tonic::Code::InvalidArgument, "header `x-tenant` is missing")),
+///         }
+///     }
+/// }
+///
+/// #[data_service]
+/// async fn report(_req: Report, tenant: Tenant) -> fastflight::Result<BatchStream> {
+///     let _ = tenant.0;
+///     Ok(futures::stream::empty().boxed())
+/// }
+/// # use fastflight::tonic;
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of a #[data_service]",
+    label = "not `FromCall`",
+    note = "a #[data_service] takes its request (a FlightRequest) as the first argument; every further argument implements `fastflight::FromCall`, as `Context` and `State<T>` do"
+)]
+pub trait FromCall: Sized {
+    /// The `State<T>` this argument needs from the server builder (type and name),
+    /// checked when the server starts.
+    fn required_state() -> Option<(TypeId, &'static str)> {
+        None
+    }
+
+    /// Takes the argument from the call; an `Err` refuses the call with its code.
+    fn from_call(call: &Call<'_>) -> Result<Self>;
+}
+
+impl FromCall for Context {
+    fn from_call(call: &Call<'_>) -> Result<Self> {
+        Ok(call.context.clone())
+    }
+}
+
+impl<T: Send + Sync + 'static> FromCall for State<T> {
+    fn required_state() -> Option<(TypeId, &'static str)> {
+        Some((TypeId::of::<T>(), std::any::type_name::<T>()))
+    }
+
+    fn from_call(call: &Call<'_>) -> Result<Self> {
+        call.states.get::<T>()
+    }
+}
+
 /// The values given to the server builder, by type.
+#[doc(hidden)]
 #[derive(Clone, Default)]
 pub struct States {
     map: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
@@ -202,20 +297,6 @@ where
     }
 }
 
-/// Ends a stream with [`Error::Panic`] if polling it panics.
-pub(crate) fn catch_panics(service: &'static str, stream: BatchStream) -> BatchStream {
-    AssertUnwindSafe(stream)
-        .catch_unwind()
-        .map(move |item| match item {
-            Ok(item) => item,
-            Err(payload) => Err(Error::Panic {
-                service: service.to_owned(),
-                message: panic_message(payload.as_ref()),
-            }),
-        })
-        .boxed()
-}
-
 /// Where a blocking producer sends its batches.
 pub struct Emitter {
     tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
@@ -241,36 +322,43 @@ impl Emitter {
 /// a bounded channel, so a slow reader slows the producer.
 ///
 /// The producer returns `Ok(())` when done, or early once [`Emitter::send`] says
-/// [`Stopped`]; an `Err` it returns, or a panic in it, ends the stream with that error.
-pub fn produce_blocking<F>(service: &'static str, producer: F) -> BatchStream
+/// [`Stopped`]; an `Err` it returns ends the stream with that error. A panic in it
+/// resumes where the stream is polled, once its batches are read, so the service's
+/// one panic guard (in the dispatch) reports it.
+pub fn produce_blocking<F>(producer: F) -> BatchStream
 where
     F: FnOnce(&Emitter) -> Result<()> + Send + 'static,
 {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
-    tokio::task::spawn_blocking(move || {
+    let task = tokio::task::spawn_blocking(move || {
         let emitter = Emitter { tx };
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| producer(&emitter)));
-        let failure = match outcome {
-            Ok(Ok(())) => return,
-            Ok(Err(e)) => e,
-            Err(payload) => Error::Panic {
-                service: service.to_owned(),
-                message: panic_message(payload.as_ref()),
-            },
-        };
-        let _ = emitter.tx.blocking_send(Err(failure));
+        if let Err(e) = producer(&emitter) {
+            let _ = emitter.tx.blocking_send(Err(e));
+        }
     });
-    tokio_stream::wrappers::ReceiverStream::new(rx).boxed()
+    let ended = futures::stream::once(async move {
+        if let Err(e) = task.await {
+            if e.is_panic() {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
+        None
+    })
+    .filter_map(futures::future::ready);
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+        .chain(ended)
+        .boxed()
 }
 
 /// Runs a blocking iterator of batches on a blocking thread (the adapter of
 /// `#[data_service(blocking)]`): the producer stops at its next batch once the stream
 /// is dropped; a panic in it ends the stream with [`Error::Panic`].
-pub fn run_blocking<F>(service: &'static str, producer: F) -> BatchStream
+#[doc(hidden)]
+pub fn run_blocking<F>(producer: F) -> BatchStream
 where
     F: FnOnce() -> Result<BatchIter> + Send + 'static,
 {
-    produce_blocking(service, move |emitter| {
+    produce_blocking(move |emitter| {
         for batch in producer()? {
             if emitter.send(batch?).is_err() {
                 break;
@@ -283,6 +371,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::FutureExt;
 
     #[test]
     fn states_are_found_by_type() {
@@ -297,13 +386,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn blocking_producer_panics_become_errors() {
-        let mut s = run_blocking("svc", || -> Result<BatchIter> { panic!("boom") });
-        let e = s.next().await.unwrap().unwrap_err();
-        assert!(
-            matches!(&e, Error::Panic { message, .. } if message == "boom"),
-            "{e}"
-        );
+    async fn blocking_producer_panics_resume_where_the_stream_is_polled() {
+        let s = run_blocking(|| -> Result<BatchIter> { panic!("boom") });
+        let polled = std::panic::AssertUnwindSafe(s.collect::<Vec<_>>())
+            .catch_unwind()
+            .await;
+        let payload = polled.expect_err("the panic reaches the poller");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    }
+
+    #[tokio::test]
+    async fn blocking_producer_errors_end_the_stream() {
+        let mut s = produce_blocking(|_| Err(Error::Config("no".into())));
+        assert!(s.next().await.unwrap().is_err());
         assert!(s.next().await.is_none());
     }
 }

@@ -1,14 +1,20 @@
 //! Request types of the fastflight demo services.
 //!
-//! A client needs only this crate (and `fastflight`) to call the demo server:
-//! `client.fetch(EchoParams::default())`. The services live in `fastflight-examples`.
+//! A client needs only this crate (and `fastflight` without its server features) to
+//! call the demo server with the typed stubs the derive writes next to each type:
+//! `client.echo(EchoParams::default())` (trait [`EchoParamsClient`]),
+//! `client.synthetic(...)`, `client.sql_query(...)`, `client.csv_file(...)`,
+//! `client.parquet_file(...)`. The services live in `fastflight-examples`.
 
 use fastflight::prelude::*;
 
 /// Echo one message back as one row. Same wire name and field as the Python package's
 /// `EchoParams`, so its clients call this server unchanged.
 #[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
-#[flight(name = "fastflight.demo_services.echo_demo.EchoParams")]
+#[flight(
+    name = "fastflight.demo_services.echo_demo.EchoParams",
+    method = "echo"
+)]
 pub struct EchoParams {
     /// The message to echo.
     #[serde(default = "default_message")]
@@ -29,7 +35,11 @@ impl Default for EchoParams {
 
 /// Generated rows `id: int64, value: float64, name: utf8`, made lazily batch by batch.
 #[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
-#[flight(name = "fastflight.demo.SyntheticParams", validate = SyntheticParams::check)]
+#[flight(
+    name = "fastflight.demo.SyntheticParams",
+    method = "synthetic",
+    validate = SyntheticParams::check
+)]
 pub struct SyntheticParams {
     /// How many rows in all.
     pub rows: u64,

@@ -37,7 +37,7 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
             let source = match (&g.proxy_to, &flight) {
                 (Some(location), _) => Source::remote(location).await?,
                 (None, Some(server)) => Source::local(server),
-                (None, None) => Source::remote(crate::server::DEFAULT_LOCATION).await?,
+                (None, None) => Source::remote(crate::wire::DEFAULT_LOCATION).await?,
             };
             Some(Gateway::new(source).prefix(&g.prefix).bind(&g.addr).await?)
         }
@@ -88,8 +88,12 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
 
 /// Prints the registered services.
 pub(super) fn list_services(json: bool) -> Result<()> {
-    let entries = Registry::global()?.entries();
-    let infos: Vec<_> = entries.iter().map(|e| e.info()).collect();
+    let registry = Registry::global()?;
+    if registry.is_empty() {
+        eprintln!("no services: no #[data_service] is linked into this binary (a library crate of services is linked only when used: add `use my_services as _;` to the binary)");
+    }
+    let entries = registry.entries();
+    let infos = registry.services();
     let mut text = String::new();
     if json {
         text = serde_json::to_string_pretty(&infos)

@@ -1,23 +1,19 @@
-//! The `FlightService` implementation: every RPC goes through the one registry path.
-
-use std::sync::Arc;
+//! The Flight RPCs other than DoGet (GetFlightInfo, GetSchema, ListFlights, actions),
+//! answered over the dispatch; the RPCs not offered say so.
 
 use arrow::datatypes::Schema;
 use arrow::ipc::writer::IpcWriteOptions;
-use arrow_flight::encode::FlightDataEncoderBuilder;
-use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::{
     Action, ActionType, Criteria, Empty, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo,
     HandshakeRequest, HandshakeResponse, PollInfo, PutResult, SchemaAsIpc, SchemaResult, Ticket,
 };
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::registry::{Registry, ResultStream};
-use crate::service::{Context, States};
-use crate::stream_log::{count_rows, Logged};
-use crate::Error;
+use crate::dispatch::Dispatcher;
+use crate::listing::ServiceInfo;
+use crate::service::Context;
 
 /// The actions [`FlightHandler`] answers, with their descriptions.
 pub const ACTIONS: &[(&str, &str)] = &[
@@ -31,85 +27,20 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The Flight service over the registry; [`crate::Server`] serves it.
+/// The Flight RPCs other than DoGet, over the dispatch; [`super::FlightRoutes`] serves them.
 #[derive(Clone)]
-pub struct FlightHandler {
-    registry: &'static Registry,
-    states: Arc<States>,
-    max_flight_data_size: usize,
+pub(super) struct FlightHandler {
+    dispatcher: Dispatcher,
 }
 
 impl FlightHandler {
-    pub(crate) fn new(
-        registry: &'static Registry,
-        states: Arc<States>,
-        max_flight_data_size: usize,
-    ) -> Self {
-        Self {
-            registry,
-            states,
-            max_flight_data_size,
-        }
-    }
-
-    /// The size above which a batch is split into several messages.
-    pub(crate) fn max_flight_data_size(&self) -> usize {
-        self.max_flight_data_size
-    }
-
-    /// The registry served.
-    #[cfg(feature = "rest")]
-    pub(crate) fn registry(&self) -> &'static Registry {
-        self.registry
+    pub(super) fn new(dispatcher: Dispatcher) -> Self {
+        Self { dispatcher }
     }
 
     fn context<T>(request: &Request<T>) -> Context {
         Context::new(request.metadata().clone(), request.remote_addr())
     }
-
-    pub(crate) async fn open(
-        &self,
-        ticket: &[u8],
-        ctx: Context,
-    ) -> Result<(&'static str, ResultStream), Error> {
-        let prepared = self.registry.prepare(ticket, ctx, &self.states)?;
-        let name = prepared.entry.request_name;
-        Ok((name, prepared.open().await?))
-    }
-}
-
-/// The IPC options a DoGet asks for: compression through the
-/// [`COMPRESSION_HEADER`](crate::client::COMPRESSION_HEADER) header (`lz4` or `zstd`).
-pub(crate) fn write_options(
-    metadata: &tonic::metadata::MetadataMap,
-) -> Result<IpcWriteOptions, Status> {
-    use crate::client::COMPRESSION_HEADER;
-    let Some(value) = metadata.get(COMPRESSION_HEADER) else {
-        return Ok(IpcWriteOptions::default());
-    };
-    let codec = match value
-        .to_str()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "" | "none" => return Ok(IpcWriteOptions::default()),
-        "lz4" => arrow::ipc::CompressionType::LZ4_FRAME,
-        "zstd" => arrow::ipc::CompressionType::ZSTD,
-        other => {
-            return Err(Status::invalid_argument(format!(
-                "header `{COMPRESSION_HEADER}: {other}`: expected lz4, zstd or none"
-            )))
-        }
-    };
-    if !cfg!(feature = "ipc-compression") {
-        return Err(Status::unimplemented(
-            "this server was built without IPC compression (cargo feature `ipc-compression`)",
-        ));
-    }
-    IpcWriteOptions::default()
-        .try_with_compression(Some(codec))
-        .map_err(|e| Status::internal(e.to_string()))
 }
 
 fn cmd_of(descriptor: &FlightDescriptor) -> Result<&[u8], Status> {
@@ -146,34 +77,14 @@ impl FlightService for FlightHandler {
     type DoActionStream = Boxed<arrow_flight::Result>;
     type ListActionsStream = Boxed<ActionType>;
 
+    /// Never called: [`super::FlightRoutes`] answers DoGet on its copy-free route
+    /// before the generated service sees it.
     async fn do_get(
         &self,
-        request: Request<Ticket>,
+        _request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
-        let ctx = Self::context(&request);
-        let options = write_options(request.metadata())?;
-        let cancel_on_drop = ctx.cancellation_token().drop_guard();
-        let ticket = request.into_inner().ticket;
-        let (name, result) = self.open(&ticket, ctx).await.inspect_err(|e| {
-            tracing::warn!(code = ?e.code(), error = %e, "request refused");
-        })?;
-        let (batches, rows) = count_rows(result.batches);
-        let encoded = FlightDataEncoderBuilder::new()
-            .with_schema(result.schema)
-            .with_options(options)
-            .with_max_flight_data_size(self.max_flight_data_size)
-            .build(batches.map_err(FlightError::from))
-            .map_err(|e| Status::from(Error::from(e)));
-        Ok(Response::new(
-            Logged::new(
-                encoded.boxed(),
-                "flight",
-                name,
-                rows,
-                |data: &FlightData| data.data_body.len() + data.data_header.len(),
-                cancel_on_drop,
-            )
-            .boxed(),
+        Err(Status::internal(
+            "DoGet reached the generated service; it is answered by FlightRoutes",
         ))
     }
 
@@ -182,10 +93,9 @@ impl FlightService for FlightHandler {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let ctx = Self::context(&request);
-        let _cancel_on_drop = ctx.cancellation_token().drop_guard();
         let descriptor = request.into_inner();
         let cmd = cmd_of(&descriptor)?.to_vec();
-        let schema = self.registry.schema(&cmd, ctx, &self.states).await?;
+        let schema = self.dispatcher.schema(&cmd, ctx, true).await?;
         let info = FlightInfo::new()
             .try_with_schema(&schema)
             .map_err(|e| Status::internal(e.to_string()))?
@@ -200,17 +110,14 @@ impl FlightService for FlightHandler {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<SchemaResult>, Status> {
+        let ctx = Self::context(&request);
         let descriptor = request.into_inner();
-        let raw = crate::ticket::decode(cmd_of(&descriptor)?)?;
-        let entry = self.registry.lookup(&raw.param_type)?;
-        let schema = entry.schema.ok_or_else(|| {
-            Status::failed_precondition(format!(
-                "service `{}` for `{}` declares no schema (add #[data_service(schema = fn_returning_schema)]); GetFlightInfo returns the schema of its first batch instead",
-                entry.handler, entry.request_name
-            ))
-        })?;
+        let schema = self
+            .dispatcher
+            .schema(cmd_of(&descriptor)?, ctx, false)
+            .await?;
         Ok(Response::new(SchemaResult {
-            schema: schema_bytes(&schema())?,
+            schema: schema_bytes(&schema)?,
         }))
     }
 
@@ -220,7 +127,8 @@ impl FlightService for FlightHandler {
     ) -> Result<Response<Self::ListFlightsStream>, Status> {
         let empty = Schema::empty();
         let infos: Vec<Result<FlightInfo, Status>> = self
-            .registry
+            .dispatcher
+            .registry()
             .entries()
             .iter()
             .map(|entry| {
@@ -229,12 +137,10 @@ impl FlightService for FlightHandler {
                 Ok(FlightInfo::new()
                     .try_with_schema(schema)
                     .map_err(|e| Status::internal(e.to_string()))?
-                    .with_descriptor(FlightDescriptor::new_cmd(
-                        entry.request_name.as_bytes().to_vec(),
-                    ))
+                    .with_descriptor(FlightDescriptor::new_cmd(entry.name().as_bytes().to_vec()))
                     .with_total_records(-1)
                     .with_total_bytes(-1)
-                    .with_app_metadata(json_bytes(&entry.info())?))
+                    .with_app_metadata(json_bytes(&ServiceInfo::of(entry))?))
             })
             .collect();
         Ok(Response::new(stream::iter(infos).boxed()))
@@ -246,13 +152,10 @@ impl FlightService for FlightHandler {
     ) -> Result<Response<Self::DoActionStream>, Status> {
         let action = request.into_inner();
         let body = match action.r#type.as_str() {
-            "list_services" => {
-                let infos: Vec<_> = self.registry.entries().iter().map(|e| e.info()).collect();
-                json_bytes(&infos)?
-            }
+            "list_services" => json_bytes(&self.dispatcher.registry().services())?,
             "health" => json_bytes(&serde_json::json!({
                 "status": "ok",
-                "services": self.registry.entries().len(),
+                "services": self.dispatcher.registry().len(),
             }))?,
             other => {
                 let known: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();

@@ -1,33 +1,40 @@
 //! The Flight server: a builder, binding, serving and graceful shutdown.
+//!
+//! The path of a DoGet: [`doget`] (route) → [`grpc`] (the ticket's message) →
+//! [`crate::dispatch`] (decode, lookup, invoke, guarded stream) → [`ipc`] (frames).
 
 mod doget;
 mod flight;
+mod grpc;
+mod ipc;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use arrow_flight::flight_service_server::FlightServiceServer;
 use futures::TryStreamExt;
 use tokio::net::TcpListener;
 
-pub use flight::FlightHandler;
+pub use doget::FlightRoutes;
+pub use flight::ACTIONS;
 
-use crate::location::host_port;
+use crate::dispatch::Dispatcher;
 use crate::registry::Registry;
 use crate::service::States;
+use crate::wire::{host_port, CONNECTION_WINDOW, STREAM_WINDOW};
 use crate::{Error, Result};
 
-/// The default location, as the Python package has it.
-pub const DEFAULT_LOCATION: &str = "grpc://0.0.0.0:8815";
+pub use crate::wire::DEFAULT_LOCATION;
 
 /// Encoded Flight messages above this size are split (the IPC default is 2 MiB; batches stay whole up to this).
 pub const DEFAULT_MAX_FLIGHT_DATA_SIZE: usize = 64 * 1024 * 1024;
 
-const STREAM_WINDOW: u32 = 16 * 1024 * 1024;
-const CONNECTION_WINDOW: u32 = 32 * 1024 * 1024;
+/// Request messages (tickets, descriptors, actions) above this size are refused.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
-/// A Flight server serving every `#[data_service]` of the binary.
+/// The largest `max_flight_data_size`: a gRPC message's length is a u32.
+const MAX_MESSAGE: usize = u32::MAX as usize - 1024;
+
+/// A Flight server serving the `#[data_service]`s of the binary.
 ///
 /// ```no_run
 /// # async fn run() -> fastflight::Result<()> {
@@ -40,12 +47,14 @@ const CONNECTION_WINDOW: u32 = 32 * 1024 * 1024;
 pub struct Server;
 
 impl Server {
-    /// A builder with the default location and no state.
+    /// A builder with the default location, every linked service and no state.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             location: DEFAULT_LOCATION.to_owned(),
+            registry: None,
             states: States::default(),
             max_flight_data_size: DEFAULT_MAX_FLIGHT_DATA_SIZE,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
         }
     }
 }
@@ -53,8 +62,10 @@ impl Server {
 /// Configures a [`Server`].
 pub struct ServerBuilder {
     location: String,
+    registry: Option<Registry>,
     states: States,
     max_flight_data_size: usize,
+    max_request_bytes: usize,
 }
 
 impl ServerBuilder {
@@ -64,31 +75,60 @@ impl ServerBuilder {
         self
     }
 
+    /// The services to serve: [`Registry::global`] (every linked service) by default, or a
+    /// subset ([`Registry::select`], [`Registry::under`]). Only the states of the services
+    /// served are required.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
     /// Shared state that services take as `State<T>`.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
         self.states.insert(value);
         self
     }
 
-    /// The size above which an encoded batch is split into several Flight messages.
+    /// The size above which an encoded batch is split into several Flight messages
+    /// (at most 4 GiB, the largest gRPC message).
     pub fn max_flight_data_size(mut self, bytes: usize) -> Self {
-        self.max_flight_data_size = bytes;
+        self.max_flight_data_size = bytes.clamp(1, MAX_MESSAGE);
+        self
+    }
+
+    /// The largest request message accepted (a ticket, a descriptor, an action).
+    pub fn max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = bytes;
         self
     }
 
     /// Checks the registry and the states, and binds the listening socket.
     pub async fn bind(self) -> Result<BoundServer> {
         let addr = host_port(&self.location)?;
-        let registry = Registry::global()?;
+        let registry = match self.registry {
+            Some(registry) => registry,
+            None => Registry::global()?.clone(),
+        };
         registry.check_states(&self.states)?;
+        if registry.is_empty() {
+            tracing::warn!(
+                "this server has no services: no #[data_service] is linked into the binary (a library crate of services is linked only when used: add `use my_services as _;`), or the registry given to the builder is empty"
+            );
+        }
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", self.location)))?;
         let local_addr = listener.local_addr()?;
+        let dispatcher = Dispatcher::new(registry, self.states);
+        let limits = doget::Limits {
+            max_flight_data_size: self.max_flight_data_size,
+            max_request_bytes: self.max_request_bytes,
+        };
         Ok(BoundServer {
             listener,
             local_addr,
-            handler: FlightHandler::new(registry, Arc::new(self.states), self.max_flight_data_size),
+            routes: FlightRoutes::new(dispatcher.clone(), limits),
+            dispatcher,
         })
     }
 
@@ -107,7 +147,8 @@ impl ServerBuilder {
 pub struct BoundServer {
     listener: TcpListener,
     local_addr: SocketAddr,
-    handler: FlightHandler,
+    routes: FlightRoutes,
+    dispatcher: Dispatcher,
 }
 
 impl BoundServer {
@@ -121,9 +162,20 @@ impl BoundServer {
         format!("grpc://{}", self.local_addr)
     }
 
-    /// The Flight service itself, to mount in a tonic router of one's own.
-    pub fn handler(&self) -> FlightHandler {
-        self.handler.clone()
+    /// The services served.
+    pub fn registry(&self) -> &Registry {
+        self.dispatcher.registry()
+    }
+
+    /// The Flight service itself, to mount in a tonic router of one's own; its DoGet
+    /// takes the same copy-free path as [`BoundServer::serve`]'s.
+    pub fn routes(&self) -> FlightRoutes {
+        self.routes.clone()
+    }
+
+    #[cfg(feature = "rest")]
+    pub(crate) fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher.clone()
     }
 
     /// Serves until the process ends.
@@ -137,24 +189,12 @@ impl BoundServer {
             let _ = s.set_nodelay(true);
             s
         });
-        let generated = FlightServiceServer::new(self.handler.clone())
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(usize::MAX);
-        let service = doget::Routes {
-            generated,
-            handler: self.handler,
-        };
         tonic::transport::Server::builder()
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
-            .add_service(service)
+            .add_service(self.routes)
             .serve_with_incoming_shutdown(incoming, signal)
             .await?;
         Ok(())
     }
-}
-
-/// Window sizes the client uses too, so both ends agree.
-pub(crate) fn windows() -> (u32, u32) {
-    (STREAM_WINDOW, CONNECTION_WINDOW)
 }

@@ -130,7 +130,7 @@ impl FileRoot {
     pub fn csv(&self, relative: &str, options: ReadOptions) -> BatchStream {
         let root = self.clone();
         let relative = relative.to_owned();
-        produce_blocking("files::csv", move |emitter| {
+        produce_blocking(move |emitter| {
             let path = root.resolve(&relative)?;
             read_csv(&path, &relative, &options, emitter)
         })
@@ -140,7 +140,7 @@ impl FileRoot {
     pub fn parquet(&self, relative: &str, options: ReadOptions) -> BatchStream {
         let root = self.clone();
         let relative = relative.to_owned();
-        produce_blocking("files::parquet", move |emitter| {
+        produce_blocking(move |emitter| {
             let path = root.resolve(&relative)?;
             read_parquet(&path, &relative, &options, emitter)
         })

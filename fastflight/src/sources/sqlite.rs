@@ -97,7 +97,7 @@ impl SqlitePool {
     pub fn stream(&self, sql: &str, params: Vec<SqlValue>, batch_size: usize) -> BatchStream {
         let pool = self.pool.clone();
         let sql = sql.to_owned();
-        produce_blocking("sqlite", move |emitter| {
+        produce_blocking(move |emitter| {
             let conn = pool.get().map_err(|e| {
                 Error::status(Code::Unavailable, format!("no SQLite connection: {e}"))
             })?;

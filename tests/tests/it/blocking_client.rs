@@ -1,7 +1,7 @@
 //! The blocking client, from plain threads without an async runtime.
 
 use fastflight_demo_api::EchoParams;
-use fastflight_examples::EchoClient;
+use fastflight_demo_api::EchoParamsClient;
 
 use crate::services::*;
 use crate::support::{column_n, start};

@@ -361,10 +361,16 @@ fn call_reports_bad_requests_clearly() {
             "{request}: `{err}` should mention `{words}`"
         );
     }
-    // Nobody listening: a transport error, quickly.
+    // Nobody listening: an error naming the address and the cause.
     let out = demo(&["call", "--location", "grpc://127.0.0.1:1", REQUEST], &[]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("transport error"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to grpc://127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("refused"), "{err}");
+    assert!(!err.contains("transport error: transport error"), "{err}");
 }
 
 #[test]

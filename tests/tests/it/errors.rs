@@ -3,7 +3,7 @@
 
 use fastflight::{Error, FlightRequest};
 use fastflight_demo_api::SyntheticParams;
-use fastflight_examples::SyntheticClient;
+use fastflight_demo_api::SyntheticParamsClient;
 use futures::StreamExt;
 use tonic::Code;
 
@@ -236,6 +236,7 @@ async fn errors_after_batches_keep_their_code_and_are_not_a_complete_result() {
 async fn a_missing_state_fails_the_start_naming_it() {
     let Err(e) = fastflight::Server::builder()
         .location("grpc://127.0.0.1:0")
+        .registry(fastflight::Registry::global().unwrap().under("it"))
         .state(std::sync::Arc::new(Probes::default()))
         .state(Hits::default())
         .bind()
@@ -244,7 +245,7 @@ async fn a_missing_state_fails_the_start_naming_it() {
         panic!("a server without State<Label> started");
     };
     let text = e.to_string();
-    assert!(text.contains("State<Label>"), "{text}");
+    assert!(text.contains("State<it::services::Label>"), "{text}");
     assert!(text.contains("it::services::count"), "{text}");
     assert!(text.contains("services.rs:"), "{text}");
 }

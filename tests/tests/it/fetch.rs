@@ -5,7 +5,7 @@ use fastflight::arrow::array::{Array, AsArray};
 use fastflight::arrow::datatypes::{DataType, Int64Type};
 use fastflight::FlightRequest;
 use fastflight_demo_api::{EchoParams, SyntheticParams};
-use fastflight_examples::{EchoClient, SyntheticClient};
+use fastflight_demo_api::{EchoParamsClient, SyntheticParamsClient};
 use futures::StreamExt;
 
 use crate::services::*;

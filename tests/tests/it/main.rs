@@ -1,5 +1,9 @@
 //! Integration tests: real Flight servers on 127.0.0.1, real clients.
 
+// The demo services live in a library crate: linked only when used, like any crate
+// of services (a binary whose services are all elsewhere needs the same line).
+use fastflight_examples as _;
+
 mod blocking_client;
 mod cancel;
 mod cli;

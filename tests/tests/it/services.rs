@@ -132,12 +132,12 @@ pub async fn count(
     hits: State<Hits>,
     label: State<Label>,
 ) -> fastflight::Result<BatchStream> {
-    let n = hits.0 .0.fetch_add(1, Ordering::SeqCst) as i64 + 1;
+    let n = hits.0.fetch_add(1, Ordering::SeqCst) as i64 + 1;
     let batch = RecordBatch::try_from_iter([
         ("hits", Arc::new(Int64Array::from(vec![n])) as ArrayRef),
         (
             "label",
-            Arc::new(StringArray::from(vec![label.0 .0.clone()])) as ArrayRef,
+            Arc::new(StringArray::from(vec![label.0.clone()])) as ArrayRef,
         ),
     ])?;
     Ok(futures::stream::iter([Ok(batch)]).boxed())

@@ -1,4 +1,4 @@
-//! The accepted shapes of #[data_service], and the typed stubs they generate.
+//! The accepted shapes of #[data_service], and the typed stubs of their request types.
 use fastflight::arrow::array::RecordBatch;
 use fastflight::prelude::*;
 
@@ -32,14 +32,14 @@ pub fn blocking_plain(_req: D) -> impl Iterator<Item = Result<RecordBatch, Strin
 }
 
 async fn _typed(client: &fastflight::Client) -> fastflight::Result<()> {
-    let _ = client.plain_stream(A {}).await?;
-    let _ = client.result_stream(B {}).await?;
+    let _ = client.a(A {}).await?;
+    let _ = client.b(B {}).await?;
     Ok(())
 }
 
 fn _typed_blocking(client: &fastflight::blocking::Client) -> fastflight::Result<()> {
-    let _ = client.blocking_result(C {})?;
-    let _ = client.blocking_plain(D {})?;
+    let _ = client.c(C {})?;
+    let _ = client.d(D {})?;
     Ok(())
 }
 

@@ -3,8 +3,9 @@ use fastflight::prelude::*;
 #[derive(FlightRequest, Serialize, Deserialize)]
 pub struct Req {}
 
-#[data_service]
-async fn stateful(req: Req, pool: State) -> fastflight::Result<BatchStream> {
+// Every mistake is reported, not only the first.
+#[data_service(fast, schema = 3)]
+fn both_wrong<T>(req: &Req) -> fastflight::Result<BatchStream> {
     Ok(futures::stream::empty().boxed())
 }
 

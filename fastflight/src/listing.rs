@@ -1,20 +1,75 @@
-//! JSON Schema of a request's fields, from the field listing the derive writes, so
-//! request types need no schema derive of their own.
+//! Services as listings describe them: [`ServiceInfo`] (the `list_services` action,
+//! the CLI's `services`, the gateway's `/services`), and the JSON Schema of a request.
 
 use serde_json::{json, Map, Value};
 
-use crate::registry::ServiceInfo;
+use crate::registry::ServiceEntry;
+
+/// A service as listings describe it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceInfo {
+    /// The registered request name (`param_type`).
+    pub name: String,
+    /// The request type as written at the service.
+    pub request_type: String,
+    /// The handler's path.
+    pub handler: String,
+    /// The request's fields.
+    pub fields: Vec<FieldDescription>,
+    /// Whether the service declares its result schema.
+    pub schema_declared: bool,
+    /// Whether the service runs on a blocking thread.
+    pub blocking: bool,
+}
+
+/// One request field in a [`ServiceInfo`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldDescription {
+    /// The field's name on the wire.
+    pub name: String,
+    /// The field's Rust type.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// False when the field may be left out.
+    pub required: bool,
+    /// The value a left-out field takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+}
+
+impl ServiceInfo {
+    /// A registered service as listings describe it.
+    pub(crate) fn of(entry: &ServiceEntry) -> ServiceInfo {
+        ServiceInfo {
+            name: entry.name().to_owned(),
+            request_type: entry.request_type.to_owned(),
+            handler: entry.handler.to_owned(),
+            fields: (entry.request)()
+                .fields
+                .iter()
+                .map(|f| FieldDescription {
+                    name: f.name.to_owned(),
+                    ty: f.ty.to_owned(),
+                    required: f.required,
+                    default: f.default.map(|default| default()),
+                })
+                .collect(),
+            schema_declared: entry.schema.is_some(),
+            blocking: entry.blocking,
+        }
+    }
+}
 
 /// The JSON Schema (draft 2020-12) of the JSON object a request is sent as.
 ///
 /// ```
-/// # use fastflight::registry::{FieldDescription, ServiceInfo};
+/// # use fastflight::listing::{FieldDescription, ServiceInfo};
 /// let info = ServiceInfo {
 ///     name: "demo.Range".into(), request_type: "Range".into(), handler: "range".into(),
 ///     fields: vec![FieldDescription { name: "n".into(), ty: "u64".into(), required: true, default: None }],
 ///     schema_declared: false, blocking: false,
 /// };
-/// let schema = fastflight::json_schema::request_schema(&info);
+/// let schema = fastflight::listing::request_schema(&info);
 /// assert_eq!(schema["properties"]["n"]["type"], "integer");
 /// assert_eq!(schema["properties"]["param_type"]["const"], "demo.Range");
 /// assert_eq!(schema["required"][0], "param_type");

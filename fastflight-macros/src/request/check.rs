@@ -1,0 +1,85 @@
+//! The rules a request type must follow, each an error on the offending tokens.
+
+use syn::{Data, Fields};
+
+use super::model::Request;
+use crate::ctxt::Ctxt;
+
+/// Methods the clients have of their own (`fastflight::Client`,
+/// `fastflight::blocking::Client`, and the traits they implement): a stub of the same
+/// name would be hidden behind them.
+pub const CLIENT_METHODS: &[&str] = &[
+    "action",
+    "clone",
+    "clone_from",
+    "connect",
+    "fetch",
+    "fetch_request",
+    "fetch_ticket",
+    "flight_client",
+    "flight_info",
+    "fmt",
+    "from_channel",
+    "list_flights",
+    "list_services",
+    "to_owned",
+    "with_compression",
+    "with_header",
+    "with_timeout",
+];
+
+pub fn check(cx: &Ctxt, model: &Request<'_>) {
+    let input = model.input;
+    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            &input.generics,
+            "a FlightRequest cannot be generic: its registered name must name exactly one type",
+        );
+    }
+    match &input.data {
+        Data::Struct(data) => {
+            if !matches!(data.fields, Fields::Named(_)) {
+                cx.error_spanned_by(
+                    &input.ident,
+                    "FlightRequest needs a struct with named fields: a ticket is a JSON object whose keys are the field names",
+                );
+            }
+        }
+        Data::Enum(e) => cx.syn_error(syn::Error::new(
+            e.enum_token.span,
+            "FlightRequest can only be derived for a struct with named fields, not an enum",
+        )),
+        Data::Union(u) => cx.syn_error(syn::Error::new(
+            u.union_token.span,
+            "FlightRequest can only be derived for a struct with named fields, not a union",
+        )),
+    }
+    if let Some(name) = &model.name {
+        if name.value().trim().is_empty() {
+            cx.error_spanned_by(name, "the registered name must not be empty");
+        }
+    }
+    let method = &model.method;
+    if syn::parse_str::<syn::Ident>(&method.name).is_err() {
+        cx.syn_error(syn::Error::new(
+            method.span,
+            format!(
+                "`{}` is not a method name: #[flight(method = \"...\")] takes a Rust identifier such as \"orders\"",
+                method.name
+            ),
+        ));
+    } else if CLIENT_METHODS.contains(&method.name.as_str()) {
+        let how = if method.renamed {
+            "choose another with #[flight(method = \"...\")]"
+        } else {
+            "rename it with #[flight(method = \"...\")], e.g. #[flight(method = \"get_orders\")]"
+        };
+        cx.syn_error(syn::Error::new(
+            method.span,
+            format!(
+                "the typed client stub of `{}` would be called `{}`, which the client already has as a method of its own; {how}",
+                model.ident, method.name
+            ),
+        ));
+    }
+}

@@ -1,0 +1,278 @@
+//! The one path of a request, for every route (Flight DoGet, GetFlightInfo, GetSchema,
+//! the gateway's in-process source):
+//!
+//! ticket bytes → [`ticket::decode`] → [`Registry`] lookup → the typed request
+//! (deserialised, errors naming the field, then validated) → invoke (take the further
+//! arguments, start the handler) → a guarded stream: one panic guard, the schema
+//! check, and the accounting that logs one line per stream.
+
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use futures::{FutureExt, Stream, StreamExt};
+use serde_json::{Map, Value};
+use tokio_util::sync::DropGuard;
+
+use crate::registry::{Registry, ServiceEntry};
+use crate::service::{BatchStream, Context, States};
+use crate::{ticket, Error, Result};
+
+/// A running result: its schema, known before the first batch, and its batches.
+pub(crate) struct ResultStream {
+    /// The schema every batch has.
+    pub(crate) schema: SchemaRef,
+    /// The batches.
+    pub(crate) batches: BatchStream,
+}
+
+/// The services a server serves and the values their arguments are taken from.
+#[derive(Clone)]
+pub(crate) struct Dispatcher {
+    registry: Arc<Registry>,
+    states: Arc<States>,
+}
+
+impl Dispatcher {
+    pub(crate) fn new(registry: Registry, states: States) -> Self {
+        Self {
+            registry: Arc::new(registry),
+            states: Arc::new(states),
+        }
+    }
+
+    /// The services served.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Decode → lookup → invoke → guarded stream. The stream logs its figures on
+    /// `route` when it ends or is dropped, and cancels `ctx` when dropped.
+    pub(crate) async fn open(
+        &self,
+        ticket: &[u8],
+        ctx: Context,
+        route: &'static str,
+    ) -> Result<ResultStream> {
+        let cancel_on_drop = ctx.cancellation_token().drop_guard();
+        let opened = async {
+            let (entry, fields) = self.resolve(ticket)?;
+            let (schema, batches) = start(entry, fields, ctx, &self.states).await?;
+            Ok::<_, Error>((entry, schema, batches))
+        }
+        .await;
+        let (entry, schema, batches) = opened.inspect_err(|e| refused(route, e))?;
+        Ok(ResultStream {
+            schema,
+            batches: accounted(route, entry.name(), batches, cancel_on_drop),
+        })
+    }
+
+    /// The result schema of a request: the declared one after decoding and validating
+    /// the request (the service does not run); without a declared schema, that of the
+    /// first batch when `may_run`, else `FailedPrecondition`.
+    pub(crate) async fn schema(
+        &self,
+        ticket: &[u8],
+        ctx: Context,
+        may_run: bool,
+    ) -> Result<SchemaRef> {
+        let _cancel_on_drop = ctx.cancellation_token().drop_guard();
+        let (entry, fields) = self.resolve(ticket)?;
+        if let Some(schema) = entry.schema {
+            ((entry.request)().decode)(fields)?;
+            return Ok(schema());
+        }
+        if !may_run {
+            return Err(Error::status(
+                tonic::Code::FailedPrecondition,
+                format!(
+                    "service `{}` for `{}` declares no schema (add #[data_service(schema = fn_returning_schema)]); GetFlightInfo returns the schema of its first batch instead",
+                    entry.handler,
+                    entry.name()
+                ),
+            ));
+        }
+        Ok(start(entry, fields, ctx, &self.states).await?.0)
+    }
+
+    /// Decode → lookup: the service of a ticket, and the request's fields.
+    fn resolve(&self, ticket: &[u8]) -> Result<(&'static ServiceEntry, Map<String, Value>)> {
+        let raw = ticket::decode(ticket)?;
+        Ok((self.registry.lookup(&raw.param_type)?, raw.fields))
+    }
+}
+
+/// Logs a request refused before its stream began.
+pub(crate) fn refused(route: &'static str, e: &Error) {
+    tracing::warn!(route, code = ?e.code(), error = %e, "request refused");
+}
+
+/// Invoke → guarded stream: runs the handler under the panic guard, then awaits the
+/// first batch unless a schema is declared, so the schema is known before any batch; a
+/// result of zero rows gets the declared schema, or an empty one.
+async fn start(
+    entry: &'static ServiceEntry,
+    fields: Map<String, Value>,
+    ctx: Context,
+    states: &States,
+) -> Result<(SchemaRef, BatchStream)> {
+    let panicked = |payload: Box<dyn std::any::Any + Send>| Error::Panic {
+        service: entry.handler.to_owned(),
+        message: panic_message(payload.as_ref()),
+    };
+    let request = ((entry.request)().decode)(fields)?;
+    let invoked =
+        std::panic::catch_unwind(AssertUnwindSafe(|| (entry.invoke)(request, ctx, states)))
+            .map_err(panicked)??;
+    let batches = AssertUnwindSafe(invoked)
+        .catch_unwind()
+        .await
+        .map_err(panicked)??;
+    let mut batches = guarded(entry.handler, batches);
+    if let Some(schema) = entry.schema {
+        let schema = schema();
+        return Ok((Arc::clone(&schema), checked(entry.handler, schema, batches)));
+    }
+    match batches.next().await {
+        None => Ok((Arc::new(Schema::empty()), futures::stream::empty().boxed())),
+        Some(Err(e)) => Err(e),
+        Some(Ok(first)) => {
+            let schema = first.schema();
+            let rest = checked(entry.handler, Arc::clone(&schema), batches);
+            Ok((
+                schema,
+                futures::stream::once(async { Ok(first) })
+                    .chain(rest)
+                    .boxed(),
+            ))
+        }
+    }
+}
+
+/// The one panic guard of a result stream: a panic while polling it (in the service,
+/// or resumed from a blocking producer) ends the stream with [`Error::Panic`].
+fn guarded(service: &'static str, stream: BatchStream) -> BatchStream {
+    let mut done = false;
+    AssertUnwindSafe(stream)
+        .catch_unwind()
+        .map(move |item| match item {
+            Ok(item) => item,
+            Err(payload) => Err(Error::Panic {
+                service: service.to_owned(),
+                message: panic_message(payload.as_ref()),
+            }),
+        })
+        .take_while(move |item| {
+            // Nothing is polled after a panic.
+            let keep = !done;
+            done = done || matches!(item, Err(Error::Panic { .. }));
+            futures::future::ready(keep)
+        })
+        .boxed()
+}
+
+/// Ends the stream with an error at the first batch whose schema is not the stream's.
+fn checked(service: &'static str, schema: SchemaRef, batches: BatchStream) -> BatchStream {
+    batches
+        .map(move |item| match item {
+            Ok(batch) if !Arc::ptr_eq(&batch.schema(), &schema) && *batch.schema() != *schema => {
+                Err(Error::Service {
+                    service: service.to_owned(),
+                    source: format!(
+                        "a batch has schema {:?}, but the stream's schema is {:?}",
+                        batch.schema(),
+                        schema
+                    )
+                    .into(),
+                })
+            }
+            other => other,
+        })
+        .boxed()
+}
+
+/// A result stream with its accounting: rows and bytes (of the batches' Arrow buffers)
+/// as they pass, one log line when it ends or is dropped, and the call's context
+/// cancelled when dropped. The gateway's proxy source accounts its streams here too.
+pub(crate) fn accounted(
+    route: &'static str,
+    request: &str,
+    batches: BatchStream,
+    cancel_on_drop: DropGuard,
+) -> BatchStream {
+    Accounted {
+        inner: batches,
+        route,
+        request: request.to_owned(),
+        started: Instant::now(),
+        rows: 0,
+        bytes: 0,
+        outcome: None,
+        _cancel_on_drop: cancel_on_drop,
+    }
+    .boxed()
+}
+
+struct Accounted {
+    inner: BatchStream,
+    route: &'static str,
+    request: String,
+    started: Instant,
+    rows: u64,
+    bytes: u64,
+    outcome: Option<String>,
+    _cancel_on_drop: DropGuard,
+}
+
+impl Stream for Accounted {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(batch))) => {
+                self.rows += batch.num_rows() as u64;
+                self.bytes += batch.get_array_memory_size() as u64;
+            }
+            Poll::Ready(Some(Err(e))) => self.outcome = Some(format!("error: {e}")),
+            Poll::Ready(None) => {
+                if self.outcome.is_none() {
+                    self.outcome = Some("complete".to_owned());
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+}
+
+impl Drop for Accounted {
+    fn drop(&mut self) {
+        let outcome = self.outcome.as_deref().unwrap_or("cancelled by the client");
+        tracing::info!(
+            route = self.route,
+            request = %self.request,
+            rows = self.rows,
+            bytes = self.bytes,
+            duration_ms = self.started.elapsed().as_millis() as u64,
+            outcome,
+            "stream ended"
+        );
+    }
+}
+
+/// Text of a panic payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".to_owned()
+    }
+}

@@ -1,0 +1,151 @@
+//! What client and server both speak: the ticket's `param_type` key, the compression
+//! header, HTTP/2 window and frame sizes, and locations (`grpc://host:port`).
+//!
+//! Both [`crate::client`] and [`crate::server`] import from here, never from each other.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::{Error, Result};
+
+/// The ticket key that names the request type (the Python package's spelling).
+///
+/// Listings answer the same name under the key `params_type` (see
+/// [`crate::rest`]'s `registered_data_types`), as the Python package does.
+pub const PARAM_TYPE: &str = "param_type";
+
+/// The request header with which a client asks for a compressed IPC stream.
+pub const COMPRESSION_HEADER: &str = "x-fastflight-compression";
+
+/// The default location a server listens on, as the Python package has it.
+pub const DEFAULT_LOCATION: &str = "grpc://0.0.0.0:8815";
+
+/// The HTTP/2 stream window both ends announce: large enough for bulk transfers.
+pub(crate) const STREAM_WINDOW: u32 = 16 * 1024 * 1024;
+/// The HTTP/2 connection window both ends announce.
+pub(crate) const CONNECTION_WINDOW: u32 = 32 * 1024 * 1024;
+/// The largest HTTP/2 frame a client accepts: large frames cost both ends fewer frame
+/// headers, flow-control steps and wakeups per megabyte.
+pub(crate) const MAX_FRAME_SIZE: u32 = (1 << 24) - 1;
+
+/// Compression of the IPC stream a client can ask the server for: less bandwidth,
+/// more CPU. Servers built with the `ipc-compression` feature honour it; decoding needs
+/// the same feature on the client.
+///
+/// ```
+/// use fastflight::client::Compression;
+/// assert_eq!("zstd".parse::<Compression>().unwrap(), Compression::Zstd);
+/// assert_eq!(Compression::Lz4.to_string(), "lz4");
+/// assert!("gzip".parse::<Compression>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// LZ4 frames: fast, moderate ratio.
+    Lz4,
+    /// Zstandard: slower, better ratio.
+    Zstd,
+}
+
+impl Compression {
+    /// The value of [`COMPRESSION_HEADER`] that asks for it.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// What a [`COMPRESSION_HEADER`] value asks for: `Ok(None)` for none (absent,
+    /// empty or `none`), an error naming the header for anything unknown.
+    pub fn from_header(value: Option<&str>) -> Result<Option<Compression>> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("none") => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                Error::status(
+                    tonic::Code::InvalidArgument,
+                    format!("header `{COMPRESSION_HEADER}: {v}`: expected lz4, zstd or none"),
+                )
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.header_value())
+    }
+}
+
+impl FromStr for Compression {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "lz4" => Ok(Compression::Lz4),
+            "zstd" => Ok(Compression::Zstd),
+            other => Err(Error::Config(format!(
+                "unknown compression `{other}`: expected lz4 or zstd"
+            ))),
+        }
+    }
+}
+
+/// The `host:port` part of a location, checked: `grpc://`, `grpc+tcp://` and `http://`.
+pub(crate) fn host_port(location: &str) -> Result<&str> {
+    let rest = ["grpc+tcp://", "grpc://", "http://"]
+        .iter()
+        .find_map(|scheme| location.strip_prefix(scheme))
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "location `{location}` must look like grpc://HOST:PORT (grpc+tcp:// and http:// are accepted too)"
+            ))
+        })?;
+    let rest = rest.trim_end_matches('/');
+    match rest.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(rest),
+        _ => Err(Error::Config(format!(
+            "location `{location}` needs a host and a port, like grpc://127.0.0.1:8815"
+        ))),
+    }
+}
+
+/// The URI a client connects to.
+pub(crate) fn endpoint_uri(location: &str) -> Result<String> {
+    Ok(format!("http://{}", host_port(location)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(host_port("grpc://0.0.0.0:8815").unwrap(), "0.0.0.0:8815");
+        assert_eq!(host_port("grpc+tcp://localhost:1/").unwrap(), "localhost:1");
+        assert_eq!(endpoint_uri("grpc://[::1]:9").unwrap(), "http://[::1]:9");
+        for bad in [
+            "0.0.0.0:8815",
+            "grpc://host",
+            "grpc://:80",
+            "grpc://h:99999",
+            "tcp://h:1",
+        ] {
+            assert!(host_port(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn compression_headers() {
+        assert_eq!(Compression::from_header(None).unwrap(), None);
+        assert_eq!(Compression::from_header(Some(" NONE ")).unwrap(), None);
+        assert_eq!(
+            Compression::from_header(Some("LZ4")).unwrap(),
+            Some(Compression::Lz4)
+        );
+        let e = Compression::from_header(Some("gzip")).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.to_string().contains(COMPRESSION_HEADER), "{e}");
+    }
+}
