@@ -18,8 +18,8 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::client::FetchRequest;
 use crate::listing::ServiceInfo;
+use crate::request::FetchRequest;
 use crate::{Error, FlightRequest, Result};
 
 /// The blocking client: the async [`crate::Client`] driven by a runtime of its own.

@@ -11,10 +11,11 @@ use arrow_flight::flight_service_client::FlightServiceClient;
 use arrow_flight::{Action, Criteria, FlightDescriptor, FlightInfo, Ticket};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
+use futures::{Future, FutureExt, Stream, StreamExt, TryStreamExt};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::listing::ServiceInfo;
+use crate::request::FetchRequest;
 use crate::wire::{endpoint_uri, CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW};
 use crate::{ticket, Error, FlightRequest, Result};
 
@@ -144,12 +145,23 @@ impl Client {
 
     /// Fetches the result of raw ticket bytes (a request written in another language, say).
     pub async fn fetch_ticket(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
+        let deadline = self.timeout.map(|t| Box::pin(tokio::time::sleep(t)));
         let request = self.request(Ticket::new(ticket));
-        let response = self.inner.clone().do_get(request).await?.into_inner();
-        RecordBatchStream::start(FlightDataDecoder::new(
-            response.map_err(FlightErrorOf::from),
-        ))
-        .await
+        let call = async {
+            let response = self.inner.clone().do_get(request).await?.into_inner();
+            RecordBatchStream::start(FlightDataDecoder::new(
+                response.map_err(FlightErrorOf::from),
+            ))
+            .await
+        };
+        let mut stream = match self.timeout {
+            Some(timeout) => tokio::time::timeout(timeout, call)
+                .await
+                .map_err(|_| deadline_exceeded(timeout))??,
+            None => call.await?,
+        };
+        stream.deadline = deadline.map(|sleep| (sleep, self.timeout.unwrap_or_default()));
+        Ok(stream)
     }
 
     /// GetFlightInfo for a request: its schema and the endpoint to fetch it from.
@@ -210,6 +222,23 @@ type FlightErrorOf = arrow_flight::error::FlightError;
 pub struct RecordBatchStream {
     schema: SchemaRef,
     decoder: FlightDataDecoder,
+    /// The call's deadline (see [`Client::with_timeout`]), over the whole stream.
+    deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+}
+
+impl std::fmt::Debug for RecordBatchStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordBatchStream")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+fn deadline_exceeded(timeout: Duration) -> Error {
+    Error::status(
+        tonic::Code::DeadlineExceeded,
+        format!("the call did not finish within its deadline of {timeout:?}"),
+    )
 }
 
 impl RecordBatchStream {
@@ -218,7 +247,11 @@ impl RecordBatchStream {
             match decoder.next().await {
                 Some(Ok(data)) => {
                     if let DecodedPayload::Schema(schema) = data.payload {
-                        return Ok(Self { schema, decoder });
+                        return Ok(Self {
+                            schema,
+                            decoder,
+                            deadline: None,
+                        });
                     }
                     if let DecodedPayload::RecordBatch(_) = data.payload {
                         return Err(Error::status(
@@ -260,6 +293,15 @@ impl Stream for RecordBatchStream {
     type Item = Result<RecordBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        if let Some((sleep, timeout)) = &mut self.deadline {
+            if sleep.as_mut().poll(cx).is_ready() {
+                let timeout = *timeout;
+                self.deadline = None;
+                // Nothing more is read: dropping the decoder cancels the call.
+                self.decoder = FlightDataDecoder::new(futures::stream::empty());
+                return Poll::Ready(Some(Err(deadline_exceeded(timeout))));
+            }
+        }
         loop {
             return match self.decoder.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(data))) => match data.payload {
@@ -272,16 +314,6 @@ impl Stream for RecordBatchStream {
             };
         }
     }
-}
-
-/// Clients the typed stubs of `#[derive(FlightRequest)]` work with: the async and the
-/// blocking one.
-#[doc(hidden)]
-pub trait FetchRequest {
-    /// What a fetch gives: a future of a stream, or (blocking) an iterator.
-    type Output;
-    /// Fetches a typed request.
-    fn fetch_request<R: FlightRequest>(&self, request: R) -> Self::Output;
 }
 
 impl FetchRequest for Client {

@@ -117,6 +117,7 @@ fn field_prefix(path: &str) -> String {
 
 impl Error {
     /// A failed connection to `location`, with the innermost cause.
+    #[cfg(feature = "client")]
     pub(crate) fn connect(location: &str, error: &(dyn std::error::Error + 'static)) -> Self {
         Error::Connect {
             location: location.to_owned(),

@@ -12,6 +12,7 @@ use crate::Result;
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[non_exhaustive]
 pub enum Format {
     /// A text table, for people.
     Table,
@@ -21,8 +22,7 @@ pub enum Format {
     Json,
     /// An Arrow IPC stream.
     Arrow,
-    /// A Parquet file.
-    #[cfg(feature = "cli")]
+    /// A Parquet file (written with the `cli` or `files` feature).
     Parquet,
 }
 
@@ -34,7 +34,6 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Json => "application/x-ndjson",
             Format::Arrow => "application/vnd.apache.arrow.stream",
-            #[cfg(feature = "cli")]
             Format::Parquet => "application/vnd.apache.parquet",
         }
     }
@@ -103,11 +102,18 @@ pub fn writer<W: Write + Send + 'static>(
             schema: SchemaRef::clone(schema),
             wrote: false,
         }),
-        #[cfg(feature = "cli")]
+        #[cfg(any(feature = "cli", feature = "files"))]
         Format::Parquet => Box::new(ParquetWriter(
             parquet::arrow::ArrowWriter::try_new(out, SchemaRef::clone(schema), None)
                 .map_err(|e| crate::Error::Config(format!("cannot write Parquet: {e}")))?,
         )),
+        #[cfg(not(any(feature = "cli", feature = "files")))]
+        Format::Parquet => {
+            drop(out);
+            return Err(crate::Error::Config(
+                "Parquet output needs fastflight's `cli` or `files` feature".into(),
+            ));
+        }
     })
 }
 
@@ -172,10 +178,10 @@ impl<W: Write + Send> BatchWriter for TableWriter<W> {
     }
 }
 
-#[cfg(feature = "cli")]
+#[cfg(any(feature = "cli", feature = "files"))]
 struct ParquetWriter<W: Write + Send>(parquet::arrow::ArrowWriter<W>);
 
-#[cfg(feature = "cli")]
+#[cfg(any(feature = "cli", feature = "files"))]
 impl<W: Write + Send> BatchWriter for ParquetWriter<W> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.0
@@ -289,5 +295,22 @@ mod tests {
             Some(Format::Json)
         );
         assert_eq!(Format::from_accept(Some("application/xml")), None);
+    }
+
+    /// Timestamps with a zone print in every text format (arrow's `chrono-tz`).
+    #[test]
+    fn zoned_timestamps_print_in_every_text_format() {
+        use arrow::array::TimestampMicrosecondArray;
+        // 2026-01-02T03:04:05Z
+        let ts = TimestampMicrosecondArray::from(vec![1_767_323_045_000_000]).with_timezone("UTC");
+        let zoned = RecordBatch::try_from_iter([("ts", Arc::new(ts) as _)]).unwrap();
+        for format in [Format::Csv, Format::Json, Format::Table] {
+            let sink = ChunkSink::default();
+            let mut w = writer(format, &zoned.schema(), sink.clone()).unwrap();
+            w.write(&zoned).unwrap();
+            w.finish().unwrap();
+            let text = String::from_utf8(sink.take().to_vec()).unwrap();
+            assert!(text.contains("2026-01-02T03:04:05"), "{format:?}: {text}");
+        }
     }
 }

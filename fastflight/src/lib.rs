@@ -46,17 +46,25 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "client")]
 pub mod blocking;
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "server")]
 mod dispatch;
 pub mod error;
 pub mod format;
 pub mod listing;
+#[cfg(feature = "server")]
 pub mod registry;
 pub mod request;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod service;
+#[cfg(feature = "client")]
 mod socket;
+#[cfg(feature = "server")]
 pub mod sources;
 pub mod ticket;
 pub mod wire;
@@ -74,11 +82,15 @@ pub use tonic;
 #[cfg(any(feature = "files", feature = "cli"))]
 pub use parquet;
 
+#[cfg(feature = "client")]
 pub use client::{Client, RecordBatchStream};
 pub use error::{BoxError, Error, Result};
+#[cfg(feature = "server")]
 pub use registry::Registry;
 pub use request::{FieldInfo, FlightRequest, Validate};
+#[cfg(feature = "server")]
 pub use server::{BoundServer, Server, ServerBuilder};
+#[cfg(feature = "server")]
 pub use service::{BatchIter, BatchStream, Call, Context, FromCall, State};
 
 /// Derives [`FlightRequest`](trait@FlightRequest) for a serde struct with named fields.
@@ -181,12 +193,15 @@ pub use fastflight_macros::FlightRequest;
 ///     Ok(())
 /// }
 /// ```
+#[cfg(feature = "server")]
 #[doc(inline)]
 pub use fastflight_macros::data_service;
 
 /// What a service module needs: the macros, their traits, and stream helpers.
 pub mod prelude {
-    pub use crate::{data_service, BatchIter, BatchStream, Context, FlightRequest, State};
+    pub use crate::FlightRequest;
+    #[cfg(feature = "server")]
+    pub use crate::{data_service, BatchIter, BatchStream, Context, State};
     pub use futures::{Stream, StreamExt, TryStreamExt};
     pub use serde::{Deserialize, Serialize};
 }

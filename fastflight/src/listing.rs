@@ -3,6 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
+#[cfg(feature = "server")]
 use crate::registry::ServiceEntry;
 
 /// A service as listings describe it.
@@ -37,6 +38,7 @@ pub struct FieldDescription {
     pub default: Option<serde_json::Value>,
 }
 
+#[cfg(feature = "server")]
 impl ServiceInfo {
     /// A registered service as listings describe it.
     pub(crate) fn of(entry: &ServiceEntry) -> ServiceInfo {

@@ -1,57 +1,19 @@
 //! Paths used by the code the macros write; not a public API.
+//!
+//! The parts for `#[derive(FlightRequest)]` are always here; those for
+//! `#[data_service]` come with the `server` feature.
 
-pub use crate::client::FetchRequest;
-pub use crate::registry::{RequestType, ServiceEntry};
-pub use crate::request::{FieldInfo, FlightRequest, Validate};
-pub use crate::service::{
-    run_blocking, BatchIter, BatchStream, Call, Context, FromCall, IntoBatchIter, IntoBatchStream,
-    States,
-};
+pub use crate::request::{FetchRequest, FieldInfo, FlightRequest, Validate};
 pub use crate::{BoxError, Error, Result};
-pub use arrow::datatypes::SchemaRef;
-pub use core::any::TypeId;
-pub use futures::future::BoxFuture;
-pub use inventory;
 pub use serde;
 pub use serde_json::{Map, Value};
+
+#[cfg(feature = "server")]
+pub use server_side::*;
 
 /// A field default as JSON (null where it cannot be written).
 pub fn json_value<T: serde::Serialize>(value: T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-/// The request type of a service, as the registry knows it: the one place where a
-/// service's first argument must be a `FlightRequest`.
-pub fn request_type<R: FlightRequest>() -> RequestType {
-    RequestType::of::<R>()
-}
-
-/// The decoded request, as the dispatch hands it to the service's entry.
-pub fn request<R: 'static>(decoded: Box<dyn core::any::Any + Send>) -> Result<R> {
-    decoded.downcast::<R>().map(|r| *r).map_err(|_| {
-        Error::status(
-            tonic::Code::Internal,
-            "a request reached a service of another request type",
-        )
-    })
-}
-
-/// A service's further argument: how it is taken from the call, and the `State<T>` it
-/// needs. The one place where a further argument must be `FromCall`, so a wrong type
-/// gives one error.
-pub fn argument<T: FromCall>() -> Argument<T> {
-    Argument {
-        take: |ctx, states| T::from_call(&Call::new(ctx, states)),
-        state: T::required_state,
-    }
-}
-
-/// See [`argument`].
-pub struct Argument<T> {
-    /// Takes the argument from the call.
-    pub take: fn(&Context, &States) -> Result<T>,
-    /// The state it needs.
-    pub state: fn() -> Option<(TypeId, &'static str)>,
 }
 
 /// Fetches a request through any client, for the typed stubs.
@@ -59,43 +21,91 @@ pub fn fetch<C: FetchRequest + ?Sized, R: FlightRequest>(client: &C, request: R)
     client.fetch_request(request)
 }
 
-/// A service's plain stream.
-pub fn stream_of<S: IntoBatchStream>(service: &'static str, s: S) -> Result<BatchStream> {
-    Ok(s.into_batch_stream(service))
-}
+#[cfg(feature = "server")]
+mod server_side {
+    use super::{BoxError, Error, FlightRequest, Result};
+    pub use crate::registry::{RequestType, ServiceEntry};
+    pub use crate::service::{
+        run_blocking, BatchIter, BatchStream, Call, Context, FromCall, IntoBatchIter,
+        IntoBatchStream, States,
+    };
+    pub use arrow::datatypes::SchemaRef;
+    pub use core::any::TypeId;
+    pub use futures::future::BoxFuture;
+    pub use inventory;
 
-/// A service's `Result` of a stream.
-pub fn stream_of_result<S: IntoBatchStream, E: Into<BoxError>>(
-    service: &'static str,
-    r: core::result::Result<S, E>,
-) -> Result<BatchStream> {
-    r.map(|s| s.into_batch_stream(service))
-        .map_err(|e| Error::service(service, e))
-}
+    /// The request type of a service, as the registry knows it: the one place where a
+    /// service's first argument must be a `FlightRequest`.
+    pub fn request_type<R: FlightRequest>() -> RequestType {
+        RequestType::of::<R>()
+    }
 
-/// A blocking service's plain iterator.
-pub fn iter_of<I: IntoBatchIter>(service: &'static str, i: I) -> Result<BatchIter> {
-    Ok(i.into_batch_iter(service))
-}
+    /// The decoded request, as the dispatch hands it to the service's entry.
+    pub fn request<R: 'static>(decoded: Box<dyn core::any::Any + Send>) -> Result<R> {
+        decoded.downcast::<R>().map(|r| *r).map_err(|_| {
+            Error::status(
+                tonic::Code::Internal,
+                "a request reached a service of another request type",
+            )
+        })
+    }
 
-/// A blocking service's `Result` of an iterator.
-pub fn iter_of_result<I: IntoBatchIter, E: Into<BoxError>>(
-    service: &'static str,
-    r: core::result::Result<I, E>,
-) -> Result<BatchIter> {
-    r.map(|i| i.into_batch_iter(service))
-        .map_err(|e| Error::service(service, e))
-}
+    /// A service's further argument: how it is taken from the call, and the `State<T>` it
+    /// needs. The one place where a further argument must be `FromCall`, so a wrong type
+    /// gives one error.
+    pub fn argument<T: FromCall>() -> Argument<T> {
+        Argument {
+            take: |ctx, states| T::from_call(&Call::new(ctx, states)),
+            state: T::required_state,
+        }
+    }
 
-/// Boxes a service's future.
-pub fn boxed<F>(f: F) -> BoxFuture<'static, Result<BatchStream>>
-where
-    F: core::future::Future<Output = Result<BatchStream>> + Send + 'static,
-{
-    Box::pin(f)
-}
+    /// See [`argument`].
+    pub struct Argument<T> {
+        /// Takes the argument from the call.
+        pub take: fn(&Context, &States) -> Result<T>,
+        /// The state it needs.
+        pub state: fn() -> Option<(TypeId, &'static str)>,
+    }
 
-/// Boxes a blocking service's stream as a ready future.
-pub fn ready(s: BatchStream) -> BoxFuture<'static, Result<BatchStream>> {
-    Box::pin(core::future::ready(Ok(s)))
+    /// A service's plain stream.
+    pub fn stream_of<S: IntoBatchStream>(service: &'static str, s: S) -> Result<BatchStream> {
+        Ok(s.into_batch_stream(service))
+    }
+
+    /// A service's `Result` of a stream.
+    pub fn stream_of_result<S: IntoBatchStream, E: Into<BoxError>>(
+        service: &'static str,
+        r: core::result::Result<S, E>,
+    ) -> Result<BatchStream> {
+        r.map(|s| s.into_batch_stream(service))
+            .map_err(|e| Error::service(service, e))
+    }
+
+    /// A blocking service's plain iterator.
+    pub fn iter_of<I: IntoBatchIter>(service: &'static str, i: I) -> Result<BatchIter> {
+        Ok(i.into_batch_iter(service))
+    }
+
+    /// A blocking service's `Result` of an iterator.
+    pub fn iter_of_result<I: IntoBatchIter, E: Into<BoxError>>(
+        service: &'static str,
+        r: core::result::Result<I, E>,
+    ) -> Result<BatchIter> {
+        r.map(|i| i.into_batch_iter(service))
+            .map_err(|e| Error::service(service, e))
+    }
+
+    /// Boxes a service's future.
+    pub fn boxed<F>(f: F) -> BoxFuture<'static, Result<BatchStream>>
+    where
+        F: core::future::Future<Output = Result<BatchStream>> + Send + 'static,
+    {
+        Box::pin(f)
+    }
+
+    /// Boxes a blocking service's stream as a ready future.
+    pub fn ready(s: BatchStream) -> BoxFuture<'static, Result<BatchStream>> {
+        Box::pin(core::future::ready(Ok(s)))
+    }
 }

@@ -78,3 +78,13 @@ pub struct FieldInfo {
     /// The value a left-out field takes, as JSON.
     pub default: Option<fn() -> serde_json::Value>,
 }
+
+/// Clients the typed stubs of `#[derive(FlightRequest)]` work with: the async one (a
+/// future of a stream) and the blocking one (an iterator).
+#[doc(hidden)]
+pub trait FetchRequest {
+    /// What a fetch gives: a future of a stream, or (blocking) an iterator.
+    type Output;
+    /// Fetches a typed request.
+    fn fetch_request<R: FlightRequest>(&self, request: R) -> Self::Output;
+}

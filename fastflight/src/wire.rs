@@ -21,11 +21,14 @@ pub const COMPRESSION_HEADER: &str = "x-fastflight-compression";
 pub const DEFAULT_LOCATION: &str = "grpc://0.0.0.0:8815";
 
 /// The HTTP/2 stream window both ends announce: large enough for bulk transfers.
+#[cfg(any(feature = "client", feature = "server"))]
 pub(crate) const STREAM_WINDOW: u32 = 16 * 1024 * 1024;
 /// The HTTP/2 connection window both ends announce.
+#[cfg(any(feature = "client", feature = "server"))]
 pub(crate) const CONNECTION_WINDOW: u32 = 32 * 1024 * 1024;
 /// The largest HTTP/2 frame a client accepts: large frames cost both ends fewer frame
 /// headers, flow-control steps and wakeups per megabyte.
+#[cfg(feature = "client")]
 pub(crate) const MAX_FRAME_SIZE: u32 = (1 << 24) - 1;
 
 /// Compression of the IPC stream a client can ask the server for: less bandwidth,
@@ -93,6 +96,7 @@ impl FromStr for Compression {
 }
 
 /// The `host:port` part of a location, checked: `grpc://`, `grpc+tcp://` and `http://`.
+#[cfg_attr(not(any(feature = "client", feature = "server")), allow(dead_code))]
 pub(crate) fn host_port(location: &str) -> Result<&str> {
     let rest = ["grpc+tcp://", "grpc://", "http://"]
         .iter()
@@ -112,6 +116,7 @@ pub(crate) fn host_port(location: &str) -> Result<&str> {
 }
 
 /// The URI a client connects to.
+#[cfg(feature = "client")]
 pub(crate) fn endpoint_uri(location: &str) -> Result<String> {
     Ok(format!("http://{}", host_port(location)?))
 }
@@ -124,6 +129,7 @@ mod tests {
     fn locations() {
         assert_eq!(host_port("grpc://0.0.0.0:8815").unwrap(), "0.0.0.0:8815");
         assert_eq!(host_port("grpc+tcp://localhost:1/").unwrap(), "localhost:1");
+        #[cfg(feature = "client")]
         assert_eq!(endpoint_uri("grpc://[::1]:9").unwrap(), "http://[::1]:9");
         for bad in [
             "0.0.0.0:8815",

@@ -24,6 +24,11 @@ use crate::{Result, ServerBuilder};
 
 pub use serve::shutdown_signal;
 
+/// The `clap` this command line is built with (with its `derive` and `env` features),
+/// for the options of an application of one's own: `use fastflight::cli::clap;`, then
+/// `#[derive(clap::Args)]`, with no dependency on clap to add.
+pub use clap;
+
 #[derive(Debug, Parser)]
 #[command(version, about = "Serve, list and call fastflight data services")]
 struct Cli<A: Args> {
@@ -146,6 +151,8 @@ pub async fn run() -> Result<()> {
 ///
 /// ```no_run
 /// # use std::path::PathBuf;
+/// use fastflight::cli::clap;
+///
 /// #[derive(clap::Args)]
 /// struct Options {
 ///     /// Where the data lives.

@@ -7,7 +7,6 @@ use crate::support::{demo_binary, DemoProcess};
 #[tokio::test]
 async fn demo_serves_echo_and_synthetic() {
     let demo = DemoProcess::start();
-    // A client that depends only on the request types' crate.
     let client = fastflight::Client::connect(&demo.location).await.unwrap();
     let echo = client
         .fetch(EchoParams::default())
@@ -32,6 +31,57 @@ async fn demo_serves_echo_and_synthetic() {
         .map(|b| b.num_rows())
         .sum();
     assert_eq!(rows, 300_000);
+}
+
+/// The three-crate promise: a crate that knows only the request types (and
+/// `fastflight` without its server features) calls every demo service by its stub.
+#[tokio::test]
+async fn a_client_crate_of_request_types_alone_calls_every_service() {
+    let demo = DemoProcess::start();
+    let client = fastflight::Client::connect(&demo.location).await.unwrap();
+    let answers = fastflight_demo_client::call_every_service(&client)
+        .await
+        .unwrap();
+    assert_eq!(answers.echo, "from the client crate");
+    assert_eq!(answers.synthetic_ids, (0..1_000).collect::<Vec<i64>>());
+    assert_eq!(answers.synthetic_batches, [300, 300, 300, 100]);
+    // The count through the stub agrees with the same question asked as raw tickets.
+    let count = |sql: &str| {
+        let client = client.clone();
+        let ticket = serde_json::json!({"param_type": "fastflight.demo.SqlQuery", "query": sql});
+        async move {
+            let batch = client
+                .fetch_ticket(serde_json::to_vec(&ticket).unwrap())
+                .await
+                .unwrap()
+                .concat()
+                .await
+                .unwrap();
+            batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<fastflight::arrow::array::Int64Array>()
+                .unwrap()
+                .value(0)
+        }
+    };
+    let all = count("SELECT count(*) FROM trades").await;
+    let not_over = count("SELECT count(*) FROM trades WHERE quantity <= 0").await;
+    assert!(all > 0);
+    assert_eq!(answers.trades_over, all - not_over);
+    assert_eq!(answers.csv_rows, 5);
+    assert_eq!(answers.csv_columns, ["symbol", "price"]);
+    assert_eq!(answers.parquet_rows, 7);
+
+    let location = demo.location.clone();
+    let echoed = tokio::task::spawn_blocking(move || {
+        let client = fastflight::blocking::Client::connect(&location)?;
+        fastflight_demo_client::blocking_echo(&client, "blocking stub")
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(echoed, "blocking stub");
 }
 
 #[test]

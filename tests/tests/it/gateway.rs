@@ -128,6 +128,22 @@ async fn every_format_matches_the_flight_answer() {
 }
 
 #[tokio::test]
+async fn zoned_timestamps_are_written_as_csv_and_ndjson() {
+    let server = start().await;
+    for accept in ["text/csv", "application/x-ndjson"] {
+        let response = post(
+            &server.gateway,
+            Some(accept),
+            ticket(&crate::services::Zoned {}),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK, "{accept}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains("2026-01-02T03:04:05"), "{accept}: {text}");
+    }
+}
+
+#[tokio::test]
 async fn empty_results_carry_their_schema() {
     let server = start().await;
     let (schema, batches) = from_arrow(

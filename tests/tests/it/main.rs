@@ -14,6 +14,7 @@ mod fixtures;
 mod gateway;
 mod interop;
 mod metadata;
+mod paths;
 mod services;
 mod sources;
 mod support;

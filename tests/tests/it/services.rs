@@ -320,3 +320,17 @@ pub async fn dictionary(_req: Dictionary) -> fastflight::Result<BatchStream> {
     };
     Ok(futures::stream::iter([make(vec!["a", "b", "a"]), make(vec!["b", "b", "c"])]).boxed())
 }
+
+/// One row with a timestamp in the zone "UTC".
+#[derive(FlightRequest, Serialize, Deserialize)]
+#[flight(name = "tests.Zoned")]
+pub struct Zoned {}
+
+#[data_service]
+pub async fn zoned(_req: Zoned) -> fastflight::Result<BatchStream> {
+    use fastflight::arrow::array::TimestampMicrosecondArray;
+    // 2026-01-02T03:04:05Z
+    let ts = TimestampMicrosecondArray::from(vec![1_767_323_045_000_000]).with_timezone("UTC");
+    let batch = RecordBatch::try_from_iter([("ts", Arc::new(ts) as ArrayRef)])?;
+    Ok(futures::stream::iter([Ok(batch)]).boxed())
+}
