@@ -21,15 +21,19 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
             Format::Csv
         }
     });
+    let progress = progress_bar(args.no_progress, &param_type);
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?,
         )),
+        // Both on the terminal: the progress line is cleared before each write of the
+        // result, and drawn again after it.
+        None if !progress.is_hidden() => {
+            Box::new(std::io::BufWriter::new(AroundProgress(progress.clone())))
+        }
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
-
-    let progress = progress_bar(args.no_progress, &param_type);
     let started = Instant::now();
     let client = Client::connect(&args.location).await?;
     let mut stream = client.fetch_ticket(request).await?;
@@ -56,6 +60,24 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         progress.finish_with_message(format!("done: {done}"));
     }
     Ok(())
+}
+
+/// Standard output written with the progress line out of the way.
+struct AroundProgress(ProgressBar);
+
+impl Write for AroundProgress {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.suspend(|| {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(buf)?;
+            stdout.flush()?;
+            Ok(buf.len())
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
 }
 
 /// The request text, or the contents of `@FILE`.

@@ -71,8 +71,8 @@ pub(super) fn frames(
         .iter()
         .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
     if has_dictionaries {
-        // Dictionary ids must agree between schema and batches: arrow-flight's encoder
-        // (with its copies) keeps them consistent.
+        // Dictionary ids must agree between schema and batches, and each dictionary goes
+        // before the batches that use it: arrow-flight's encoder (with its copies) does it.
         return Ok(encoded_frames(schema, batches, options, max_flight_data_size).boxed());
     }
     copy_free_frames(schema, batches, options, max_flight_data_size).map(StreamExt::boxed)
@@ -131,6 +131,8 @@ fn encoded_frames(
         .with_schema(schema)
         .with_options(options)
         .with_max_flight_data_size(max_flight_data_size)
+        // Send the dictionaries as they are (the encoder's default turns them into values).
+        .with_dictionary_handling(arrow_flight::encode::DictionaryHandling::Resend)
         .build(batches.map_err(arrow_flight::error::FlightError::from));
     let mut ended = false;
     encoded

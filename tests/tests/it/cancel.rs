@@ -1,5 +1,6 @@
 //! Dropping a stream reaches the service: its stream is dropped, its context cancelled,
-//! a blocking producer stops.
+//! a blocking producer stops (within a few seconds, generous for a loaded machine; the
+//! services run for 10 s or more when nothing stops them).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -9,8 +10,8 @@ use futures::StreamExt;
 use crate::services::*;
 use crate::support::{client, start};
 
-async fn within_a_second(flag: &AtomicBool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(1);
+async fn soon(flag: &AtomicBool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if flag.load(Ordering::SeqCst) {
             return true;
@@ -29,11 +30,11 @@ async fn dropping_an_async_stream_cancels_the_service() {
     assert!(!server.probes.stream_dropped.load(Ordering::SeqCst));
     drop(stream);
     assert!(
-        within_a_second(&server.probes.stream_dropped).await,
+        soon(&server.probes.stream_dropped).await,
         "service stream not dropped"
     );
     assert!(
-        within_a_second(&server.probes.context_cancelled).await,
+        soon(&server.probes.context_cancelled).await,
         "context not cancelled"
     );
 }
@@ -46,7 +47,7 @@ async fn dropping_a_blocking_stream_stops_the_producer() {
     stream.next().await.unwrap().unwrap();
     drop(stream);
     assert!(
-        within_a_second(&server.probes.producer_stopped).await,
+        soon(&server.probes.producer_stopped).await,
         "producer still running"
     );
 }

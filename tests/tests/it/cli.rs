@@ -241,6 +241,36 @@ fn call_shows_progress_on_a_terminal() {
         std::fs::read_to_string(output).unwrap().lines().count(),
         2501
     );
+    // A table on the same terminal: the progress line is cleared before the table is
+    // written, so no line of the table starts on the progress line.
+    let command = format!(
+        "{} call --location {} '{}'",
+        demo_binary().display(),
+        server.location,
+        REQUEST,
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let table_lines: Vec<&str> = screen.lines().filter(|l| l.contains("+--")).collect();
+    assert!(!table_lines.is_empty(), "no table on: {screen:?}");
+    for line in table_lines {
+        let before = &line[..line.find("+--").unwrap_or(0)];
+        // Whatever the progress line wrote before the table was cleared after it.
+        let cleared = match (before.rfind("rows"), before.rfind("\u{1b}[2K")) {
+            (None, _) => true,
+            (Some(text), Some(clear)) => clear > text,
+            (Some(_), None) => false,
+        };
+        assert!(
+            cleared,
+            "a table line starts on the progress line: {line:?}"
+        );
+    }
+    assert!(screen.contains("| row-000000002499 |"), "{screen:?}");
 }
 
 /// The demo's data services answer at once on the data made at first start.
@@ -441,53 +471,306 @@ async fn twenty_million_rows_stream_through_the_gateway_in_bounded_memory() {
     );
 }
 
+/// Sends `signal` to the process.
+#[cfg(unix)]
+fn send(signal: &str, server: &DemoProcess) {
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+/// Waits for the process to exit, at most `within`.
+#[cfg(unix)]
+async fn exit_status(server: &mut DemoProcess, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no exit within {within:?} of the signal"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// 2,000,000 synthetic rows: about 72 MB, more than the HTTP/2 windows (16 + 32 MiB),
+/// so the server cannot have sent it all before the client reads on.
+const BIG: SyntheticParams = SyntheticParams {
+    rows: 2_000_000,
+    batch_size: 10_000,
+    seed: None,
+};
+
 #[cfg(unix)]
 #[tokio::test]
-async fn sigterm_mid_stream_lets_the_stream_finish_and_exits_zero() {
-    let mut server = DemoProcess::start_all(&["--grace-period", "20"], &[]);
+async fn sigterm_and_sigint_mid_stream_let_the_stream_finish_and_exit_zero() {
+    for signal in ["TERM", "INT"] {
+        let mut server = DemoProcess::start_all(&["--grace-period", "30"], &[]);
+        let client = fastflight::Client::connect(&server.location).await.unwrap();
+        let mut stream = client.fetch(BIG).await.unwrap();
+        let mut rows = stream.next().await.unwrap().unwrap().num_rows();
+        send(signal, &server);
+        // New requests are refused while the stream in flight goes on.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let late = async {
+                let client = fastflight::Client::connect(&server.location).await?;
+                client
+                    .fetch(fastflight_demo_api::EchoParams::default())
+                    .await
+                    .map(drop)
+            };
+            if late.await.is_err() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SIG{signal}: new requests still served after 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            server.child.try_wait().unwrap().is_none(),
+            "SIG{signal}: the process exited with a stream in flight"
+        );
+        while let Some(batch) = stream.next().await {
+            rows += batch
+                .expect("the stream in flight finishes cleanly")
+                .num_rows();
+        }
+        assert_eq!(rows, 2_000_000, "SIG{signal}");
+        let status = exit_status(&mut server, Duration::from_secs(20)).await;
+        assert!(status.success(), "SIG{signal}: exit status {status}");
+    }
+}
+
+/// A stream that outlives `--grace-period` (here from its variable) is cut (the client
+/// sees an error, never a complete result) and the process exits.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_stream_outliving_the_grace_period_is_cut_and_the_process_exits() {
+    let mut server = DemoProcess::start_all(&[], &[("FASTFLIGHT_GRACE_PERIOD", "1")]);
     let client = fastflight::Client::connect(&server.location).await.unwrap();
     let mut stream = client
         .fetch(SyntheticParams {
-            rows: 400_000,
-            batch_size: 10_000,
-            seed: None,
+            rows: 100_000_000,
+            ..BIG
         })
         .await
         .unwrap();
     let mut rows = stream.next().await.unwrap().unwrap().num_rows();
-    let kill = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // New requests are refused while the stream in flight goes on.
-    let late = fastflight::Client::connect(&server.location).await;
+    let signalled = Instant::now();
+    send("TERM", &server);
+    // The client reads slowly, so the stream is far from done when the grace ends.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let status = exit_status(&mut server, Duration::from_secs(20)).await;
     assert!(
-        late.is_err()
-            || late
-                .unwrap()
-                .fetch(SyntheticParams {
-                    rows: 1,
-                    batch_size: 1,
-                    seed: None
-                })
-                .await
-                .is_err()
+        signalled.elapsed() >= Duration::from_secs(1),
+        "exited before the grace period"
     );
-    while let Some(batch) = stream.next().await {
-        rows += batch
-            .expect("the stream in flight finishes cleanly")
-            .num_rows();
-    }
-    assert_eq!(rows, 400_000);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit 20 s after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
     assert!(status.success(), "exit status {status}");
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(batch) = stream.next().await {
+            match batch {
+                Ok(batch) => rows += batch.num_rows(),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+    .await
+    .expect("the cut stream ends");
+    assert!(
+        ended.is_err(),
+        "a cut stream looked complete after {rows} rows"
+    );
+    assert!(rows < 100_000_000);
+}
+
+/// One log line per stream, on every route: request, rows, bytes, duration, outcome.
+#[tokio::test]
+async fn each_stream_is_logged_with_its_figures_and_outcome() {
+    let log = temp_path("server.log");
+    let server = DemoProcess::spawn_with_stderr(
+        &[
+            "start-all",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+            "--rest-host",
+            "127.0.0.1",
+            "--rest-port",
+            "0",
+        ],
+        &[("RUST_LOG", "info"), ("NO_COLOR", "1")],
+        std::fs::File::create(&log).unwrap().into(),
+    );
+    let client = fastflight::Client::connect(&server.location).await.unwrap();
+    let rows = client
+        .fetch(SyntheticParams {
+            rows: 1234,
+            batch_size: 1000,
+            seed: None,
+        })
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap()
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum::<usize>();
+    assert_eq!(rows, 1234);
+    // A failing request, and one through the gateway.
+    let _ = client
+        .fetch_ticket(
+            &br#"{"param_type": "fastflight.demo.SqlQuery", "query": "SELECT nope FROM nowhere"}"#
+                [..],
+        )
+        .await;
+    let gateway = server.gateway.clone().unwrap();
+    let csv = reqwest::Client::new()
+        .post(format!("{gateway}/stream"))
+        .header("accept", "text/csv")
+        .body(r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 77}"#)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 78);
+    // The lines are written when the streams end; give the server a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if text.matches("stream ended").count() >= 2 && text.contains("request refused") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "log so far:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let flight = text
+        .lines()
+        .find(|l| l.contains("stream ended") && l.contains("route=\"flight\""))
+        .unwrap_or_else(|| panic!("no flight stream line in:\n{text}"));
+    for part in [
+        "request=fastflight.demo.SyntheticParams",
+        "rows=1234",
+        "duration_ms=",
+        "outcome=\"complete\"",
+    ] {
+        assert!(flight.contains(part), "`{part}` missing from: {flight}");
+    }
+    let bytes: u64 = flight
+        .split("bytes=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no bytes figure in: {flight}"));
+    assert!(bytes >= 1234 * 16, "{bytes} bytes for 1234 rows: {flight}");
+    let http = text
+        .lines()
+        .find(|l| l.contains("stream ended") && l.contains("route=\"http\""))
+        .unwrap_or_else(|| panic!("no http stream line in:\n{text}"));
+    assert!(http.contains("rows=77"), "{http}");
+    let refused = text
+        .lines()
+        .find(|l| l.contains("request refused"))
+        .unwrap();
+    assert!(refused.contains("nowhere"), "{refused}");
+}
+
+/// Every option of the command line also reads its environment variable.
+#[tokio::test]
+async fn every_option_reads_its_environment_variable() {
+    // Serving options: location, gateway host, port and prefix.
+    let server = DemoProcess::spawn(
+        &["start-all"],
+        &[
+            ("FASTFLIGHT_FLIGHT_LOCATION", "grpc://127.0.0.1:0"),
+            ("FASTFLIGHT_REST_HOST", "127.0.0.1"),
+            ("FASTFLIGHT_REST_PORT", "0"),
+            ("FASTFLIGHT_REST_PREFIX", "/from-env"),
+        ],
+    );
+    let gateway = server.gateway.clone().unwrap();
+    assert!(
+        gateway.starts_with("http://127.0.0.1:") && gateway.ends_with("/from-env"),
+        "{gateway}"
+    );
+    assert!(
+        server.location.starts_with("grpc://127.0.0.1:"),
+        "{}",
+        server.location
+    );
+
+    // `call`: location, request, format, output, stats.
+    let output = temp_path("env.ndjson");
+    let out = demo(
+        &["call"],
+        &[
+            ("FASTFLIGHT_LOCATION", &server.location),
+            ("FASTFLIGHT_REQUEST", REQUEST),
+            ("FASTFLIGHT_FORMAT", "json"),
+            ("FASTFLIGHT_OUTPUT", output.to_str().unwrap()),
+            ("FASTFLIGHT_STATS", "true"),
+            ("FASTFLIGHT_NO_PROGRESS", "true"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap().lines().count(),
+        2500
+    );
+    assert!(err.contains("2500 rows"), "stats on stderr: {err}");
+
+    // `services --json`.
+    let out = demo(&["services"], &[("FASTFLIGHT_JSON", "true")]);
+    let services: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(services.as_array().unwrap().len(), 5);
+
+    // A value the option cannot take is refused naming the option: proof it was read.
+    for (var, value, option, args) in [
+        (
+            "FASTFLIGHT_GRACE_PERIOD",
+            "soon",
+            "--grace-period",
+            &["start-flight-server"][..],
+        ),
+        (
+            "FASTFLIGHT_REST_PORT",
+            "eighty",
+            "--rest-port",
+            &["start-all"][..],
+        ),
+        (
+            "FASTFLIGHT_NO_PROGRESS",
+            "maybe",
+            "--no-progress",
+            &["call", REQUEST][..],
+        ),
+        (
+            "FASTFLIGHT_FORMAT",
+            "xml",
+            "--format",
+            &["call", REQUEST][..],
+        ),
+        (
+            "FASTFLIGHT_FLIGHT_LOCATION",
+            "nowhere",
+            "nowhere",
+            &["start-flight-server"][..],
+        ),
+    ] {
+        let out = demo(args, &[(var, value)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}={value} accepted");
+        assert!(err.contains(option), "{var}={value}: {err}");
+    }
 }

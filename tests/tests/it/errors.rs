@@ -184,7 +184,22 @@ async fn panics_are_internal_and_the_server_serves_on() {
         .unwrap();
     assert_eq!(column_n(&ok), [0, 1, 2, 3]);
     let other = crate::support::client(&server).await;
-    assert!(other.fetch(Whoami {}).await.is_ok());
+    let who = other
+        .fetch(Whoami {})
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
+    assert_eq!(who.num_rows(), 1);
+    assert_eq!(
+        who.column_by_name("user")
+            .and_then(|c| c
+                .as_any()
+                .downcast_ref::<fastflight::arrow::array::StringArray>())
+            .map(|c| c.value(0)),
+        Some("anonymous")
+    );
 }
 
 #[tokio::test]
@@ -262,18 +277,61 @@ async fn bad_locations_are_refused() {
         assert!(e.to_string().contains(bad), "{e}");
         assert!(fastflight::Client::connect(bad).await.is_err());
     }
-    // Nobody listens here: a clear transport error, not a hang.
-    let e = fastflight::Client::connect("grpc://127.0.0.1:1")
-        .await
-        .err()
-        .unwrap();
+    // Nobody listens here: a clear transport error naming the address, not a hang.
+    let e = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        fastflight::Client::connect("grpc://127.0.0.1:1"),
+    )
+    .await
+    .expect("a refused connection is an answer, not a hang")
+    .err()
+    .unwrap();
     assert_eq!(e.code(), Code::Unavailable, "{e}");
+    assert!(e.to_string().contains("grpc://127.0.0.1:1"), "{e}");
 }
 
+/// Every registered name leads to its own service, and the names the derive wrote
+/// are the ones asked for.
 #[test]
-fn request_names_are_distinct() {
-    assert_ne!(
-        <Numbers as FlightRequest>::NAME,
-        <Boom as FlightRequest>::NAME
-    );
+fn each_registered_name_resolves_to_its_own_service() {
+    let registry = fastflight::Registry::global().unwrap();
+    let names = registry.names();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in &names {
+        let one = registry.select([name.as_str()]).unwrap();
+        assert_eq!(one.names(), std::slice::from_ref(name));
+    }
+    let handlers: Vec<String> = registry.services().into_iter().map(|s| s.handler).collect();
+    let mut distinct = handlers.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), handlers.len(), "{handlers:?}");
+    assert_eq!(<Numbers as FlightRequest>::NAME, "tests.Numbers");
+    assert!(names.contains(&<Boom as FlightRequest>::NAME.to_owned()));
+}
+
+/// A panicking service ends its own stream only: a stream of another call on the same
+/// connection goes on, in order, to its end.
+#[tokio::test]
+async fn a_panic_ends_only_its_own_stream() {
+    let server = start().await;
+    let client = client(&server).await;
+    let mut healthy = client.fetch(Slow {}).await.unwrap();
+    let mut seen = column_n(&[healthy.next().await.unwrap().unwrap()]);
+    for when in ["before", "during"] {
+        let outcome = async {
+            let mut stream = client.fetch(Boom { when: when.into() }).await?;
+            while let Some(batch) = stream.next().await {
+                batch?;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        let e = outcome.expect_err("a panicking service fails its call");
+        assert_refused(&e, Code::Internal, &["panicked", &format!("boom {when}")]);
+    }
+    while seen.len() < 40 {
+        seen.extend(column_n(&[healthy.next().await.unwrap().unwrap()]));
+    }
+    assert_eq!(seen, (0..40).collect::<Vec<_>>());
 }

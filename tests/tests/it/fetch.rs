@@ -35,6 +35,19 @@ async fn typed_stub_and_generic_fetch_agree() {
         .unwrap();
     assert_eq!(by_stub.num_rows(), 1);
     assert_eq!(by_stub.schema(), by_fetch.schema());
+    // The same values, but for the clock, which may tick between the calls.
+    for column in ["message", "service"] {
+        assert_eq!(
+            by_stub.column_by_name(column).unwrap(),
+            by_fetch.column_by_name(column).unwrap(),
+            "{column}"
+        );
+    }
+    let (t1, t2) = (
+        by_stub.column(1).as_primitive::<Int64Type>().value(0),
+        by_fetch.column(1).as_primitive::<Int64Type>().value(0),
+    );
+    assert!((t1 - t2).abs() <= 2, "{t1} {t2}");
     let schema = by_stub.schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["message", "timestamp", "service"]);
@@ -127,7 +140,7 @@ async fn synthetic_rows_are_lazy_deterministic_and_sized() {
         .await
         .unwrap();
     let b = client
-        .synthetic(request)
+        .synthetic(request.clone())
         .await
         .unwrap()
         .collect()
@@ -138,16 +151,39 @@ async fn synthetic_rows_are_lazy_deterministic_and_sized() {
     assert_eq!(a, b, "same seed, same rows");
     let names = a[10].column(2).as_string::<i32>();
     assert_eq!(names.value(2), "row-000000100002");
-    // A request for a huge result starts at once: batches are made as they are read.
-    let mut huge = client
+    let ids = a[10].column(0).as_primitive::<Int64Type>();
+    assert_eq!(ids.value(2), 100_002);
+    // Another seed: the same ids and names, other values.
+    let c = client
         .synthetic(SyntheticParams {
-            rows: 100_000_000,
-            batch_size: 1_000,
-            seed: None,
+            seed: Some(8),
+            ..request
         })
         .await
+        .unwrap()
+        .collect()
+        .await
         .unwrap();
-    let first = huge.next().await.unwrap().unwrap();
+    assert_eq!(a[0].column(0), c[0].column(0));
+    assert_ne!(
+        a[0].column(1),
+        c[0].column(1),
+        "the seed changes the values"
+    );
+    // A request for a huge result starts at once: batches are made as they are read.
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut huge = client
+            .synthetic(SyntheticParams {
+                rows: 100_000_000,
+                batch_size: 1_000,
+                seed: None,
+            })
+            .await
+            .unwrap();
+        huge.next().await.unwrap().unwrap()
+    })
+    .await
+    .expect("the first batch of a huge result comes at once");
     assert_eq!(first.num_rows(), 1_000);
 }
 
@@ -308,8 +344,44 @@ async fn compressed_streams_carry_the_same_rows() {
             .unwrap();
         assert_eq!(got, expected, "{compression:?}");
     }
-    // Compressed on the wire: fewer bytes than the plain stream.
-    let wire = |compression: Option<&'static str>| {
+    // Compressed on the wire, through the client API: a relay between client and server
+    // counts the bytes the server sends.
+    let mut wire_bytes = Vec::new();
+    for compression in [None, Some(Compression::Lz4), Some(Compression::Zstd)] {
+        let relay = crate::support::CountingRelay::start(&server.location).await;
+        let mut client = fastflight::Client::connect(&relay.location).await.unwrap();
+        if let Some(c) = compression {
+            client = client.with_compression(c);
+        }
+        let got = client
+            .synthetic(request.clone())
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "{compression:?}");
+        wire_bytes.push(relay.bytes_to_client());
+    }
+    let [plain_bytes, lz4_bytes, zstd_bytes] = wire_bytes[..] else {
+        unreachable!()
+    };
+    assert!(plain_bytes > 200_000 * 30, "plain {plain_bytes}");
+    assert!(
+        lz4_bytes * 4 < plain_bytes * 3,
+        "lz4 {lz4_bytes} vs plain {plain_bytes}"
+    );
+    assert!(
+        zstd_bytes * 2 < plain_bytes,
+        "zstd {zstd_bytes} vs plain {plain_bytes}"
+    );
+    assert!(
+        zstd_bytes < lz4_bytes,
+        "zstd {zstd_bytes} vs lz4 {lz4_bytes}"
+    );
+
+    // An unknown compression is refused by name.
+    let wire = |compression: &'static str| {
         let location = server.location.replace("grpc://", "http://");
         async move {
             let channel = tonic::transport::Endpoint::from_shared(location)
@@ -317,40 +389,16 @@ async fn compressed_streams_carry_the_same_rows() {
                 .connect()
                 .await
                 .unwrap();
-            let mut raw = arrow_flight::flight_service_client::FlightServiceClient::new(channel)
-                .max_decoding_message_size(usize::MAX);
+            let mut raw = arrow_flight::flight_service_client::FlightServiceClient::new(channel);
             let mut call = tonic::Request::new(arrow_flight::Ticket::new(
-                fastflight::ticket::encode(&SyntheticParams {
-                    rows: 200_000,
-                    batch_size: 50_000,
-                    seed: Some(3),
-                })
-                .unwrap(),
+                fastflight::ticket::encode(&Pairs { rows: 1 }).unwrap(),
             ));
-            if let Some(value) = compression {
-                call.metadata_mut()
-                    .insert("x-fastflight-compression", value.parse().unwrap());
-            }
-            let mut stream = raw.do_get(call).await.map(|r| r.into_inner());
-            match &mut stream {
-                Ok(stream) => {
-                    let mut bytes = 0;
-                    while let Some(data) = stream.message().await.unwrap() {
-                        bytes += data.data_body.len();
-                    }
-                    Ok(bytes)
-                }
-                Err(status) => Err(status.clone()),
-            }
+            call.metadata_mut()
+                .insert("x-fastflight-compression", compression.parse().unwrap());
+            raw.do_get(call).await.map(drop)
         }
     };
-    let plain_bytes = wire(None).await.unwrap();
-    let zstd_bytes = wire(Some("zstd")).await.unwrap();
-    assert!(
-        zstd_bytes * 2 < plain_bytes,
-        "zstd {zstd_bytes} vs plain {plain_bytes}"
-    );
-    let e = wire(Some("brotli")).await.unwrap_err();
+    let e = wire("brotli").await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     assert!(e.message().contains("lz4, zstd"), "{}", e.message());
 }
@@ -368,6 +416,13 @@ async fn dictionary_columns_arrive_intact() {
         .collect()
         .await
         .unwrap();
+    // The dictionary encoding itself arrives, not only the values.
+    for batch in &batches {
+        assert_eq!(
+            batch.column(0).data_type(),
+            &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+        );
+    }
     let values: Vec<String> = batches
         .iter()
         .flat_map(|b| {

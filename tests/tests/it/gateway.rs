@@ -425,3 +425,59 @@ async fn proxy_mode_forwards_to_a_remote_flight_server() {
         .iter()
         .any(|t| t["params_type"] == "tests.Pairs"));
 }
+
+/// Waits up to 5 s for a probe flag.
+async fn soon(flag: &std::sync::atomic::AtomicBool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
+/// An HTTP client that goes away mid-stream stops the service, through the in-process
+/// gateway and through a proxy gateway alike.
+#[tokio::test]
+async fn a_client_leaving_the_gateway_stops_the_service() {
+    use std::sync::atomic::Ordering;
+    let server = start().await;
+    let proxy = fastflight::rest::Gateway::new(
+        fastflight::rest::Source::remote(&server.location)
+            .await
+            .unwrap(),
+    )
+    .bind("127.0.0.1:0")
+    .await
+    .unwrap();
+    let proxy_url = proxy.url();
+    tokio::spawn(proxy.serve());
+    for (mode, url) in [("local", server.gateway.clone()), ("proxy", proxy_url)] {
+        server.probes.stream_dropped.store(false, Ordering::SeqCst);
+        server
+            .probes
+            .context_cancelled
+            .store(false, Ordering::SeqCst);
+        let response = post(&url, Some("text/csv"), ticket(&Slow {})).await;
+        assert_eq!(response.status(), StatusCode::OK, "{mode}");
+        let mut body = response.bytes_stream();
+        // The header and the first rows arrive; then the client leaves.
+        let first = body.next().await.unwrap().unwrap();
+        assert!(!first.is_empty(), "{mode}");
+        assert!(
+            !server.probes.stream_dropped.load(Ordering::SeqCst),
+            "{mode}"
+        );
+        drop(body);
+        assert!(
+            soon(&server.probes.stream_dropped).await,
+            "{mode}: the service's stream runs on"
+        );
+        assert!(
+            soon(&server.probes.context_cancelled).await,
+            "{mode}: the context is not cancelled"
+        );
+    }
+}

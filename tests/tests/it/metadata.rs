@@ -35,16 +35,27 @@ async fn flight_info_gives_schema_and_a_ticket_do_get_accepts() {
 async fn flight_info_with_a_declared_schema_does_not_run_the_service() {
     let server = start().await;
     let client = client(&server).await;
+    use std::sync::atomic::Ordering;
     let info = client.flight_info(&BlockingEndless {}).await.unwrap();
     assert_eq!(info.try_decode_schema().unwrap(), *numbers_schema());
+    let schema = client
+        .flight_client()
+        .get_schema(FlightDescriptor::new_cmd(
+            fastflight::ticket::encode(&BlockingEndless {}).unwrap(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(Schema::try_from(&schema).unwrap(), *numbers_schema());
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(
-        !server
-            .probes
-            .producer_stopped
-            .load(std::sync::atomic::Ordering::SeqCst),
-        "the producer was started (and dropped) by GetFlightInfo"
+        !server.probes.producer_started.load(Ordering::SeqCst),
+        "the service ran for GetFlightInfo or GetSchema"
     );
+    // The probe can see a start: a DoGet runs the service.
+    let mut stream = client.fetch(BlockingEndless {}).await.unwrap();
+    stream.next().await.unwrap().unwrap();
+    assert!(server.probes.producer_started.load(Ordering::SeqCst));
 }
 
 #[tokio::test]
@@ -179,6 +190,18 @@ async fn other_rpcs_are_unimplemented() {
     assert_eq!(e.code(), Code::Unimplemented);
     let e = raw.handshake(futures::stream::empty()).await.unwrap_err();
     assert_eq!(e.code(), Code::Unimplemented);
-    // The server is still fine.
-    assert!(raw.list_flights(Criteria::default()).await.is_ok());
+    // The server is still fine: it lists every service.
+    let listed: Vec<_> = raw
+        .list_flights(Criteria::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(
+        listed.len(),
+        fastflight::Registry::global().unwrap().len(),
+        "{listed:?}"
+    );
+    assert!(listed.iter().all(|info| info.is_ok()));
 }

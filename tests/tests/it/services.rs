@@ -150,6 +150,7 @@ pub struct Probes {
     pub stream_dropped: AtomicBool,
     pub context_cancelled: AtomicBool,
     pub producer_stopped: AtomicBool,
+    pub producer_started: AtomicBool,
 }
 
 pub struct SetOnDrop(pub Arc<Probes>, pub fn(&Probes) -> &AtomicBool);
@@ -237,6 +238,7 @@ pub fn blocking_endless(
     _req: BlockingEndless,
     probes: State<Arc<Probes>>,
 ) -> impl Iterator<Item = Result<RecordBatch, std::convert::Infallible>> + Send {
+    probes.producer_started.store(true, Ordering::SeqCst);
     let guard = SetOnDrop(Arc::clone(&probes), |p| &p.producer_stopped);
     (0..100_000_i64).map(move |i| {
         let _keep = &guard;

@@ -161,13 +161,23 @@ impl DemoProcess {
 
     /// Any serving command; reads the address lines it prints.
     pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn_with_stderr(args, env, std::process::Stdio::inherit())
+    }
+
+    /// Any serving command, its log (stderr) going to `stderr`.
+    pub fn spawn_with_stderr(
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: std::process::Stdio,
+    ) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(demo_binary());
         command
             .args(args)
             .env("RUST_LOG", "warn")
             .env("FASTFLIGHT_DATA_DIR", demo_data_dir())
-            .stdout(std::process::Stdio::piped());
+            .stdout(std::process::Stdio::piped())
+            .stderr(stderr);
         for (key, value) in env {
             command.env(key, value);
         }
@@ -216,5 +226,58 @@ impl Drop for DemoProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A TCP relay on 127.0.0.1:0 in front of a server, counting the bytes the server sends.
+pub struct CountingRelay {
+    /// Where clients connect: `grpc://127.0.0.1:PORT`.
+    pub location: String,
+    to_client: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CountingRelay {
+    pub async fn start(server_location: &str) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let target = server_location.trim_start_matches("grpc://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let location = format!("grpc://{}", listener.local_addr().unwrap());
+        let to_client = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&to_client);
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
+                    continue;
+                };
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let (mut in_read, mut in_write) = inbound.into_split();
+                    let (mut out_read, mut out_write) = outbound.into_split();
+                    let up = tokio::io::copy(&mut in_read, &mut out_write);
+                    let down = async {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut buffer = vec![0_u8; 64 * 1024];
+                        loop {
+                            let n = out_read.read(&mut buffer).await?;
+                            if n == 0 {
+                                return in_write.shutdown().await;
+                            }
+                            counter.fetch_add(n as u64, Ordering::Relaxed);
+                            in_write.write_all(&buffer[..n]).await?;
+                        }
+                    };
+                    let _ = tokio::join!(up, down);
+                });
+            }
+        });
+        Self {
+            location,
+            to_client,
+        }
+    }
+
+    /// The bytes the server sent so far.
+    pub fn bytes_to_client(&self) -> u64 {
+        self.to_client.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

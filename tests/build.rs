@@ -1,0 +1,38 @@
+//! Whether the interop tests can run: they need `python3` with pyarrow and the Python
+//! `fastflight` package. Without them the tests are compiled as ignored, with the reason,
+//! so `cargo test` shows them as such; with `FASTFLIGHT_REQUIRE_PYARROW` set (as in CI)
+//! their absence fails the build.
+
+use std::process::Command;
+
+const MODULES: &str = "pyarrow.flight, fastflight";
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(no_python_interop)");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_PYARROW");
+    println!("cargo::rerun-if-env-changed=PATH");
+    // A package installed or removed changes the site-packages folder: look again then.
+    if let Some(site) = python(&["-c", "import site; print(site.getsitepackages()[0])"]) {
+        println!("cargo::rerun-if-changed={}", site.trim());
+    }
+    if python(&["-c", &format!("import {MODULES}")]).is_some() {
+        return;
+    }
+    let install = "python3 -m pip install pyarrow fastflight";
+    if std::env::var_os("FASTFLIGHT_REQUIRE_PYARROW").is_some() {
+        panic!("FASTFLIGHT_REQUIRE_PYARROW is set, but python3 cannot import {MODULES}: {install}");
+    }
+    println!("cargo::rustc-cfg=no_python_interop");
+    println!(
+        "cargo::warning=python3 cannot import {MODULES}: the interop tests are ignored ({install})"
+    );
+}
+
+/// What `python3 ARGS` prints, when it succeeds.
+fn python(args: &[&str]) -> Option<String> {
+    let out = Command::new("python3").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
