@@ -251,7 +251,11 @@ async fn errors_after_batches_keep_their_code_and_are_not_a_complete_result() {
 async fn a_missing_state_fails_the_start_naming_it() {
     let Err(e) = fastflight::Server::builder()
         .location("grpc://127.0.0.1:0")
-        .registry(fastflight::Registry::global().unwrap().under("it"))
+        .registry(
+            fastflight::Registry::global()
+                .unwrap()
+                .under("it::services"),
+        )
         .state(std::sync::Arc::new(Probes::default()))
         .state(Hits::default())
         .bind()
@@ -334,4 +338,26 @@ async fn a_panic_ends_only_its_own_stream() {
         seen.extend(column_n(&[healthy.next().await.unwrap().unwrap()]));
     }
     assert_eq!(seen, (0..40).collect::<Vec<_>>());
+}
+
+/// Two services for one request type in two modules, and two types of one name: the
+/// compiler cannot see these, so the server refuses to start and names both places.
+#[test]
+fn duplicates_in_two_modules_fail_the_start() {
+    let program = crate::support::example_binary("start_refuses_duplicates");
+    let out = std::process::Command::new(program).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("is bound to two services"), "{text}");
+    assert!(
+        text.contains("one::first") && text.contains("two::second"),
+        "{text}"
+    );
+    assert!(text.contains("start_refuses_duplicates.rs:23"), "{text}");
+    assert!(text.contains("start_refuses_duplicates.rs:32"), "{text}");
+    assert!(
+        text.contains("two request types share the name `dup.Req`"),
+        "{text}"
+    );
+    assert!(text.contains("SameName"), "{text}");
 }

@@ -16,7 +16,9 @@ use crate::support::column_n;
 
 /// The services of this test binary (not the demo's), so no demo state is needed.
 fn tests_only() -> Registry {
-    Registry::global().expect("the registry starts").under("it")
+    Registry::global()
+        .expect("the registry starts")
+        .under("it::services")
 }
 
 /// A server of `registry` on 127.0.0.1:0 with the test states, and its location.

@@ -39,7 +39,9 @@ pub async fn start() -> TestServer {
         .state(fastflight::sources::files::FileRoot::new(&data_dir).expect("fixture root"))
         .state(Arc::clone(&probes))
         .state(Hits::default())
-        .state(Label("from the builder".into()));
+        .state(Label("from the builder".into()))
+        .state(crate::hygiene::Shared)
+        .state(crate::extractors::Pool("from the builder".into()));
     let server = builder.bind().await.expect("server binds on 127.0.0.1:0");
     let location = server.location();
     let gateway = fastflight::rest::Gateway::new(fastflight::rest::Source::local(&server))
@@ -110,6 +112,28 @@ pub fn demo_binary() -> std::path::PathBuf {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building fastflight-demo failed");
+    }
+    binary
+}
+
+/// An example program of this crate (`tests/examples/NAME.rs`), built by `cargo test`
+/// beside this test binary; built here when the tests run alone.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile dir");
+    let binary = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "fastflight-tests", "--example", name])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the example {name} failed");
     }
     binary
 }

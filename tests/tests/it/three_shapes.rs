@@ -1,4 +1,5 @@
-//! The accepted shapes of #[data_service], and the typed stubs of their request types.
+//! The accepted shapes of #[data_service], and the typed stubs of their request types:
+//! this module compiles.
 use fastflight::arrow::array::RecordBatch;
 use fastflight::prelude::*;
 
@@ -17,12 +18,17 @@ pub async fn plain_stream(_req: A) -> impl Stream<Item = Result<RecordBatch, std
 }
 
 #[data_service]
-pub async fn result_stream(_req: B) -> Result<futures::stream::Empty<Result<RecordBatch, String>>, String> {
+pub async fn result_stream(
+    _req: B,
+) -> Result<futures::stream::Empty<Result<RecordBatch, String>>, String> {
     Ok(futures::stream::empty())
 }
 
 #[data_service(blocking)]
-pub fn blocking_result(_req: C, _ctx: Context) -> Result<std::vec::IntoIter<fastflight::Result<RecordBatch>>, fastflight::Error> {
+pub fn blocking_result(
+    _req: C,
+    _ctx: Context,
+) -> Result<std::vec::IntoIter<fastflight::Result<RecordBatch>>, fastflight::Error> {
     Ok(Vec::new().into_iter())
 }
 
@@ -42,5 +48,3 @@ fn _typed_blocking(client: &fastflight::blocking::Client) -> fastflight::Result<
     let _ = client.d(D {})?;
     Ok(())
 }
-
-fn main() {}

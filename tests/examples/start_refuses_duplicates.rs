@@ -1,5 +1,7 @@
 //! A request type bound to services in two modules, and two request types sharing one
-//! name: the compiler cannot see these, so the server refuses to start, naming both places.
+//! name: the compiler cannot see these, so the server refuses to start, naming both
+//! places. A program of its own, since its registry cannot start; the test
+//! `errors::duplicates_in_two_modules_fail_the_start` runs it.
 use fastflight::prelude::*;
 
 mod api {
@@ -37,17 +39,23 @@ async fn third(_req: api::SameName) -> fastflight::Result<BatchStream> {
     Ok(futures::stream::empty().boxed())
 }
 
+/// Prints the start-up error and exits 1; exits 0 if the server started (a failure
+/// the test `errors::duplicates_in_two_modules_fail_the_start` reports).
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let bound = runtime.block_on(fastflight::Server::builder().location("grpc://127.0.0.1:0").bind());
-    let Err(error) = bound else {
-        panic!("a server with a request type bound twice started");
-    };
-    let text = error.to_string();
-    assert!(text.contains("is bound to two services"), "{text}");
-    assert!(text.contains("one::first") && text.contains("two::second"), "{text}");
-    assert!(text.contains("start_refuses_duplicates.rs:21"), "{text}");
-    assert!(text.contains("start_refuses_duplicates.rs:30"), "{text}");
-    assert!(text.contains("two request types share the name `dup.Req`"), "{text}");
-    assert!(text.contains("SameName"), "{text}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let bound = runtime.block_on(
+        fastflight::Server::builder()
+            .location("grpc://127.0.0.1:0")
+            .bind(),
+    );
+    match bound {
+        Ok(_) => println!("started"),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
 }
