@@ -22,7 +22,7 @@ use crate::payload;
 pub struct Payload(pub Arc<Vec<RecordBatch>>);
 
 /// The whole pre-built payload.
-#[derive(FlightRequest, Serialize, Deserialize, Clone)]
+#[derive(FlightRequest, Serialize, Deserialize, Clone, JsonSchema)]
 #[flight(name = "bench.Payload")]
 pub struct PayloadRequest {}
 
@@ -37,7 +37,7 @@ pub async fn payload_service(
 }
 
 /// One row, for latency.
-#[derive(FlightRequest, Serialize, Deserialize, Clone)]
+#[derive(FlightRequest, Serialize, Deserialize, Clone, JsonSchema)]
 #[flight(name = "bench.Echo")]
 pub struct Echo {
     pub message: String,
@@ -67,7 +67,7 @@ pub async fn echo(req: Echo) -> fastflight::Result<BatchStream> {
 }
 
 /// `bytes` of payload-shaped rows, generated lazily batch by batch, read and dropped.
-#[derive(FlightRequest, Serialize, Deserialize, Clone)]
+#[derive(FlightRequest, Serialize, Deserialize, Clone, JsonSchema)]
 #[flight(name = "bench.Big")]
 pub struct Big {
     pub bytes: u64,

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! # use fastflight::prelude::*;
-//! # #[derive(FlightRequest, Serialize, Deserialize)]
+//! # #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 //! # pub struct Numbers { pub n: u64 }
 //! let client = fastflight::blocking::Client::connect("grpc://127.0.0.1:8815")?;
 //! for batch in client.fetch(Numbers { n: 10 })? {

@@ -27,7 +27,7 @@ pub use crate::wire::{Compression, COMPRESSION_HEADER};
 ///
 /// ```no_run
 /// # use fastflight::prelude::*;
-/// # #[derive(FlightRequest, Serialize, Deserialize)]
+/// # #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 /// # #[flight(name = "fastflight.demo_services.echo_demo.EchoParams")]
 /// # pub struct EchoParams { pub message: String }
 /// # async fn run() -> fastflight::Result<()> {

@@ -10,7 +10,7 @@
 //! use std::sync::Arc;
 //!
 //! /// The request: its JSON form is the Flight ticket.
-//! #[derive(FlightRequest, Serialize, Deserialize)]
+//! #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 //! #[flight(name = "example.Squares")]
 //! pub struct Squares {
 //!     pub n: i64,
@@ -77,6 +77,7 @@ pub mod cli;
 
 pub use arrow;
 pub use arrow_flight;
+pub use schemars;
 pub use tonic;
 
 #[cfg(any(feature = "files", feature = "cli"))]
@@ -93,7 +94,9 @@ pub use server::{BoundServer, Server, ServerBuilder};
 #[cfg(feature = "server")]
 pub use service::{BatchIter, BatchStream, Call, Context, FromCall, State};
 
-/// Derives [`FlightRequest`](trait@FlightRequest) for a serde struct with named fields.
+/// Derives [`FlightRequest`](trait@FlightRequest) for a serde struct with named fields
+/// that also derives `JsonSchema` (re-exported in the [`prelude`], with the
+/// `schemars` path its derive names): the JSON Schema clients discover is the type's own.
 ///
 /// - `#[flight(name = "pkg.Name")]` fixes the registered name (the ticket's
 ///   `param_type`); without it the name is the Rust path of the type
@@ -118,7 +121,7 @@ pub use service::{BatchIter, BatchStream, Call, Context, FromCall, State};
 /// ```
 /// use fastflight::prelude::*;
 ///
-/// #[derive(FlightRequest, Serialize, Deserialize)]
+/// #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 /// #[flight(name = "shop.Orders", validate = Orders::check)]
 /// pub struct Orders {
 ///     pub customer: String,
@@ -175,7 +178,7 @@ pub use fastflight_macros::FlightRequest;
 /// ```
 /// use fastflight::prelude::*;
 /// use fastflight::arrow::array::RecordBatch;
-/// # #[derive(FlightRequest, Serialize, Deserialize)]
+/// # #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 /// # pub struct Orders { pub customer: String }
 /// pub struct Db { pub url: String }
 ///
@@ -199,6 +202,7 @@ pub use fastflight_macros::data_service;
 
 /// What a service module needs: the macros, their traits, and stream helpers.
 pub mod prelude {
+    pub use crate::schemars::{self, JsonSchema};
     pub use crate::FlightRequest;
     #[cfg(feature = "server")]
     pub use crate::{data_service, BatchIter, BatchStream, Context, State};

@@ -36,6 +36,8 @@ pub struct RequestType {
     pub fields: &'static [FieldInfo],
     /// Deserialises and validates the fields into the typed request.
     pub decode: fn(Map<String, Value>) -> Result<Decoded>,
+    /// The JSON Schema of the request.
+    pub json_schema: fn() -> Value,
 }
 
 impl RequestType {
@@ -48,6 +50,7 @@ impl RequestType {
             decode: |fields| {
                 crate::ticket::into_request::<R>(fields).map(|r| Box::new(r) as Decoded)
             },
+            json_schema: R::request_schema,
         }
     }
 }
@@ -262,6 +265,7 @@ mod tests {
             id,
             fields: &[],
             decode: |_| Ok(Box::new(())),
+            json_schema: || Value::Null,
         }
     }
     fn a() -> RequestType {

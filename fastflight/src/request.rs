@@ -9,7 +9,7 @@
 /// ```
 /// use fastflight::prelude::*;
 ///
-/// #[derive(FlightRequest, Serialize, Deserialize)]
+/// #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 /// #[flight(name = "demo.Greeting", validate = check)]
 /// pub struct Greeting {
 ///     pub name: String,
@@ -25,13 +25,20 @@
 /// let json: serde_json::Value = serde_json::from_slice(&ticket).unwrap();
 /// assert_eq!(json["param_type"], "demo.Greeting");
 /// assert_eq!(json["name"], "ada");
+///
+/// let schema = Greeting::request_schema();
+/// assert_eq!(schema["properties"]["param_type"]["const"], "demo.Greeting");
+/// assert_eq!(schema["properties"]["name"]["type"], "string");
+/// assert_eq!(schema["required"], serde_json::json!(["param_type", "name"]));
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a FlightRequest",
     label = "not a FlightRequest",
-    note = "add `#[derive(FlightRequest, Serialize, Deserialize)]` to the struct"
+    note = "add `#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]` to the struct"
 )]
-pub trait FlightRequest: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {
+pub trait FlightRequest:
+    serde::Serialize + serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static
+{
     /// The registered name: the `param_type` of every ticket for this request.
     const NAME: &'static str;
 
@@ -42,6 +49,32 @@ pub trait FlightRequest: serde::Serialize + serde::de::DeserializeOwned + Send +
     fn validate(&self) -> Result<(), String> {
         Ok(())
     }
+
+    /// The JSON Schema (draft 2020-12) of the ticket: the type's own schema (from its
+    /// `JsonSchema` derive, which follows its serde attributes) with the `param_type`
+    /// key added, required and fixed to [`FlightRequest::NAME`].
+    fn request_schema() -> serde_json::Value {
+        let mut schema = schemars::SchemaGenerator::default().into_root_schema_for::<Self>();
+        if let Some(object) = schema.as_object_mut() {
+            object.insert("title".to_owned(), Self::NAME.into());
+            let properties = object
+                .entry("properties")
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(properties) = properties.as_object_mut() {
+                properties.insert(
+                    crate::wire::PARAM_TYPE.to_owned(),
+                    serde_json::json!({"type": "string", "const": Self::NAME}),
+                );
+            }
+            let required = object
+                .entry("required")
+                .or_insert_with(|| serde_json::json!([]));
+            if let Some(required) = required.as_array_mut() {
+                required.insert(0, crate::wire::PARAM_TYPE.into());
+            }
+        }
+        schema.to_value()
+    }
 }
 
 /// A validation hook as a trait, used by `#[flight(validate)]` without a path.
@@ -49,7 +82,7 @@ pub trait FlightRequest: serde::Serialize + serde::de::DeserializeOwned + Send +
 /// ```
 /// use fastflight::prelude::*;
 ///
-/// #[derive(FlightRequest, Serialize, Deserialize)]
+/// #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 /// #[flight(validate)]
 /// pub struct Range { pub start: i64, pub end: i64 }
 ///

@@ -26,7 +26,7 @@ pub type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch>> + Send + 'stat
 ///
 /// ```
 /// use fastflight::prelude::*;
-/// # #[derive(FlightRequest, Serialize, Deserialize)]
+/// # #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 /// # pub struct Who {}
 ///
 /// #[data_service]
@@ -97,7 +97,7 @@ impl Context {
 ///
 /// ```
 /// use fastflight::prelude::*;
-/// # #[derive(FlightRequest, Serialize, Deserialize)]
+/// # #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 /// # pub struct Count {}
 /// pub struct Settings { pub greeting: String }
 ///
@@ -163,7 +163,7 @@ impl<'a> Call<'a> {
 /// ```
 /// use fastflight::prelude::*;
 /// use fastflight::{Call, FromCall};
-/// # #[derive(FlightRequest, Serialize, Deserialize)]
+/// # #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 /// # pub struct Report {}
 ///
 /// /// The caller's tenant, from the `x-tenant` header.

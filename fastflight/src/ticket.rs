@@ -96,13 +96,13 @@ mod tests {
     use crate::FieldInfo;
     use serde::{Deserialize, Serialize};
 
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
     struct Probe {
         rows: u64,
         label: Option<String>,
         inner: Inner,
     }
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
     struct Inner {
         limit: u32,
     }

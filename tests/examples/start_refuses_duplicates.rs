@@ -7,11 +7,11 @@ use fastflight::prelude::*;
 mod api {
     use fastflight::prelude::*;
 
-    #[derive(FlightRequest, Serialize, Deserialize)]
+    #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
     #[flight(name = "dup.Req")]
     pub struct Req {}
 
-    #[derive(FlightRequest, Serialize, Deserialize)]
+    #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
     #[flight(name = "dup.Req")]
     pub struct SameName {}
 }

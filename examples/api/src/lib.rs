@@ -10,7 +10,7 @@ use fastflight::prelude::*;
 
 /// Echo one message back as one row. Same wire name and field as the Python package's
 /// `EchoParams`, so its clients call this server unchanged.
-#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(
     name = "fastflight.demo_services.echo_demo.EchoParams",
     method = "echo"
@@ -34,7 +34,7 @@ impl Default for EchoParams {
 }
 
 /// Generated rows `id: int64, value: float64, name: utf8`, made lazily batch by batch.
-#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(
     name = "fastflight.demo.SyntheticParams",
     method = "synthetic",
@@ -72,7 +72,7 @@ impl SyntheticParams {
 
 /// A read-only SQL query over the demo SQLite database (tables `trades`, `symbols`,
 /// `daily_bars`), with parameters bound to `?1`, `?2`, ...
-#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "fastflight.demo.SqlQuery")]
 pub struct SqlQuery {
     /// One SELECT statement.
@@ -86,7 +86,7 @@ pub struct SqlQuery {
 }
 
 /// A CSV file of the demo's data directory (`trades.csv`).
-#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "fastflight.demo.CsvFile")]
 pub struct CsvFile {
     /// The path, relative to the data directory.
@@ -103,7 +103,7 @@ pub struct CsvFile {
 }
 
 /// A Parquet file of the demo's data directory (`trades.parquet`).
-#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "fastflight.demo.ParquetFile")]
 pub struct ParquetFile {
     /// The path, relative to the data directory.

@@ -8,7 +8,7 @@
 //! use fastflight::prelude::*;
 //! use fastflight::sources::files::{FileRoot, ReadOptions};
 //!
-//! #[derive(FlightRequest, Serialize, Deserialize)]
+//! #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 //! pub struct Table { pub path: String, pub columns: Option<Vec<String>> }
 //!
 //! #[data_service]

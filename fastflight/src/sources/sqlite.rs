@@ -12,7 +12,7 @@
 //! use fastflight::prelude::*;
 //! use fastflight::sources::sqlite::SqlitePool;
 //!
-//! #[derive(FlightRequest, Serialize, Deserialize)]
+//! #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 //! pub struct BySymbol { pub symbol: String }
 //!
 //! #[data_service]

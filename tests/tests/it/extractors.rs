@@ -40,7 +40,7 @@ impl FromCall for Conn {
     }
 }
 
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Report")]
 pub struct Report {}
 

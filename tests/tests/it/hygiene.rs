@@ -32,6 +32,23 @@ pub struct Other {
     pub flag: bool,
 }
 
+/// `JsonSchema` by hand: its derive needs the prelude, which this module is without.
+macro_rules! any_object_schema {
+    ($($ty:ident),*) => {$(
+        impl fastflight::schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(std::stringify!($ty))
+            }
+            fn json_schema(
+                _: &mut fastflight::schemars::SchemaGenerator,
+            ) -> fastflight::schemars::Schema {
+                <fastflight::schemars::Schema as std::default::Default>::default()
+            }
+        }
+    )*};
+}
+any_object_schema!(Params, Other);
+
 pub struct Shared;
 
 fn schema() -> fastflight::arrow::datatypes::Schema {

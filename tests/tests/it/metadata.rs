@@ -205,3 +205,66 @@ async fn other_rpcs_are_unimplemented() {
     );
     assert!(listed.iter().all(|info| info.is_ok()));
 }
+
+/// The listing's JSON Schema comes from the request type itself: enum values, nested
+/// structs, flattened fields and defaults, and `param_type` fixed to the name.
+#[tokio::test]
+async fn listings_carry_the_request_types_own_json_schema() {
+    let server = start().await;
+    let client = client(&server).await;
+    let services = client.list_services().await.unwrap();
+    let orders = services
+        .iter()
+        .find(|s| s.name == "tests.Orders")
+        .expect("tests.Orders is listed");
+    let schema = &orders.json_schema;
+    assert_eq!(schema["title"], "tests.Orders");
+    assert_eq!(schema["properties"]["param_type"]["const"], "tests.Orders");
+    assert_eq!(schema["required"][0], "param_type");
+    // The enum's values, as serde writes them.
+    let side = &schema["properties"]["side"];
+    let side = match side.get("$ref").and_then(|r| r.as_str()) {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap();
+            &schema["$defs"][name]
+        }
+        None => side,
+    };
+    assert_eq!(
+        side["enum"],
+        serde_json::json!(["buy", "sell"]),
+        "{schema:#}"
+    );
+    // The nested struct's fields.
+    let window_ref = serde_json::to_string(&schema["properties"]["window"]).unwrap();
+    assert!(window_ref.contains("Window"), "{schema:#}");
+    assert_eq!(
+        schema["$defs"]["Window"]["required"],
+        serde_json::json!(["from", "to"]),
+        "{schema:#}"
+    );
+    // The flattened field at the top, with its default.
+    assert_eq!(
+        schema["properties"]["page_size"]["default"], 100,
+        "{schema:#}"
+    );
+    assert!(!schema["required"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("page_size")));
+    // A request written from the schema's words is accepted.
+    let batch = client
+        .fetch_ticket(&br#"{"param_type": "tests.Orders", "side": "sell", "page_size": 7}"#[..])
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
+    assert_eq!(batch.num_rows(), 1);
+    let e = client
+        .fetch_ticket(&br#"{"param_type": "tests.Orders", "side": "hold"}"#[..])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.to_string().contains("side"), "{e}");
+}

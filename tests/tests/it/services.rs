@@ -15,7 +15,7 @@ pub fn numbers_batch(start: i64, len: i64) -> RecordBatch {
 
 /// `count` numbers in batches of `batch_size`; with `fail_after`, an error with the
 /// code `fail_code` after that many batches.
-#[derive(FlightRequest, Serialize, Deserialize, Clone)]
+#[derive(FlightRequest, Serialize, Deserialize, Clone, JsonSchema)]
 #[flight(name = "tests.Numbers", validate)]
 pub struct Numbers {
     pub count: i64,
@@ -59,7 +59,7 @@ pub async fn numbers(req: Numbers) -> fastflight::Result<BatchStream> {
 }
 
 /// Panics `before` the stream is made, or `during` it (after one batch).
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Boom")]
 pub struct Boom {
     pub when: String,
@@ -82,7 +82,7 @@ pub async fn boom(req: Boom) -> fastflight::Result<BatchStream> {
 }
 
 /// A service that returns its error before any batch.
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Refuse")]
 pub struct Refuse {
     pub reason: String,
@@ -96,7 +96,7 @@ pub async fn refuse(
 }
 
 /// Who called: the `x-user` header and the peer's IP, from the [`Context`].
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Whoami")]
 pub struct Whoami {}
 
@@ -122,7 +122,7 @@ pub struct Hits(pub AtomicU64);
 /// A second state type, to show several `State<T>` parameters.
 pub struct Label(pub String);
 
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Count")]
 pub struct Count {}
 
@@ -162,7 +162,7 @@ impl Drop for SetOnDrop {
 }
 
 /// One batch every 20 ms, up to 500 batches (10 s): long enough to be cancelled.
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Slow")]
 pub struct Slow {}
 
@@ -192,7 +192,7 @@ pub async fn slow(
 }
 
 /// A blocking source: `n` numbers in batches of `batch_size`, made on a blocking thread.
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.BlockingRange")]
 pub struct BlockingRange {
     pub n: i64,
@@ -225,7 +225,7 @@ pub fn blocking_range(
 }
 
 /// An endless blocking producer that records when it stops.
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.BlockingEndless")]
 pub struct BlockingEndless {}
 
@@ -255,7 +255,7 @@ pub fn pairs_schema() -> Schema {
 }
 
 /// A declared schema; `rows` rows, possibly none.
-#[derive(FlightRequest, Serialize, Deserialize, Clone)]
+#[derive(FlightRequest, Serialize, Deserialize, Clone, JsonSchema)]
 #[flight(name = "tests.Pairs")]
 pub struct Pairs {
     pub rows: usize,
@@ -284,7 +284,7 @@ pub async fn pairs(req: Pairs) -> fastflight::Result<BatchStream> {
 }
 
 /// No declared schema and no rows: still a valid, empty stream.
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Nothing")]
 pub struct Nothing {}
 
@@ -294,7 +294,7 @@ pub async fn nothing(_req: Nothing) -> fastflight::Result<BatchStream> {
 }
 
 /// A request whose name is the Rust path of its type (no `#[flight(name)]`).
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 pub struct DefaultNamed {
     pub x: i64,
 }
@@ -305,7 +305,7 @@ pub async fn default_named(req: DefaultNamed) -> fastflight::Result<BatchStream>
 }
 
 /// A dictionary-encoded column, in two batches sharing one dictionary.
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Dictionary")]
 pub struct Dictionary {}
 
@@ -324,7 +324,7 @@ pub async fn dictionary(_req: Dictionary) -> fastflight::Result<BatchStream> {
 }
 
 /// One row with a timestamp in the zone "UTC".
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Zoned")]
 pub struct Zoned {}
 
@@ -334,5 +334,58 @@ pub async fn zoned(_req: Zoned) -> fastflight::Result<BatchStream> {
     // 2026-01-02T03:04:05Z
     let ts = TimestampMicrosecondArray::from(vec![1_767_323_045_000_000]).with_timezone("UTC");
     let batch = RecordBatch::try_from_iter([("ts", Arc::new(ts) as ArrayRef)])?;
+    Ok(futures::stream::iter([Ok(batch)]).boxed())
+}
+
+/// A side of an order: `"buy"` or `"sell"` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+/// A time window, nested in a request.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Window {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Paging fields, flattened into a request.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Paging {
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+}
+
+fn default_page_size() -> u32 {
+    100
+}
+
+/// A request with an enum, a nested struct and flattened fields: its JSON Schema
+/// describes all three.
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "tests.Orders")]
+pub struct Orders {
+    pub side: Side,
+    pub window: Option<Window>,
+    #[serde(flatten)]
+    pub paging: Paging,
+}
+
+#[data_service]
+pub async fn orders(req: Orders) -> fastflight::Result<BatchStream> {
+    let side = match req.side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    };
+    let batch = RecordBatch::try_from_iter([
+        ("side", Arc::new(StringArray::from(vec![side])) as ArrayRef),
+        (
+            "page_size",
+            Arc::new(Int64Array::from(vec![i64::from(req.paging.page_size)])) as ArrayRef,
+        ),
+    ])?;
     Ok(futures::stream::iter([Ok(batch)]).boxed())
 }

@@ -1,6 +1,6 @@
 use fastflight::prelude::*;
 
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "a.One", name = "a.Two")]
 pub struct Twice {
     pub n: u32,

@@ -1,6 +1,6 @@
 use fastflight::prelude::*;
 
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(method = "list orders")]
 pub struct Orders {}
 

@@ -1,6 +1,6 @@
-use fastflight::FlightRequest;
+use fastflight::prelude::*;
 
-#[derive(FlightRequest)]
+#[derive(FlightRequest, JsonSchema)]
 pub struct NotSerde {
     pub n: u32,
 }

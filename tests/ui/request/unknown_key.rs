@@ -1,6 +1,6 @@
 use fastflight::prelude::*;
 
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(nmae = "demo.Typo")]
 pub struct Typo {
     pub n: u32,

@@ -1,6 +1,6 @@
 use fastflight::prelude::*;
 
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(validate = check)]
 pub struct Checked {
     pub n: u32,

@@ -1,6 +1,6 @@
 use fastflight::prelude::*;
 
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 pub struct Req {}
 
 pub struct Pool(std::rc::Rc<u8>);

@@ -1,8 +1,8 @@
 use fastflight::prelude::*;
 
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 pub struct A {}
-#[derive(FlightRequest, Serialize, Deserialize)]
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 pub struct B {}
 
 #[data_service]
