@@ -9,6 +9,9 @@ mod names;
 mod request;
 mod service;
 
+#[cfg(test)]
+mod snapshots;
+
 use proc_macro::TokenStream;
 
 /// Implements `fastflight::FlightRequest` and writes the typed client stub; documented

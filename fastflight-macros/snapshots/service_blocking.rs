@@ -1,0 +1,59 @@
+fn rows(req: Rows) -> impl Iterator<Item = Result<RecordBatch, String>> + Send {
+    std::iter::empty()
+}
+#[doc(hidden)]
+#[allow(non_upper_case_globals, dead_code)]
+const __fastflight_one_service_per_request_type__Rows: () = ();
+macro_rules! data_service_goes_on_a_free_function_at_module_level {
+    () => {};
+}
+data_service_goes_on_a_free_function_at_module_level! {}
+
+// The body of `data_service_goes_on_a_free_function_at_module_level!`, formatted:
+const _: () = {
+    const __HANDLER: &str = ::core::concat!(
+        ::core::module_path!(), "::", ::core::stringify!(rows)
+    );
+    #[allow(clippy::unnecessary_wraps, unused_variables)]
+    fn __fastflight_invoke(
+        __request: ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>,
+        __ctx: ::fastflight::__private::Context,
+        __states: &::fastflight::__private::States,
+    ) -> ::fastflight::__private::Result<
+        ::fastflight::__private::BoxFuture<
+            'static,
+            ::fastflight::__private::Result<::fastflight::__private::BatchStream>,
+        >,
+    > {
+        let __fastflight_request: Rows = ::fastflight::__private::request::<
+            Rows,
+        >(__request)?;
+        ::core::result::Result::Ok(
+            ::fastflight::__private::ready(
+                ::fastflight::__private::run_blocking(move || {
+                    let __fastflight_returned = rows(__fastflight_request);
+                    ::fastflight::__private::iter_of(__HANDLER, __fastflight_returned)
+                }),
+            ),
+        )
+    }
+    fn __fastflight_states() -> ::std::vec::Vec<
+        (::fastflight::__private::TypeId, &'static str),
+    > {
+        let states: ::std::vec::Vec<
+            ::core::option::Option<(::fastflight::__private::TypeId, &'static str)>,
+        > = ::std::vec![];
+        ::core::iter::Iterator::collect(
+            ::core::iter::Iterator::flatten(
+                ::core::iter::IntoIterator::into_iter(states),
+            ),
+        )
+    }
+    ::fastflight::__private::inventory::submit! {
+        ::fastflight::__private::ServiceEntry { request :
+        ::fastflight::__private::request_type:: < Rows >, request_type : "Rows", handler
+        : __HANDLER, location : ::core::concat!(::core::file!(), ":", ::core::line!()),
+        states : __fastflight_states, schema : ::core::option::Option::None, blocking :
+        true, invoke : __fastflight_invoke, }
+    }
+};

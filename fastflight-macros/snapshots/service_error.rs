@@ -1,0 +1,9 @@
+::core::compile_error! {
+    "unknown #[data_service] argument; expected `blocking` and/or `schema = path::to::fn`"
+}
+::core::compile_error! {
+    "a #[data_service] function must be `async fn`; for a blocking source write a plain `fn` under #[data_service(blocking)]"
+}
+fn not_async(req: Req) -> BatchStream {
+    todo!()
+}
