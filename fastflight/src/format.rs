@@ -197,6 +197,7 @@ impl<W: Write + Send> BatchWriter for ParquetWriter<W> {
 }
 
 /// A `Write` whose bytes are taken out chunk by chunk, to stream a writer's output.
+#[doc(hidden)]
 #[derive(Clone, Default)]
 pub struct ChunkSink(Arc<Mutex<Vec<u8>>>);
 

@@ -335,6 +335,9 @@ fn encode(
     )
 }
 
+/// `GET {prefix}/registered_data_types`: `[{"params_type": NAME, "service_type": HANDLER}]`.
+/// The key is `params_type` (the Python package's spelling, kept so its tools read this
+/// listing), while tickets name the type under `param_type`.
 async fn registered_data_types(
     State(gateway): State<Gateway>,
 ) -> Result<Json<serde_json::Value>, ApiError> {

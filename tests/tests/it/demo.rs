@@ -1,6 +1,6 @@
 //! The `fastflight-demo` binary as a real child process.
 
-use fastflight_demo_api::{EchoParams, SyntheticParams};
+use fastflight_demo_api::{EchoParams, EchoParamsClient, SyntheticParams, SyntheticParamsClient};
 
 use crate::support::{demo_binary, DemoProcess};
 
@@ -9,7 +9,7 @@ async fn demo_serves_echo_and_synthetic() {
     let demo = DemoProcess::start();
     let client = fastflight::Client::connect(&demo.location).await.unwrap();
     let echo = client
-        .fetch(EchoParams::default())
+        .echo(EchoParams::default())
         .await
         .unwrap()
         .concat()
@@ -17,7 +17,7 @@ async fn demo_serves_echo_and_synthetic() {
         .unwrap();
     assert_eq!(echo.num_rows(), 1);
     let rows: usize = client
-        .fetch(SyntheticParams {
+        .synthetic(SyntheticParams {
             rows: 300_000,
             batch_size: 65_536,
             seed: None,
