@@ -15,7 +15,7 @@ use crate::dispatch::Dispatcher;
 use crate::listing::ServiceInfo;
 use crate::service::Context;
 
-/// The actions [`FlightHandler`] answers, with their descriptions.
+/// The actions a server answers (DoAction), with their descriptions.
 pub const ACTIONS: &[(&str, &str)] = &[
     (
         "list_services",

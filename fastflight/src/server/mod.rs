@@ -1,7 +1,8 @@
 //! The Flight server: a builder, binding, serving and graceful shutdown.
 //!
-//! The path of a DoGet: [`doget`] (route) → [`grpc`] (the ticket's message) →
-//! [`crate::dispatch`] (decode, lookup, invoke, guarded stream) → [`ipc`] (frames).
+//! The path of a DoGet: `doget` (route) → `grpc` (the ticket's message) → the dispatch
+//! (decode, lookup, invoke, guarded stream) → `ipc` (frames); `ARCHITECTURE.md` in the
+//! repository walks it.
 
 mod doget;
 mod flight;
