@@ -2,7 +2,7 @@
 //! documentation describes them: `fastflight::FlightRequest` and `fastflight::data_service`.
 //!
 //! Each macro goes attributes → model → checks → expansion, with one error context
-//! ([`ctxt::Ctxt`]) that collects every error before anything is expanded.
+//! (`ctxt::Ctxt`) that collects every error before anything is expanded.
 
 mod ctxt;
 mod names;
