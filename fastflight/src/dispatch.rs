@@ -1,21 +1,24 @@
 //! The one path of a request, for every route (Flight DoGet, GetFlightInfo, GetSchema,
 //! the gateway's in-process source):
 //!
-//! ticket bytes → [`ticket::decode`] → [`Registry`] lookup → the typed request
-//! (deserialised, errors naming the field, then validated) → invoke (take the further
-//! arguments, start the handler) → a guarded stream: one panic guard, the schema
-//! check, and the accounting that logs one line per stream.
+//! a slot among the streams in flight (`max_concurrency`) → ticket bytes →
+//! [`ticket::decode`] → [`Registry`] lookup → the typed request (deserialised, errors
+//! naming the field, then validated) → invoke (take the further arguments, start the
+//! handler) → a guarded stream: one panic guard, the schema check, the deadline
+//! (`request_timeout`, or the caller's `grpc-timeout` when sooner), and the accounting
+//! that logs one line per stream.
 
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use futures::{FutureExt, Stream, StreamExt};
 use serde_json::{Map, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::DropGuard;
 
 use crate::registry::{Registry, ServiceEntry};
@@ -30,18 +33,78 @@ pub(crate) struct ResultStream {
     pub(crate) batches: BatchStream,
 }
 
+/// The bounds the dispatch holds every request to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    /// Streams in flight at once, server-wide.
+    pub(crate) max_concurrency: usize,
+    /// How long a request waits for a free slot before it is refused.
+    pub(crate) queue_wait: Duration,
+    /// The longest a stream may run, from its request to its last batch.
+    pub(crate) request_timeout: Option<Duration>,
+    /// The largest request message (for the gateway's body).
+    pub(crate) max_request_bytes: usize,
+}
+
 /// The services a server serves and the values their arguments are taken from.
 #[derive(Clone)]
 pub(crate) struct Dispatcher {
     registry: Arc<Registry>,
     states: Arc<States>,
+    slots: Arc<Semaphore>,
+    bounds: Bounds,
 }
 
 impl Dispatcher {
-    pub(crate) fn new(registry: Registry, states: States) -> Self {
+    pub(crate) fn new(registry: Registry, states: States, bounds: Bounds) -> Self {
         Self {
             registry: Arc::new(registry),
             states: Arc::new(states),
+            slots: Arc::new(Semaphore::new(bounds.max_concurrency.max(1))),
+            bounds,
+        }
+    }
+
+    /// The largest request message accepted, for the gateway in front of this dispatch.
+    #[cfg(feature = "rest")]
+    pub(crate) fn max_request_bytes(&self) -> usize {
+        self.bounds.max_request_bytes
+    }
+
+    /// The streams in flight now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.bounds.max_concurrency.max(1) - self.slots.available_permits()
+    }
+
+    /// A slot among the streams in flight, waiting a moment for one to free up.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit> {
+        let wait = tokio::time::timeout(
+            self.bounds.queue_wait,
+            Arc::clone(&self.slots).acquire_owned(),
+        );
+        match wait.await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Error::status(
+                tonic::Code::ResourceExhausted,
+                format!(
+                    "the server is at its limit of {} streams in flight (max_concurrency); try again later",
+                    self.bounds.max_concurrency
+                ),
+            )),
+        }
+    }
+
+    /// The deadline of a call: the server's `request_timeout`, or the caller's
+    /// `grpc-timeout` when that is sooner.
+    fn deadline(&self, ctx: &Context) -> Option<(Duration, &'static str)> {
+        let asked = ctx
+            .header(crate::wire::GRPC_TIMEOUT)
+            .and_then(crate::wire::parse_grpc_timeout)
+            .map(|d| (d, "the caller's grpc-timeout"));
+        let own = self.bounds.request_timeout.map(|d| (d, "request_timeout"));
+        match (asked, own) {
+            (Some(a), Some(o)) => Some(if a.0 < o.0 { a } else { o }),
+            (a, o) => a.or(o),
         }
     }
 
@@ -59,16 +122,28 @@ impl Dispatcher {
         route: &'static str,
     ) -> Result<ResultStream> {
         let cancel_on_drop = ctx.cancellation_token().drop_guard();
+        let deadline = self.deadline(&ctx);
+        let started = Instant::now();
         let opened = async {
+            let permit = self.slot().await?;
             let (entry, fields) = self.resolve(ticket)?;
-            let (schema, batches) = start(entry, fields, ctx, &self.states).await?;
-            Ok::<_, Error>((entry, schema, batches))
+            let (schema, batches) =
+                within(deadline, start(entry, fields, ctx, &self.states)).await?;
+            Ok::<_, Error>((entry, schema, batches, permit))
         }
         .await;
-        let (entry, schema, batches) = opened.inspect_err(|e| refused(route, e))?;
+        let (entry, schema, batches, permit) = opened.inspect_err(|e| refused(route, e))?;
+        let batches = match deadline {
+            Some((limit, which)) => timed(
+                batches,
+                (started + limit).into(),
+                deadline_exceeded(limit, which),
+            ),
+            None => batches,
+        };
         Ok(ResultStream {
             schema,
-            batches: accounted(route, entry.name(), batches, cancel_on_drop),
+            batches: accounted(route, entry.name(), batches, cancel_on_drop, Some(permit)),
         })
     }
 
@@ -82,6 +157,7 @@ impl Dispatcher {
         may_run: bool,
     ) -> Result<SchemaRef> {
         let _cancel_on_drop = ctx.cancellation_token().drop_guard();
+        let deadline = self.deadline(&ctx);
         let (entry, fields) = self.resolve(ticket)?;
         if let Some(schema) = entry.schema {
             ((entry.request)().decode)(fields)?;
@@ -97,7 +173,10 @@ impl Dispatcher {
                 ),
             ));
         }
-        Ok(start(entry, fields, ctx, &self.states).await?.0)
+        let _permit = self.slot().await?;
+        Ok(within(deadline, start(entry, fields, ctx, &self.states))
+            .await?
+            .0)
     }
 
     /// Decode → lookup: the service of a ticket, and the request's fields.
@@ -105,6 +184,44 @@ impl Dispatcher {
         let raw = ticket::decode(ticket)?;
         Ok((self.registry.lookup(&raw.param_type)?, raw.fields))
     }
+}
+
+/// The error of a call past its deadline.
+fn deadline_exceeded(limit: Duration, which: &str) -> Error {
+    Error::status(
+        tonic::Code::DeadlineExceeded,
+        format!("the call ran past its deadline of {limit:?} ({which})"),
+    )
+}
+
+/// A future held to a deadline.
+async fn within<T>(
+    deadline: Option<(Duration, &'static str)>,
+    future: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match deadline {
+        Some((limit, which)) => tokio::time::timeout(limit, future)
+            .await
+            .map_err(|_| deadline_exceeded(limit, which))?,
+        None => future.await,
+    }
+}
+
+/// A stream that ends with `error` at `at`, if it has not ended by then.
+fn timed(batches: BatchStream, at: tokio::time::Instant, error: Error) -> BatchStream {
+    let deadline = Box::pin(tokio::time::sleep_until(at));
+    futures::stream::unfold(Some((batches, deadline, error)), |state| async move {
+        let (mut batches, mut deadline, error) = state?;
+        tokio::select! {
+            biased;
+            item = batches.next() => {
+                let item = item?;
+                Some((item, Some((batches, deadline, error))))
+            }
+            () = &mut deadline => Some((Err(error), None)),
+        }
+    })
+    .boxed()
 }
 
 /// Logs a request refused before its stream began.
@@ -204,11 +321,13 @@ pub(crate) fn accounted(
     request: &str,
     batches: BatchStream,
     cancel_on_drop: DropGuard,
+    slot: Option<OwnedSemaphorePermit>,
 ) -> BatchStream {
     Accounted {
+        _slot: slot,
         inner: batches,
         route,
-        request: request.to_owned(),
+        request: crate::error::clip(request),
         started: Instant::now(),
         rows: 0,
         bytes: 0,
@@ -219,6 +338,8 @@ pub(crate) fn accounted(
 }
 
 struct Accounted {
+    /// The stream's slot among those in flight, freed when the stream is dropped.
+    _slot: Option<OwnedSemaphorePermit>,
     inner: BatchStream,
     route: &'static str,
     request: String,

@@ -15,10 +15,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The ticket is empty, not JSON, not a JSON object, or has no string `param_type`.
-    #[error("invalid ticket: {0}")]
+    #[error("invalid ticket: {}", clip(.0))]
     InvalidTicket(String),
     /// A request field is missing or has the wrong type; `path` names the field.
-    #[error("invalid request `{param_type}`: {}{message}", field_prefix(.path))]
+    #[error("invalid request `{param_type}`: {}{}", field_prefix(.path), clip(.message))]
     InvalidField {
         /// The registered name of the request type.
         param_type: String,
@@ -36,7 +36,7 @@ pub enum Error {
         message: String,
     },
     /// No service is registered for this `param_type`.
-    #[error("no service is registered for param_type `{name}`; registered: [{}]", .registered.join(", "))]
+    #[error("no service is registered for param_type `{}`; registered: [{}]", clip(.name), .registered.join(", "))]
     UnknownRequest {
         /// The name the ticket asked for.
         name: String,
@@ -111,8 +111,35 @@ fn field_prefix(path: &str) -> String {
     if path.is_empty() || path == "." {
         String::new()
     } else {
-        format!("field `{path}`: ")
+        format!("field `{}`: ", clip(path))
     }
+}
+
+/// The longest piece of a peer's text an error message or a log line repeats.
+const CLIP: usize = 200;
+
+/// A peer's text as errors and logs repeat it: control characters escaped (no forged
+/// log lines), and cut after [`CLIP`] characters (no flooded logs or statuses).
+///
+/// ```
+/// # use fastflight::error::clip;
+/// assert_eq!(clip("a\nb"), "a\\nb");
+/// assert!(clip(&"x".repeat(10_000)).len() < 300);
+/// ```
+pub fn clip(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == CLIP {
+            out.push_str(&format!("… ({} bytes in all)", text.len()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Error {

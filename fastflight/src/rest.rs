@@ -82,7 +82,13 @@ impl Source {
                     .inspect_err(|e| dispatch::refused("http", e))?;
                 Ok(ResultStream {
                     schema: stream.schema(),
-                    batches: dispatch::accounted("http", &name, stream.boxed(), cancel_on_drop),
+                    batches: dispatch::accounted(
+                        "http",
+                        &name,
+                        stream.boxed(),
+                        cancel_on_drop,
+                        None,
+                    ),
                 })
             }
         }
@@ -101,15 +107,28 @@ impl Source {
 pub struct Gateway {
     source: Source,
     prefix: String,
+    max_body_bytes: usize,
 }
 
 impl Gateway {
-    /// A gateway with the default prefix `/fastflight`.
+    /// A gateway with the default prefix `/fastflight`, taking request bodies of at most
+    /// [`crate::server::DEFAULT_MAX_REQUEST_BYTES`] (in-process: the server's own limit).
     pub fn new(source: Source) -> Self {
+        let max_body_bytes = match &source.0 {
+            Origin::Local(dispatcher) => dispatcher.max_request_bytes(),
+            Origin::Remote(_) => crate::server::DEFAULT_MAX_REQUEST_BYTES,
+        };
         Self {
             source,
             prefix: DEFAULT_PREFIX.to_owned(),
+            max_body_bytes,
         }
+    }
+
+    /// The largest request body accepted; a larger one is refused with 413 naming the limit.
+    pub fn max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes.max(1);
+        self
     }
 
     /// The route prefix (`/fastflight`); `""` or `/` mounts the routes at the root.
@@ -126,8 +145,9 @@ impl Gateway {
     /// The axum router, to serve or to nest in an application of one's own.
     pub fn router(self) -> Router {
         let prefix = self.prefix.clone();
+        let limit = axum::extract::DefaultBodyLimit::max(self.max_body_bytes);
         Router::new()
-            .route(&format!("{prefix}/stream"), post(stream))
+            .route(&format!("{prefix}/stream"), post(stream).layer(limit))
             .route(
                 &format!("{prefix}/registered_data_types"),
                 get(registered_data_types),
@@ -144,6 +164,7 @@ impl Gateway {
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listener.local_addr()?;
+        crate::server::warn_if_exposed(&local_addr.to_string());
         Ok(BoundGateway {
             listener,
             local_addr,
@@ -240,9 +261,37 @@ impl IntoResponse for ApiError {
 async fn stream(
     State(gateway): State<Gateway>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    version: axum::http::Version,
     headers: HeaderMap,
-    body: Bytes,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // HTTP/1.0 has no chunked encoding: a stream cut by an error would end as a clean
+    // close, and its reader could take a partial result for a whole one.
+    if version < axum::http::Version::HTTP_11 {
+        let e = Error::status(
+            tonic::Code::InvalidArgument,
+            "a stream needs HTTP/1.1 or later, which can mark a cut stream; HTTP/1.0 cannot",
+        );
+        return Ok((StatusCode::HTTP_VERSION_NOT_SUPPORTED, Json(error_body(&e))).into_response());
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
+            let e = if too_large {
+                Error::status(
+                    tonic::Code::ResourceExhausted,
+                    format!(
+                        "a request body above {} bytes is refused (max_request_bytes)",
+                        gateway.max_body_bytes
+                    ),
+                )
+            } else {
+                Error::status(tonic::Code::InvalidArgument, rejection.body_text())
+            };
+            return Ok((rejection.status(), Json(error_body(&e))).into_response());
+        }
+    };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::from_accept(accept).ok_or_else(|| {
         Error::status(

@@ -17,8 +17,41 @@ pub const PARAM_TYPE: &str = "param_type";
 /// The request header with which a client asks for a compressed IPC stream.
 pub const COMPRESSION_HEADER: &str = "x-fastflight-compression";
 
-/// The default location a server listens on, as the Python package has it.
-pub const DEFAULT_LOCATION: &str = "grpc://0.0.0.0:8815";
+/// The default location a server listens on: loopback only, the Python package's port.
+/// Another interface must be asked for (`grpc://0.0.0.0:8815`).
+pub const DEFAULT_LOCATION: &str = "grpc://127.0.0.1:8815";
+
+/// The gRPC request header that carries the caller's deadline.
+pub const GRPC_TIMEOUT: &str = "grpc-timeout";
+
+/// The deadline of a `grpc-timeout` header value (`100m`, `5S`, ...); `None` for a
+/// value that is not one (an absent or bad header sets no deadline).
+///
+/// ```
+/// use std::time::Duration;
+/// use fastflight::wire::parse_grpc_timeout;
+/// assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
+/// assert_eq!(parse_grpc_timeout("2H"), Some(Duration::from_secs(7200)));
+/// assert_eq!(parse_grpc_timeout("123456789m"), None, "at most 8 digits");
+/// assert_eq!(parse_grpc_timeout("5x"), None);
+/// ```
+pub fn parse_grpc_timeout(value: &str) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
 
 /// The HTTP/2 stream window both ends announce: large enough for bulk transfers.
 #[cfg(any(feature = "client", feature = "server"))]

@@ -90,7 +90,7 @@ struct FlightArgs {
 #[derive(Debug, Args)]
 struct RestArgs {
     /// The gateway's host.
-    #[arg(long, env = "FASTFLIGHT_REST_HOST", default_value = "0.0.0.0")]
+    #[arg(long, env = "FASTFLIGHT_REST_HOST", default_value = "127.0.0.1")]
     rest_host: String,
     /// The gateway's port (0 picks a free port).
     #[arg(long, env = "FASTFLIGHT_REST_PORT", default_value_t = 8000)]
@@ -105,6 +105,21 @@ struct ServeArgs {
     /// Seconds that streams in flight may take to finish after SIGINT/SIGTERM.
     #[arg(long, env = "FASTFLIGHT_GRACE_PERIOD", default_value_t = 30.0)]
     grace_period: f64,
+    /// The largest request message accepted: a ticket, a descriptor, an action, a gateway body.
+    #[arg(long, env = "FASTFLIGHT_MAX_REQUEST_BYTES", default_value_t = crate::server::DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_bytes: usize,
+    /// Streams one connection may have open at once.
+    #[arg(long, env = "FASTFLIGHT_MAX_CONCURRENT_STREAMS", default_value_t = crate::server::DEFAULT_MAX_CONCURRENT_STREAMS)]
+    max_concurrent_streams: u32,
+    /// Streams in flight at once, server-wide; more wait up to --queue-wait-ms, then are refused.
+    #[arg(long, env = "FASTFLIGHT_MAX_CONCURRENCY", default_value_t = crate::server::DEFAULT_MAX_CONCURRENCY)]
+    max_concurrency: usize,
+    /// Milliseconds a request waits for a free slot when --max-concurrency streams are in flight.
+    #[arg(long, env = "FASTFLIGHT_QUEUE_WAIT_MS", default_value_t = crate::server::DEFAULT_QUEUE_WAIT.as_millis() as u64)]
+    queue_wait_ms: u64,
+    /// Seconds a stream may run from request to last batch (0: no limit); a caller's sooner grpc-timeout is honoured too.
+    #[arg(long, env = "FASTFLIGHT_REQUEST_TIMEOUT", default_value_t = 0.0)]
+    request_timeout: f64,
 }
 
 #[derive(Debug, Args)]
@@ -204,7 +219,7 @@ where
     match command {
         Command::StartFlightServer { flight, serve } => {
             serve::run(serve::Plan {
-                builder: Some(setup().await?.location(flight.flight_location)),
+                builder: Some(serve.limit(setup().await?.location(flight.flight_location))),
                 gateway: None,
                 grace: serve.grace(),
             })
@@ -221,6 +236,7 @@ where
                     addr: rest.addr(),
                     prefix: rest.rest_prefix,
                     proxy_to: Some(flight_location),
+                    max_request_bytes: serve.max_request_bytes,
                 }),
                 grace: serve.grace(),
             })
@@ -232,11 +248,12 @@ where
             serve,
         } => {
             serve::run(serve::Plan {
-                builder: Some(setup().await?.location(flight.flight_location)),
+                builder: Some(serve.limit(setup().await?.location(flight.flight_location))),
                 gateway: Some(serve::GatewayPlan {
                     addr: rest.addr(),
                     prefix: rest.rest_prefix,
                     proxy_to: None,
+                    max_request_bytes: serve.max_request_bytes,
                 }),
                 grace: serve.grace(),
             })
@@ -260,6 +277,20 @@ impl RestArgs {
 impl ServeArgs {
     fn grace(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.grace_period.max(0.0))
+    }
+
+    /// The limits, applied to a server builder.
+    fn limit(&self, builder: ServerBuilder) -> ServerBuilder {
+        let timeout = (self.request_timeout > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(self.request_timeout));
+        builder
+            .max_request_bytes(self.max_request_bytes)
+            .max_concurrent_streams(self.max_concurrent_streams)
+            .max_concurrency(
+                self.max_concurrency,
+                std::time::Duration::from_millis(self.queue_wait_ms),
+            )
+            .request_timeout(timeout)
     }
 }
 

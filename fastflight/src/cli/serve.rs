@@ -15,6 +15,8 @@ pub(super) struct GatewayPlan {
     pub prefix: String,
     /// `Some(location)`: proxy mode; `None`: in-process over the Flight server's services.
     pub proxy_to: Option<String>,
+    /// The largest request body accepted.
+    pub max_request_bytes: usize,
 }
 
 pub(super) struct Plan {
@@ -39,7 +41,13 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
                 (None, Some(server)) => Source::local(server),
                 (None, None) => Source::remote(crate::wire::DEFAULT_LOCATION).await?,
             };
-            Some(Gateway::new(source).prefix(&g.prefix).bind(&g.addr).await?)
+            Some(
+                Gateway::new(source)
+                    .prefix(&g.prefix)
+                    .max_request_bytes(g.max_request_bytes)
+                    .bind(&g.addr)
+                    .await?,
+            )
         }
         None => None,
     };

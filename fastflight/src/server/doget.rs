@@ -91,6 +91,24 @@ impl FlightRoutes {
     }
 }
 
+/// The generated service refuses a message above its decoding limit as `OutOfRange`
+/// ("decoded message length too large"); every route says it the same way instead:
+/// `ResourceExhausted`, naming the limit.
+fn named_size_refusal(response: HttpResponse, max: usize) -> HttpResponse {
+    match Status::from_header_map(response.headers()) {
+        Some(status)
+            if status.code() == tonic::Code::OutOfRange
+                && status.message().contains("message length too large") =>
+        {
+            Status::resource_exhausted(format!(
+                "a request message above {max} bytes is refused (max_request_bytes)"
+            ))
+            .into_http()
+        }
+        _ => response,
+    }
+}
+
 impl NamedService for FlightRoutes {
     const NAME: &'static str = "arrow.flight.protocol.FlightService";
 }
@@ -109,7 +127,9 @@ impl tonic::codegen::Service<HttpRequest> for FlightRoutes {
             let routes = self.clone();
             Box::pin(async move { Ok(routes.do_get(request).await) })
         } else {
-            Box::pin(self.generated.call(request))
+            let max = self.limits.max_request_bytes;
+            let answered = self.generated.call(request);
+            Box::pin(async move { Ok(named_size_refusal(answered.await?, max)) })
         }
     }
 }

@@ -23,7 +23,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     (
         "health",
-        "JSON object {\"status\": \"ok\", \"services\": N}",
+        "JSON object {\"status\": \"ok\", \"services\": N, \"streams_in_flight\": N}",
     ),
 ];
 
@@ -156,6 +156,7 @@ impl FlightService for FlightHandler {
             "health" => json_bytes(&serde_json::json!({
                 "status": "ok",
                 "services": self.dispatcher.registry().len(),
+                "streams_in_flight": self.dispatcher.in_flight(),
             }))?,
             other => {
                 let known: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();

@@ -36,7 +36,7 @@ pub(super) async fn read_message(
         }
         if bytes.len() > max + PREFIX_LEN || message_len(&bytes).is_some_and(|len| len > max) {
             return Err(Status::resource_exhausted(format!(
-                "a {what} request above {max} bytes is refused"
+                "a {what} request message above {max} bytes is refused (max_request_bytes)"
             )));
         }
     }

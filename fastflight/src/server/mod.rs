@@ -11,14 +11,14 @@ mod ipc;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use futures::TryStreamExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 pub use doget::FlightRoutes;
 pub use flight::ACTIONS;
 
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Bounds, Dispatcher};
 use crate::registry::Registry;
 use crate::service::States;
 use crate::wire::{host_port, CONNECTION_WINDOW, STREAM_WINDOW};
@@ -31,6 +31,18 @@ pub const DEFAULT_MAX_FLIGHT_DATA_SIZE: usize = 64 * 1024 * 1024;
 
 /// Request messages (tickets, descriptors, actions) above this size are refused.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// Streams one connection may have open at once (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`).
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// Streams in flight at once, server-wide, over every connection and the gateway.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 256;
+
+/// How long a request waits for a free slot when `max_concurrency` streams are in flight.
+pub const DEFAULT_QUEUE_WAIT: Duration = Duration::from_millis(200);
+
+/// The HTTP/2 keep-alive ping interval; a peer that does not answer in 20 s is let go.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(30);
 
 /// The largest `max_flight_data_size`: a gRPC message's length is a u32.
 const MAX_MESSAGE: usize = u32::MAX as usize - 1024;
@@ -56,6 +68,13 @@ impl Server {
             states: States::default(),
             max_flight_data_size: DEFAULT_MAX_FLIGHT_DATA_SIZE,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            bounds: Bounds {
+                max_concurrency: DEFAULT_MAX_CONCURRENCY,
+                queue_wait: DEFAULT_QUEUE_WAIT,
+                request_timeout: None,
+                max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            },
         }
     }
 }
@@ -67,6 +86,8 @@ pub struct ServerBuilder {
     states: States,
     max_flight_data_size: usize,
     max_request_bytes: usize,
+    max_concurrent_streams: u32,
+    bounds: Bounds,
 }
 
 impl ServerBuilder {
@@ -97,9 +118,33 @@ impl ServerBuilder {
         self
     }
 
-    /// The largest request message accepted (a ticket, a descriptor, an action).
+    /// The largest request message accepted (a ticket, a descriptor, an action, the
+    /// gateway's body); a larger one is refused with `ResourceExhausted`.
     pub fn max_request_bytes(mut self, bytes: usize) -> Self {
-        self.max_request_bytes = bytes;
+        self.max_request_bytes = bytes.max(1);
+        self.bounds.max_request_bytes = self.max_request_bytes;
+        self
+    }
+
+    /// The streams one connection may have open at once (at least 1).
+    pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.max_concurrent_streams = streams.max(1);
+        self
+    }
+
+    /// The streams in flight at once over the whole server (at least 1); a request
+    /// that finds no slot free within `queue_wait` is refused with `ResourceExhausted`
+    /// naming the limit.
+    pub fn max_concurrency(mut self, streams: usize, queue_wait: Duration) -> Self {
+        self.bounds.max_concurrency = streams.max(1);
+        self.bounds.queue_wait = queue_wait;
+        self
+    }
+
+    /// The longest a stream may run, from its request to its last batch; a stream past
+    /// it ends with `DeadlineExceeded`. A caller's sooner `grpc-timeout` is honoured too.
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.bounds.request_timeout = timeout;
         self
     }
 
@@ -111,6 +156,7 @@ impl ServerBuilder {
             None => Registry::global()?.clone(),
         };
         registry.check_states(&self.states)?;
+        warn_if_exposed(addr);
         if registry.is_empty() {
             tracing::warn!(
                 "this server has no services: no #[data_service] is linked into the binary (a library crate of services is linked only when used: add `use my_services as _;`), or the registry given to the builder is empty"
@@ -120,7 +166,7 @@ impl ServerBuilder {
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", self.location)))?;
         let local_addr = listener.local_addr()?;
-        let dispatcher = Dispatcher::new(registry, self.states);
+        let dispatcher = Dispatcher::new(registry, self.states, self.bounds);
         let limits = doget::Limits {
             max_flight_data_size: self.max_flight_data_size,
             max_request_bytes: self.max_request_bytes,
@@ -130,6 +176,8 @@ impl ServerBuilder {
             local_addr,
             routes: FlightRoutes::new(dispatcher.clone(), limits),
             dispatcher,
+            max_request_bytes: self.max_request_bytes,
+            max_concurrent_streams: self.max_concurrent_streams,
         })
     }
 
@@ -150,6 +198,8 @@ pub struct BoundServer {
     local_addr: SocketAddr,
     routes: FlightRoutes,
     dispatcher: Dispatcher,
+    max_request_bytes: usize,
+    max_concurrent_streams: u32,
 }
 
 impl BoundServer {
@@ -179,6 +229,11 @@ impl BoundServer {
         self.dispatcher.clone()
     }
 
+    /// The largest request message accepted (the gateway's body limit in-process).
+    pub fn max_request_bytes(&self) -> usize {
+        self.max_request_bytes
+    }
+
     /// Serves until the process ends.
     pub async fn serve(self) -> Result<()> {
         self.serve_with_shutdown(std::future::pending()).await
@@ -186,16 +241,55 @@ impl BoundServer {
 
     /// Serves until `signal` completes, then refuses new requests and lets streams in flight finish.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(self.listener).map_ok(|s| {
-            let _ = s.set_nodelay(true);
-            s
-        });
         tonic::transport::Server::builder()
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
+            .max_concurrent_streams(Some(self.max_concurrent_streams))
+            .http2_keepalive_interval(Some(DEFAULT_KEEPALIVE))
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
             .add_service(self.routes)
-            .serve_with_incoming_shutdown(incoming, signal)
+            .serve_with_incoming_shutdown(accepted(self.listener), signal)
             .await?;
         Ok(())
+    }
+}
+
+/// The connections of a listener. An accept error (out of file descriptors, say) is
+/// logged and retried after a pause that doubles up to a second, so a server at its fd
+/// limit waits for connections to close instead of spinning.
+pub(crate) fn accepted(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<TcpStream>> + Send {
+    futures::stream::unfold(listener, |listener| async move {
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    return Some((Ok(stream), listener));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, pause_ms = pause.as_millis() as u64, "cannot accept a connection");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    })
+}
+
+/// Warns when a server listens beyond loopback: nothing authenticates its callers yet.
+pub(crate) fn warn_if_exposed(addr: &str) {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        tracing::warn!(
+            address = addr,
+            "listening beyond loopback without authentication: anyone who can reach this address can call every service"
+        );
     }
 }

@@ -15,6 +15,7 @@ mod fixtures;
 mod gateway;
 mod hygiene;
 mod interop;
+mod limits;
 mod metadata;
 mod paths;
 mod services;

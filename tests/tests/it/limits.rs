@@ -1,0 +1,309 @@
+//! What one client may ask of a server is bounded, and a refusal names the limit: request
+//! sizes on every route, streams per connection and in flight, deadlines, HTTP/1.0 on the
+//! gateway, and a peer's text in errors and logs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_flight::flight_service_client::FlightServiceClient;
+use arrow_flight::{Action, FlightDescriptor, Ticket};
+use futures::StreamExt;
+use tonic::Code;
+
+use crate::services::*;
+
+/// A server of the test services with `configure` applied, and its in-process gateway.
+async fn serve(
+    configure: impl FnOnce(fastflight::ServerBuilder) -> fastflight::ServerBuilder,
+) -> (String, String, Arc<Probes>) {
+    let probes = Arc::new(Probes::default());
+    let builder = fastflight::Server::builder()
+        .location("grpc://127.0.0.1:0")
+        .registry(
+            fastflight::Registry::global()
+                .unwrap()
+                .under("it::services"),
+        )
+        .state(Arc::clone(&probes))
+        .state(Hits::default())
+        .state(Label("limits".into()));
+    let server = configure(builder).bind().await.unwrap();
+    let location = server.location();
+    let gateway = fastflight::rest::Gateway::new(fastflight::rest::Source::local(&server))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = gateway.url();
+    tokio::spawn(gateway.serve());
+    tokio::spawn(server.serve());
+    (location, url, probes)
+}
+
+async fn raw(location: &str) -> FlightServiceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(location.replace("grpc://", "http://"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    FlightServiceClient::new(channel).max_encoding_message_size(usize::MAX)
+}
+
+#[tokio::test]
+async fn every_route_refuses_a_request_above_max_request_bytes() {
+    let (location, gateway, _) = serve(|b| b.max_request_bytes(64 * 1024)).await;
+    let big = format!(
+        r#"{{"param_type": "tests.Pairs", "rows": 1, "pad": "{}"}}"#,
+        "x".repeat(100 * 1024)
+    );
+    let mut raw = raw(&location).await;
+    let e = raw
+        .do_get(Ticket::new(big.clone()))
+        .await
+        .map(drop)
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    assert!(e.message().contains("65536"), "{}", e.message());
+    let e = raw
+        .get_flight_info(FlightDescriptor::new_cmd(big.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    let e = raw
+        .do_action(Action::new("health", big.clone()))
+        .await
+        .map(drop)
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    // The gateway's body: 413 with a JSON error naming the limit.
+    let response = reqwest::Client::new()
+        .post(format!("{gateway}/stream"))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("max_request_bytes") && message.contains("65536"),
+        "{message}"
+    );
+    // A request under the limit is served, on the same connection.
+    let ok = fastflight::Client::connect(&location).await.unwrap();
+    let rows = ok
+        .fetch(Pairs { rows: 3 })
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
+    assert_eq!(rows.num_rows(), 3);
+}
+
+#[tokio::test]
+async fn streams_in_flight_are_bounded_server_wide_with_a_named_refusal() {
+    let (location, gateway, _) = serve(|b| b.max_concurrency(3, Duration::from_millis(100))).await;
+    // Three slow streams hold every slot (each its own client, read once).
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let client = fastflight::Client::connect(&location).await.unwrap();
+        let mut stream = client.fetch(Slow {}).await.unwrap();
+        stream.next().await.unwrap().unwrap();
+        held.push(stream);
+    }
+    let other = fastflight::Client::connect(&location).await.unwrap();
+    let e = other.fetch(Pairs { rows: 1 }).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    assert!(
+        e.to_string().contains("max_concurrency") && e.to_string().contains("3 streams"),
+        "{e}"
+    );
+    // The gateway shares the limit: 429 naming it.
+    let response = reqwest::Client::new()
+        .post(format!("{gateway}/stream"))
+        .body(r#"{"param_type": "tests.Pairs", "rows": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    // A freed slot is taken by the next request.
+    held.pop();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match other.fetch(Pairs { rows: 2 }).await {
+            Ok(stream) => {
+                assert_eq!(stream.concat().await.unwrap().num_rows(), 2);
+                break;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+                assert!(Instant::now() < deadline, "the slot was not freed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_connection_holds_at_most_max_concurrent_streams() {
+    let (location, _, _) = serve(|b| b.max_concurrent_streams(2)).await;
+    let client = fastflight::Client::connect(&location).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = client.fetch(Slow {}).await.unwrap();
+        stream.next().await.unwrap().unwrap();
+        held.push(stream);
+    }
+    // A third stream on the same connection waits for one of the two ...
+    let third =
+        tokio::time::timeout(Duration::from_millis(500), client.fetch(Pairs { rows: 1 })).await;
+    assert!(
+        third.is_err(),
+        "a third stream opened on a connection limited to two"
+    );
+    // ... while another connection is served at once.
+    let other = fastflight::Client::connect(&location).await.unwrap();
+    let rows = tokio::time::timeout(Duration::from_secs(10), async {
+        other
+            .fetch(Pairs { rows: 2 })
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap()
+    })
+    .await
+    .expect("another connection is served");
+    assert_eq!(rows.num_rows(), 2);
+    // Once one stream ends, the connection takes the next.
+    held.pop();
+    let rows = tokio::time::timeout(Duration::from_secs(10), async {
+        client
+            .fetch(Pairs { rows: 4 })
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap()
+    })
+    .await
+    .expect("the connection takes a stream once one ended");
+    assert_eq!(rows.num_rows(), 4);
+}
+
+/// Reads a stream to its end; the error that ended it, if any.
+async fn read_to_end(
+    mut stream: tonic::Streaming<arrow_flight::FlightData>,
+) -> Option<tonic::Status> {
+    loop {
+        match stream.message().await {
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
+            Err(status) => return Some(status),
+        }
+    }
+}
+
+#[tokio::test]
+async fn deadlines_end_streams_on_the_server() {
+    // The server's own request timeout.
+    let (location, _, probes) =
+        serve(|b| b.request_timeout(Some(Duration::from_millis(300)))).await;
+    let mut raw_client = raw(&location).await;
+    let started = Instant::now();
+    let stream = raw_client
+        .do_get(Ticket::new(fastflight::ticket::encode(&Slow {}).unwrap()))
+        .await
+        .unwrap()
+        .into_inner();
+    let status = read_to_end(stream).await.expect("the stream is cut");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status}");
+    assert!(
+        status.message().contains("request_timeout"),
+        "{}",
+        status.message()
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(probes
+        .stream_dropped
+        .load(std::sync::atomic::Ordering::SeqCst));
+
+    // The caller's grpc-timeout, honoured by the server over the whole stream.
+    let (location, _, _) = serve(|b| b).await;
+    let mut raw_client = raw(&location).await;
+    let mut request =
+        tonic::Request::new(Ticket::new(fastflight::ticket::encode(&Slow {}).unwrap()));
+    request.set_timeout(Duration::from_millis(400));
+    let stream = raw_client.do_get(request).await.unwrap().into_inner();
+    let status = tokio::time::timeout(Duration::from_secs(10), read_to_end(stream))
+        .await
+        .expect("the deadline ends the stream")
+        .expect("the stream is cut");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status}");
+    assert!(
+        status.message().contains("grpc-timeout"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn the_gateway_refuses_http_1_0_streams() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_, gateway, _) = serve(|b| b).await;
+    let url = reqwest::Url::parse(&gateway).unwrap();
+    let address = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let body = r#"{"param_type": "tests.Pairs", "rows": 3}"#;
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST {}/stream HTTP/1.0\r\nHost: {address}\r\nContent-Length: {}\r\n\r\n{body}",
+        url.path(),
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_string(&mut answer))
+        .await
+        .expect("the gateway answers and closes")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.0 505"), "{answer}");
+    assert!(answer.contains("HTTP/1.1"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_peers_text_is_escaped_and_cut_in_errors() {
+    let (location, _, _) = serve(|b| b.max_request_bytes(8 * 1024 * 1024)).await;
+    let client = fastflight::Client::connect(&location).await.unwrap();
+    let forged = format!(
+        "x\n2026-01-01T00:00:00Z INFO stream ended outcome=\"complete\" user=admin{}",
+        "y".repeat(3_900_000)
+    );
+    let ticket = serde_json::to_vec(&serde_json::json!({ "param_type": forged })).unwrap();
+    let e = client.fetch_ticket(ticket).await.unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "the code is kept");
+    let text = e.to_string();
+    assert!(text.len() < 2_000, "{} bytes of error", text.len());
+    assert!(!text.contains('\n'), "{text}");
+    assert!(text.contains("\\n2026"), "{text}");
+}
+
+#[test]
+fn servers_listen_on_loopback_by_default() {
+    assert_eq!(fastflight::wire::DEFAULT_LOCATION, "grpc://127.0.0.1:8815");
+    let out = std::process::Command::new(crate::support::demo_binary())
+        .args(["start-all", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("[default: grpc://127.0.0.1:8815]"), "{help}");
+    assert!(help.contains("[default: 127.0.0.1]"), "{help}");
+    for option in [
+        "--max-request-bytes",
+        "--max-concurrent-streams",
+        "--max-concurrency",
+        "--queue-wait-ms",
+        "--request-timeout",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+}
