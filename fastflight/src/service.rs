@@ -316,6 +316,14 @@ impl Emitter {
     pub fn is_stopped(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// A check of [`Emitter::is_stopped`] to hand to code that runs between sends (an
+    /// SQLite progress handler, say). It holds the stream open while it lives: drop it
+    /// before the producer returns.
+    pub fn stop_signal(&self) -> impl Fn() -> bool + Send + 'static {
+        let tx = self.tx.clone();
+        move || tx.is_closed()
+    }
 }
 
 /// Runs a blocking producer on a blocking thread; its batches reach the stream through

@@ -8,6 +8,13 @@
 //! column. A value that does not fit its column ends the stream with an error naming
 //! the row and the column.
 //!
+//! Every connection is a sandbox: an authorizer lets statements read the main database
+//! and nothing else (no `ATTACH`, no transactions, no `PRAGMA` but a few read-only ones,
+//! no temporary objects), SQLite builds no value above the batch byte limit, and a
+//! statement is interrupted when its stream is dropped or it runs past the pool's
+//! statement time limit. Batches are cut at `batch_size` rows or the byte limit,
+//! whichever comes first.
+//!
 //! ```no_run
 //! use fastflight::prelude::*;
 //! use fastflight::sources::sqlite::SqlitePool;
@@ -28,6 +35,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arrow::array::{ArrayRef, BinaryBuilder, Float64Builder, Int64Builder, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -43,11 +51,35 @@ use crate::{Error, Result};
 pub use r2d2_sqlite::rusqlite;
 pub use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 
+/// Rows per batch at most, whatever a request asks for.
+pub const MAX_BATCH_ROWS: usize = 1 << 20;
+
+/// Bytes of values per batch at most (the default of [`SqlitePool::max_batch_bytes`]);
+/// also the longest value SQLite builds.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long one statement may run (the default of [`SqlitePool::statement_timeout`]).
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The read-only pragmas a statement may use.
+const ALLOWED_PRAGMAS: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "collation_list",
+];
+
 /// A pool of SQLite connections to one database file.
 #[derive(Clone)]
 pub struct SqlitePool {
     pool: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
+    max_batch_bytes: usize,
+    statement_timeout: Duration,
 }
 
 impl std::fmt::Debug for SqlitePool {
@@ -69,10 +101,13 @@ impl SqlitePool {
         )
     }
 
-    /// A pool with the given open flags.
+    /// A pool with the given open flags; every connection is sandboxed (see the module).
     pub fn open(path: impl AsRef<Path>, flags: OpenFlags) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let manager = SqliteConnectionManager::file(&path).with_flags(flags);
+        let max_value = i32::try_from(DEFAULT_MAX_BATCH_BYTES).unwrap_or(i32::MAX);
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(flags)
+            .with_init(move |conn| sandbox(conn, max_value));
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
@@ -83,7 +118,26 @@ impl SqlitePool {
                     path.display()
                 ))
             })?;
-        Ok(Self { pool, path })
+        Ok(Self {
+            pool,
+            path,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+        })
+    }
+
+    /// Bytes of values per batch at most: a batch is cut when it reaches them, and a
+    /// single value above them is refused by name (at most the default, which is also the
+    /// longest value SQLite builds).
+    pub fn max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.max_batch_bytes = bytes.clamp(1, DEFAULT_MAX_BATCH_BYTES);
+        self
+    }
+
+    /// How long one statement may run before it is interrupted (`DeadlineExceeded`).
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
     }
 
     /// The database file.
@@ -97,13 +151,82 @@ impl SqlitePool {
     pub fn stream(&self, sql: &str, params: Vec<SqlValue>, batch_size: usize) -> BatchStream {
         let pool = self.pool.clone();
         let sql = sql.to_owned();
+        let bounds = Bounds {
+            batch_rows: batch_size.clamp(1, MAX_BATCH_ROWS),
+            batch_bytes: self.max_batch_bytes,
+            timeout: self.statement_timeout,
+        };
         produce_blocking(move |emitter| {
             let conn = pool.get().map_err(|e| {
                 Error::status(Code::Unavailable, format!("no SQLite connection: {e}"))
             })?;
-            query_batches(&conn, &sql, &params, batch_size, emitter)
+            // The statement stops when the stream is dropped or its time is up.
+            let stopped = emitter.stop_signal();
+            let deadline = Instant::now() + bounds.timeout;
+            conn.progress_handler(
+                10_000,
+                Some(move || stopped() || Instant::now() >= deadline),
+            )
+            .map_err(|e| sql_error(&sql, e))?;
+            let outcome = query_batches(&conn, &sql, &params, bounds, emitter);
+            let _ = conn.progress_handler(0, None::<fn() -> bool>);
+            match outcome {
+                Err(e) if Instant::now() >= deadline && e.code() == Code::Cancelled => {
+                    Err(Error::status(
+                        Code::DeadlineExceeded,
+                        format!(
+                            "the SQL statement ran past its time limit of {:?} (statement_timeout)",
+                            bounds.timeout
+                        ),
+                    ))
+                }
+                other => other,
+            }
         })
     }
+}
+
+/// The bounds of one query's batches and time.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Rows per batch.
+    pub batch_rows: usize,
+    /// Bytes of values per batch.
+    pub batch_bytes: usize,
+    /// Time of the statement.
+    pub timeout: Duration,
+}
+
+/// Makes a connection a sandbox: reads of the main database only, no value longer than
+/// `max_value` bytes built.
+fn sandbox(conn: &mut rusqlite::Connection, max_value: i32) -> rusqlite::Result<()> {
+    use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+    conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH, max_value)?;
+    conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
+        AuthAction::Select | AuthAction::Recursive => Authorization::Allow,
+        AuthAction::Function { function_name } => {
+            if function_name.eq_ignore_ascii_case("load_extension") {
+                Authorization::Deny
+            } else {
+                Authorization::Allow
+            }
+        }
+        AuthAction::Read { .. } => match ctx.database_name {
+            Some("main") | None => Authorization::Allow,
+            Some(_) => Authorization::Deny,
+        },
+        // These only describe the schema, whatever their argument.
+        AuthAction::Pragma { pragma_name, .. }
+            if ALLOWED_PRAGMAS
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(pragma_name)) =>
+        {
+            Authorization::Allow
+        }
+        _ => Authorization::Deny,
+    }))?;
+    Ok(())
 }
 
 /// Converts JSON request parameters into SQL values: null, booleans (as 0/1), numbers
@@ -139,16 +262,43 @@ fn bad_param(i: usize, what: &str) -> Error {
 }
 
 fn sql_error(sql: &str, e: rusqlite::Error) -> Error {
+    let sql = crate::error::clip(sql.trim());
     let code = match &e {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly => {
             Code::PermissionDenied
+        }
+        // Denied by the authorizer: SQLITE_AUTH, or (a function) "not authorized".
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::AuthorizationForStatementDenied =>
+        {
+            return Error::status(
+                Code::PermissionDenied,
+                format!("`{sql}` is not allowed: statements may read the main database only (no ATTACH, transactions, PRAGMA but read-only ones, or temporary objects)"),
+            );
+        }
+        _ if e.to_string().starts_with("not authorized") => {
+            return Error::status(
+                Code::PermissionDenied,
+                format!("`{sql}` is not allowed: statements may read the main database only (no ATTACH, transactions, PRAGMA but read-only ones, or temporary objects)"),
+            );
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::TooBig => {
+            return Error::status(
+                Code::ResourceExhausted,
+                format!("`{sql}` builds a value above {DEFAULT_MAX_BATCH_BYTES} bytes (max_batch_bytes)"),
+            );
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            return Error::status(Code::Cancelled, format!("`{sql}` was interrupted"));
         }
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
             Code::Unavailable
         }
         _ => Code::InvalidArgument,
     };
-    Error::status(code, format!("SQL error in `{}`: {e}", sql.trim()))
+    Error::status(code, format!("SQL error in `{sql}`: {e}"))
 }
 
 /// The Arrow type of a declared SQLite column type, by SQLite's affinity rules.
@@ -186,6 +336,9 @@ fn storage_class(value: ValueRef<'_>) -> &'static str {
 }
 
 enum Column {
+    /// A column without a declared type whose values so far were all NULL: its type
+    /// comes from its first other value.
+    Pending(usize),
     Int64(Int64Builder),
     Float64(Float64Builder),
     Utf8(StringBuilder),
@@ -204,9 +357,31 @@ impl Column {
         }
     }
 
+    /// The column's type; a pending one would be written as Utf8.
+    fn data_type(&self) -> DataType {
+        match self {
+            Column::Int64(_) => DataType::Int64,
+            Column::Float64(_) => DataType::Float64,
+            Column::Binary(_) => DataType::Binary,
+            Column::Utf8(_) | Column::Pending(_) => DataType::Utf8,
+        }
+    }
+
     /// Appends a value; `false` when it does not fit the column.
-    fn append(&mut self, value: ValueRef<'_>) -> bool {
+    fn append(&mut self, value: ValueRef<'_>, capacity: usize) -> bool {
+        if let Column::Pending(nulls) = self {
+            let Some(data_type) = value_type(value) else {
+                *nulls += 1;
+                return true;
+            };
+            let nulls = *nulls;
+            *self = Column::new(&data_type, capacity);
+            for _ in 0..nulls {
+                self.append(ValueRef::Null, capacity);
+            }
+        }
         match (self, value) {
+            (Column::Pending(_), _) => return false,
             (Column::Int64(b), ValueRef::Null) => b.append_null(),
             (Column::Float64(b), ValueRef::Null) => b.append_null(),
             (Column::Utf8(b), ValueRef::Null) => b.append_null(),
@@ -226,32 +401,51 @@ impl Column {
         true
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    /// The column's values so far, as an array of `data_type`; the builder starts anew.
+    fn finish(&mut self, data_type: &DataType, capacity: usize) -> ArrayRef {
+        if let Column::Pending(nulls) = *self {
+            *self = Column::new(data_type, capacity);
+            for _ in 0..nulls {
+                self.append(ValueRef::Null, capacity);
+            }
+        }
         match self {
             Column::Int64(b) => Arc::new(b.finish()),
             Column::Float64(b) => Arc::new(b.finish()),
             Column::Utf8(b) => Arc::new(b.finish()),
             Column::Binary(b) => Arc::new(b.finish()),
+            Column::Pending(_) => Arc::new(StringBuilder::new().finish()),
         }
     }
 }
 
-/// Runs a read-only query on `conn` and sends its rows in batches of `batch_size`.
+/// The bytes a value adds to a batch.
+fn value_bytes(value: ValueRef<'_>) -> usize {
+    match value {
+        ValueRef::Null => 1,
+        ValueRef::Integer(_) | ValueRef::Real(_) => 8,
+        ValueRef::Text(t) | ValueRef::Blob(t) => t.len() + 4,
+    }
+}
+
+/// Runs a read-only query on `conn` and sends its rows in batches of at most
+/// `bounds.batch_rows` rows and about `bounds.batch_bytes` bytes.
 pub fn query_batches(
     conn: &rusqlite::Connection,
     sql: &str,
     params: &[SqlValue],
-    batch_size: usize,
+    bounds: Bounds,
     emitter: &Emitter,
 ) -> Result<()> {
-    let batch_size = batch_size.max(1);
+    let batch_rows = bounds.batch_rows.clamp(1, MAX_BATCH_ROWS);
+    let capacity = batch_rows.min(4096);
     let mut stmt = conn.prepare(sql).map_err(|e| sql_error(sql, e))?;
     if !stmt.readonly() {
         return Err(Error::status(
             Code::PermissionDenied,
             format!(
                 "only read-only statements are accepted, not `{}`",
-                sql.trim()
+                crate::error::clip(sql.trim())
             ),
         ));
     }
@@ -265,82 +459,81 @@ pub fn query_batches(
         .iter()
         .map(|c| c.decl_type().map(declared_type))
         .collect();
+    let mut columns: Vec<Column> = declared
+        .iter()
+        .map(|d| match d {
+            Some(data_type) => Column::new(data_type, capacity),
+            None => Column::Pending(0),
+        })
+        .collect();
     let mut rows = stmt
         .query(rusqlite::params_from_iter(params.iter()))
         .map_err(|e| sql_error(sql, e))?;
 
+    // Fixed when the first batch is cut: a column without a declared type has the type
+    // of its first non-null value in that batch (Utf8 when it has none).
     let mut schema: Option<SchemaRef> = None;
-    let mut columns: Vec<Column> = Vec::new();
     let mut in_batch = 0_usize;
+    let mut batch_bytes = 0_usize;
     let mut row_number = 0_u64;
     let mut sent_any = false;
     while let Some(row) = rows.next().map_err(|e| sql_error(sql, e))? {
         row_number += 1;
-        if schema.is_none() {
-            // Columns without a declared type take the type of their first value.
-            let fields: Vec<Field> = names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let data_type = declared[i]
-                        .clone()
-                        .or_else(|| row.get_ref(i).ok().and_then(value_type))
-                        .unwrap_or(DataType::Utf8);
-                    Field::new(name, data_type, true)
-                })
-                .collect();
-            columns = fields
-                .iter()
-                .map(|f| Column::new(f.data_type(), batch_size))
-                .collect();
-            schema = Some(Arc::new(Schema::new(fields)));
-        }
-        let Some(schema) = &schema else {
-            continue;
-        };
         for (i, column) in columns.iter_mut().enumerate() {
             let value = row.get_ref(i).map_err(|e| sql_error(sql, e))?;
-            if !column.append(value) {
+            let bytes = value_bytes(value);
+            if bytes > bounds.batch_bytes {
+                return Err(Error::status(
+                    Code::ResourceExhausted,
+                    format!(
+                        "row {row_number}, column `{}`: a value of {bytes} bytes is above the batch limit of {} bytes (max_batch_bytes)",
+                        names[i], bounds.batch_bytes
+                    ),
+                ));
+            }
+            batch_bytes += bytes;
+            if !column.append(value, capacity) {
                 return Err(Error::status(
                     Code::FailedPrecondition,
                     format!(
                         "row {row_number}, column `{}`: a {} value does not fit the column's type {}{}",
                         names[i],
                         storage_class(value),
-                        schema.field(i).data_type(),
+                        column.data_type(),
                         stmt_decl(&declared, i)
                     ),
                 ));
             }
         }
         in_batch += 1;
-        if in_batch == batch_size {
-            let batch = finish_batch(schema, &mut columns)?;
+        if in_batch >= batch_rows || batch_bytes >= bounds.batch_bytes {
+            let schema = schema.get_or_insert_with(|| schema_of(&names, &columns));
+            let batch = finish_batch(schema, &mut columns, capacity)?;
             in_batch = 0;
+            batch_bytes = 0;
             sent_any = true;
             if emitter.send(batch).is_err() {
                 return Ok(());
             }
         }
     }
-    let schema = match schema {
-        Some(schema) => schema,
-        None => Arc::new(Schema::new(
-            names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    Field::new(name, declared[i].clone().unwrap_or(DataType::Utf8), true)
-                })
-                .collect::<Vec<_>>(),
-        )),
-    };
+    let schema = schema.unwrap_or_else(|| schema_of(&names, &columns));
     if in_batch > 0 {
-        let _ = emitter.send(finish_batch(&schema, &mut columns)?);
+        let _ = emitter.send(finish_batch(&schema, &mut columns, capacity)?);
     } else if !sent_any {
         let _ = emitter.send(RecordBatch::new_empty(schema));
     }
     Ok(())
+}
+
+fn schema_of(names: &[String], columns: &[Column]) -> SchemaRef {
+    Arc::new(Schema::new(
+        names
+            .iter()
+            .zip(columns)
+            .map(|(name, column)| Field::new(name, column.data_type(), true))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn stmt_decl(declared: &[Option<DataType>], i: usize) -> &'static str {
@@ -351,8 +544,16 @@ fn stmt_decl(declared: &[Option<DataType>], i: usize) -> &'static str {
     }
 }
 
-fn finish_batch(schema: &SchemaRef, columns: &mut [Column]) -> Result<RecordBatch> {
-    let arrays: Vec<ArrayRef> = columns.iter_mut().map(Column::finish).collect();
+fn finish_batch(
+    schema: &SchemaRef,
+    columns: &mut [Column],
+    capacity: usize,
+) -> Result<RecordBatch> {
+    let arrays: Vec<ArrayRef> = columns
+        .iter_mut()
+        .zip(schema.fields())
+        .map(|(column, field)| column.finish(field.data_type(), capacity))
+        .collect();
     Ok(RecordBatch::try_new(Arc::clone(schema), arrays)?)
 }
 

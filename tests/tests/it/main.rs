@@ -20,5 +20,6 @@ mod metadata;
 mod paths;
 mod services;
 mod sources;
+mod sqlite_sandbox;
 mod support;
 mod three_shapes;
