@@ -1,8 +1,13 @@
 //! CSV and Parquet files (feature `files`) under a root directory: column projection,
 //! a row limit and a batch size, read batch by batch on a blocking thread.
 //!
-//! Paths are relative to the root. `..`, absolute paths and symbolic links that lead
-//! outside the root are refused with `PermissionDenied` and never opened.
+//! Paths are relative to the root. `..`, absolute paths, symbolic links that lead
+//! outside the root and absolute links (wherever they point) are refused with
+//! `PermissionDenied` and never opened; relative links inside are followed. Every file is
+//! opened beneath a handle of the root directory (`cap-std`), so no check-then-open
+//! race exists to win. A path with a NUL byte, or longer than 4096 bytes, is
+//! `InvalidArgument`. Batches hold at most [`MAX_BATCH_ROWS`] rows, and a CSV file
+//! whose first line does not end within 16 MiB is refused.
 //!
 //! ```no_run
 //! use fastflight::prelude::*;
@@ -21,7 +26,7 @@
 //! ```
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -29,7 +34,13 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use tonic::Code;
 
-use super::DEFAULT_BATCH_SIZE;
+use super::{DEFAULT_BATCH_SIZE, MAX_BATCH_ROWS};
+
+/// The longest relative path accepted.
+const MAX_PATH: usize = 4096;
+
+/// The longest first (header) line of a CSV file.
+const MAX_CSV_HEADER: u64 = 16 * 1024 * 1024;
 use crate::service::{produce_blocking, BatchStream, Emitter};
 use crate::{Error, Result};
 
@@ -58,6 +69,7 @@ impl Default for ReadOptions {
 #[derive(Debug, Clone)]
 pub struct FileRoot {
     root: PathBuf,
+    dir: Arc<cap_std::fs::Dir>,
 }
 
 impl FileRoot {
@@ -73,7 +85,12 @@ impl FileRoot {
                 dir.display()
             )));
         }
-        Ok(Self { root })
+        let handle = cap_std::fs::Dir::open_ambient_dir(&root, cap_std::ambient_authority())
+            .map_err(|e| Error::Config(format!("data directory {}: {e}", dir.display())))?;
+        Ok(Self {
+            root,
+            dir: Arc::new(handle),
+        })
     }
 
     /// The root, canonical.
@@ -81,31 +98,90 @@ impl FileRoot {
         &self.root
     }
 
-    /// The file a relative path names, after refusing `..`, absolute paths, and
-    /// symbolic links that lead outside the root.
-    pub fn resolve(&self, relative: &str) -> Result<PathBuf> {
-        let denied = |why: &str| {
-            Error::status(
+    /// Opens the file a relative path names, beneath the root: `..`, absolute paths and
+    /// links that lead outside are refused, atomically.
+    pub fn open(&self, relative: &str) -> Result<File> {
+        self.check(relative)?;
+        let shown = crate::error::clip(relative);
+        let file = self.dir.open(relative).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::status(
+                Code::NotFound,
+                format!("no file `{shown}` in the data directory"),
+            ),
+            _ => Error::status(
                 Code::PermissionDenied,
                 format!(
-                    "path `{relative}` is refused: {why}; paths are relative to the data directory"
+                    "path `{shown}` is refused: {e}; paths are relative to the data directory and stay inside it"
                 ),
-            )
-        };
-        let path = Path::new(relative);
+            ),
+        })?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
+            return Err(Error::status(
+                Code::InvalidArgument,
+                format!("`{shown}` is not a file"),
+            ));
+        }
+        Ok(file.into_std())
+    }
+
+    /// Refuses what no file of the root can be named: empty, NUL bytes, too long,
+    /// absolute, or with `..`.
+    fn check(&self, relative: &str) -> Result<()> {
         if relative.is_empty() {
             return Err(Error::status(
                 Code::InvalidArgument,
                 "field `path` is empty",
             ));
         }
-        for component in path.components() {
+        if relative.contains('\0') {
+            return Err(Error::status(
+                Code::InvalidArgument,
+                "field `path` contains a NUL byte",
+            ));
+        }
+        if relative.len() > MAX_PATH {
+            return Err(Error::status(
+                Code::InvalidArgument,
+                format!("field `path` is longer than {MAX_PATH} bytes"),
+            ));
+        }
+        let shown = crate::error::clip(relative);
+        for component in Path::new(relative).components() {
             match component {
                 Component::Normal(_) | Component::CurDir => {}
-                Component::ParentDir => return Err(denied("it contains `..`")),
-                Component::RootDir | Component::Prefix(_) => return Err(denied("it is absolute")),
+                Component::ParentDir => {
+                    return Err(Error::status(
+                        Code::PermissionDenied,
+                        format!("path `{shown}` is refused: it contains `..`; paths are relative to the data directory"),
+                    ))
+                }
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(Error::status(
+                        Code::PermissionDenied,
+                        format!("path `{shown}` is refused: it is absolute; paths are relative to the data directory"),
+                    ))
+                }
             }
         }
+        Ok(())
+    }
+
+    /// The file a relative path names, after refusing `..`, absolute paths, and
+    /// symbolic links that lead outside the root. For display: reads use
+    /// [`FileRoot::open`], which has no race between this check and the open.
+    pub fn resolve(&self, relative: &str) -> Result<PathBuf> {
+        self.check(relative)?;
+        let denied = |why: &str| {
+            Error::status(
+                Code::PermissionDenied,
+                format!(
+                    "path `{}` is refused: {why}; paths are relative to the data directory",
+                    crate::error::clip(relative)
+                ),
+            )
+        };
+        let path = Path::new(relative);
         let joined = self.root.join(path);
         let real = joined.canonicalize().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::status(
@@ -131,8 +207,8 @@ impl FileRoot {
         let root = self.clone();
         let relative = relative.to_owned();
         produce_blocking(move |emitter| {
-            let path = root.resolve(&relative)?;
-            read_csv(&path, &relative, &options, emitter)
+            let file = root.open(&relative)?;
+            read_csv(file, &relative, &options, emitter)
         })
     }
 
@@ -141,19 +217,18 @@ impl FileRoot {
         let root = self.clone();
         let relative = relative.to_owned();
         produce_blocking(move |emitter| {
-            let path = root.resolve(&relative)?;
-            read_parquet(&path, &relative, &options, emitter)
+            let file = root.open(&relative)?;
+            read_parquet(file, &relative, &options, emitter)
         })
     }
 }
 
-fn open(path: &Path, relative: &str) -> Result<File> {
-    File::open(path).map_err(|e| {
-        Error::status(
-            Code::PermissionDenied,
-            format!("cannot open `{relative}`: {e}"),
-        )
-    })
+/// Rows per batch: the request's, at most [`MAX_BATCH_ROWS`] and no more than the limit.
+fn batch_rows(options: &ReadOptions) -> usize {
+    options
+        .batch_size
+        .min(options.limit.unwrap_or(usize::MAX))
+        .clamp(1, MAX_BATCH_ROWS)
 }
 
 /// Indices of the requested columns in `schema`, or an error naming the unknown one.
@@ -204,8 +279,25 @@ fn send_limited(
     Ok(())
 }
 
-fn read_csv(path: &Path, relative: &str, options: &ReadOptions, emitter: &Emitter) -> Result<()> {
-    let mut file = open(path, relative)?;
+fn read_csv(
+    mut file: File,
+    relative: &str,
+    options: &ReadOptions,
+    emitter: &Emitter,
+) -> Result<()> {
+    // A header line that never ends would be read whole by the schema inference.
+    let mut head = Vec::new();
+    (&mut file).take(MAX_CSV_HEADER).read_to_end(&mut head)?;
+    if !head.contains(&b'\n') && head.len() as u64 == MAX_CSV_HEADER {
+        return Err(Error::status(
+            Code::InvalidArgument,
+            format!(
+                "cannot read `{}` as CSV: its first line does not end within {MAX_CSV_HEADER} bytes",
+                crate::error::clip(relative)
+            ),
+        ));
+    }
+    file.seek(SeekFrom::Start(0))?;
     let bad = |e: arrow::error::ArrowError| {
         Error::status(
             Code::InvalidArgument,
@@ -220,7 +312,7 @@ fn read_csv(path: &Path, relative: &str, options: &ReadOptions, emitter: &Emitte
     file.seek(SeekFrom::Start(0))?;
     let mut builder = arrow::csv::ReaderBuilder::new(Arc::clone(&schema))
         .with_header(true)
-        .with_batch_size(options.batch_size.max(1));
+        .with_batch_size(batch_rows(options));
     let out_schema = match &options.columns {
         Some(columns) => {
             let indices = projection(&schema, columns, relative)?;
@@ -240,7 +332,7 @@ fn read_csv(path: &Path, relative: &str, options: &ReadOptions, emitter: &Emitte
 }
 
 fn read_parquet(
-    path: &Path,
+    file: File,
     relative: &str,
     options: &ReadOptions,
     emitter: &Emitter,
@@ -248,7 +340,6 @@ fn read_parquet(
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ProjectionMask;
 
-    let file = open(path, relative)?;
     let bad = |e: &dyn std::fmt::Display| {
         Error::status(
             Code::InvalidArgument,
@@ -257,7 +348,7 @@ fn read_parquet(
     };
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| bad(&e))?
-        .with_batch_size(options.batch_size.max(1));
+        .with_batch_size(batch_rows(options));
     if let Some(limit) = options.limit {
         builder = builder.with_limit(limit);
     }

@@ -9,3 +9,6 @@ pub mod sqlite;
 
 /// The default number of rows per batch of the sources.
 pub const DEFAULT_BATCH_SIZE: usize = 65_536;
+
+/// Rows per batch at most, whatever a request asks for.
+pub const MAX_BATCH_ROWS: usize = 1 << 20;

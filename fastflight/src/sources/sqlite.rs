@@ -51,8 +51,7 @@ use crate::{Error, Result};
 pub use r2d2_sqlite::rusqlite;
 pub use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 
-/// Rows per batch at most, whatever a request asks for.
-pub const MAX_BATCH_ROWS: usize = 1 << 20;
+pub use super::MAX_BATCH_ROWS;
 
 /// Bytes of values per batch at most (the default of [`SqlitePool::max_batch_bytes`]);
 /// also the longest value SQLite builds.

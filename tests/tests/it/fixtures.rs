@@ -91,7 +91,11 @@ pub fn create() -> PathBuf {
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink(base.join("secret.csv"), root.join("link_out.csv")).unwrap();
-        std::os::unix::fs::symlink(root.join("numbers.csv"), root.join("sub/link_in.csv")).unwrap();
+        // Links inside the root are followed when relative (an absolute one is refused,
+        // wherever it points: the root may be moved).
+        std::os::unix::fs::symlink("../numbers.csv", root.join("sub/link_in.csv")).unwrap();
+        std::os::unix::fs::symlink(root.join("numbers.csv"), root.join("sub/link_abs.csv"))
+            .unwrap();
     }
     root
 }

@@ -426,6 +426,7 @@ async fn paths_that_escape_the_root_are_refused() {
         "sub/../../secret.csv",
         "/etc/passwd",
         "link_out.csv",
+        "sub/link_abs.csv",
     ] {
         let e = refused(&client, csv(path)).await;
         assert_eq!(e.code(), Code::PermissionDenied, "{path}: {e}");
@@ -467,4 +468,122 @@ async fn missing_and_corrupt_files_give_clear_errors() {
         .await
         .unwrap();
     assert_eq!(batch.num_rows(), FILE_ROWS as usize);
+}
+
+/// A file flipped between a regular file and a link to a file outside the root, while
+/// requests read it: every answer is the inside file or a refusal, never the outside one.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_file_swapped_for_a_link_out_is_never_read_outside() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = start().await;
+    let client = client(&server).await;
+    let inside = server.data_dir.join("flip.csv");
+    let outside = server.data_dir.parent().unwrap().join("secret.csv");
+    std::fs::write(&inside, "inside\nsafe\n").unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let stop = std::sync::Arc::clone(&stop);
+        let (inside, outside) = (inside.clone(), outside.clone());
+        let staged = inside.with_extension("staged");
+        std::thread::spawn(move || {
+            let mut flips = 0_u64;
+            while !stop.load(Ordering::SeqCst) && flips < 1_000_000 {
+                let _ = std::fs::remove_file(&staged);
+                if flips.is_multiple_of(2) {
+                    let _ = std::os::unix::fs::symlink(&outside, &staged);
+                } else {
+                    let _ = std::fs::write(&staged, "inside\nsafe\n");
+                }
+                let _ = std::fs::rename(&staged, &inside);
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let (mut read_inside, mut refused_count) = (0, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for _ in 0..600 {
+        if std::time::Instant::now() > deadline {
+            break;
+        }
+        let outcome = async { client.fetch(csv("flip.csv")).await?.concat().await }.await;
+        match outcome {
+            Ok(batch) => {
+                let text = format!("{batch:?}");
+                assert!(
+                    !text.contains("hunter2"),
+                    "the file outside was read: {text}"
+                );
+                read_inside += 1;
+            }
+            Err(e) => {
+                assert!(!e.to_string().contains("hunter2"), "{e}");
+                refused_count += 1;
+            }
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let flips = flipper.join().unwrap();
+    assert!(flips > 100, "the file was flipped {flips} times only");
+    assert!(
+        read_inside > 0 && refused_count > 0,
+        "inside {read_inside}, refused {refused_count}"
+    );
+}
+
+#[tokio::test]
+async fn bad_paths_and_unbounded_requests_are_refused_by_name() {
+    let server = start().await;
+    let client = client(&server).await;
+    for (path, words) in [
+        ("numbers\0.csv".to_owned(), "NUL byte"),
+        ("a/".repeat(3000), "longer than 4096 bytes"),
+    ] {
+        let e = refused(&client, csv(&path)).await;
+        assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+        assert!(e.to_string().contains(words), "{e}");
+    }
+    // A first line that never ends is refused, not read whole.
+    std::fs::write(
+        server.data_dir.join("endless.csv"),
+        vec![b'x'; 17 * 1024 * 1024],
+    )
+    .unwrap();
+    let e = refused(&client, csv("endless.csv")).await;
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("first line"), "{e}");
+    // Batch sizes far beyond any sense are bounded, not allocated.
+    for batch_size in [1_000_000_000_000_usize, 1 << 62, usize::MAX] {
+        let batch = client
+            .fetch(CsvFile {
+                path: "numbers.csv".into(),
+                columns: None,
+                limit: Some(5),
+                batch_size: Some(batch_size),
+            })
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap();
+        assert_eq!(batch.num_rows(), 5, "batch_size {batch_size}");
+        let batch = client
+            .fetch(ParquetFile {
+                path: "numbers.parquet".into(),
+                columns: None,
+                limit: None,
+                batch_size: Some(batch_size),
+            })
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap();
+        assert_eq!(
+            batch.num_rows(),
+            FILE_ROWS as usize,
+            "batch_size {batch_size}"
+        );
+    }
 }
