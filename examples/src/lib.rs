@@ -61,10 +61,12 @@ pub fn synthetic_schema() -> SchemaRef {
     ]))
 }
 
-/// Generates `rows` rows in batches of `batch_size`, one batch at a time.
-#[data_service(schema = synthetic_schema)]
-pub async fn synthetic(req: SyntheticParams) -> fastflight::Result<BatchStream> {
-    Ok(futures::stream::iter(SyntheticBatches::new(&req)).boxed())
+/// Generates `rows` rows in batches of `batch_size`, one batch at a time, on a blocking
+/// thread: building batches is CPU work that must not hold up the async workers (health
+/// checks and small calls keep their latency while big results stream).
+#[data_service(blocking, schema = synthetic_schema)]
+pub fn synthetic(req: SyntheticParams) -> SyntheticBatches {
+    SyntheticBatches::new(&req)
 }
 
 /// The batches of a [`SyntheticParams`] request, made on demand.

@@ -53,6 +53,7 @@ pub(crate) struct Dispatcher {
     states: Arc<States>,
     slots: Arc<Semaphore>,
     bounds: Bounds,
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Dispatcher {
@@ -62,7 +63,28 @@ impl Dispatcher {
             states: Arc::new(states),
             slots: Arc::new(Semaphore::new(bounds.max_concurrency.max(1))),
             bounds,
+            draining: Arc::default(),
         }
+    }
+
+    /// Marks the server as shutting down: not ready for new work.
+    pub(crate) fn drain(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether new work is welcome, or why not.
+    pub(crate) fn readiness(&self) -> std::result::Result<(), String> {
+        if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("the server is shutting down".to_owned());
+        }
+        if self.slots.available_permits() == 0 {
+            return Err(format!(
+                "the server is at its limit of {} streams in flight (max_concurrency)",
+                self.bounds.max_concurrency
+            ));
+        }
+        Ok(())
     }
 
     /// The largest request message accepted, for the gateway in front of this dispatch.

@@ -46,13 +46,19 @@ impl Format {
             return Some(Format::Arrow);
         };
         let mut any = false;
-        for media in accept.split(',') {
-            let media = media
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+        for item in accept.split(',') {
+            let mut parts = item.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            // `q=0` says "not this one".
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
             match media.as_str() {
                 "application/vnd.apache.arrow.stream" => return Some(Format::Arrow),
                 "text/csv" => return Some(Format::Csv),
@@ -296,6 +302,12 @@ mod tests {
             Some(Format::Json)
         );
         assert_eq!(Format::from_accept(Some("application/xml")), None);
+        // q=0 refuses a type.
+        assert_eq!(Format::from_accept(Some("text/csv;q=0")), None);
+        assert_eq!(
+            Format::from_accept(Some("text/csv; q=0.0, application/x-ndjson")),
+            Some(Format::Json)
+        );
     }
 
     /// Timestamps with a zone print in every text format (arrow's `chrono-tz`).

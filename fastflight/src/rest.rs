@@ -154,6 +154,8 @@ impl Gateway {
             )
             .route(&format!("{prefix}/services"), get(services))
             .route("/health", get(health))
+            .route("/health/live", get(live))
+            .route("/health/ready", get(ready))
             .fallback(not_found)
             .with_state(self)
     }
@@ -422,9 +424,42 @@ async fn health(State(gateway): State<Gateway>) -> Result<Json<serde_json::Value
     Ok(Json(json!({"status": "ok", "services": services.len()})))
 }
 
+/// `GET /health/live`: the process answers.
+async fn live() -> Json<serde_json::Value> {
+    Json(json!({"status": "live"}))
+}
+
+/// `GET /health/ready`: 200 while new work is welcome; 503 with the reason while the
+/// server is shutting down, at its limit of streams in flight, or (proxy) its Flight
+/// server does not answer.
+async fn ready(State(gateway): State<Gateway>) -> Response {
+    let verdict = match &gateway.source.0 {
+        Origin::Local(dispatcher) => dispatcher.readiness(),
+        Origin::Remote(client) => match client.action("health").await {
+            Ok(body) => {
+                let health: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                if health["ready"] == json!(false) {
+                    Err("the Flight server is not ready".to_owned())
+                } else {
+                    Ok(())
+                }
+            }
+            Err(e) => Err(format!("the Flight server does not answer: {e}")),
+        },
+    };
+    match verdict {
+        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready", "reason": reason})),
+        )
+            .into_response(),
+    }
+}
+
 async fn not_found() -> ApiError {
     ApiError(Error::status(
         tonic::Code::NotFound,
-        "no such route; the gateway answers POST {prefix}/stream, GET {prefix}/registered_data_types, GET {prefix}/services and GET /health",
+        "no such route; the gateway answers POST {prefix}/stream, GET {prefix}/registered_data_types, GET {prefix}/services, GET /health, /health/live and /health/ready",
     ))
 }

@@ -22,11 +22,14 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         }
     });
     let progress = progress_bar(args.no_progress, &param_type);
-    let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?,
-        )),
+    // A file result is written beside its target and renamed only once whole: a failed
+    // or killed call leaves nothing at the target that could pass for a result.
+    let partial = match &args.output {
+        Some(path) => Some(partial_file(path)?),
+        None => None,
+    };
+    let out: Box<dyn Write + Send> = match &partial {
+        Some(file) => Box::new(std::io::BufWriter::new(file.as_file().try_clone()?)),
         // Both on the terminal: the progress line is cleared before each write of the
         // result, and drawn again after it.
         None if !progress.is_hidden() => {
@@ -51,6 +54,11 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         progress.set_message(figures(rows, bytes, started.elapsed()));
     }
     writer.finish()?;
+    if let (Some(file), Some(path)) = (partial, &args.output) {
+        file.as_file().sync_all()?;
+        file.persist(path)
+            .map_err(|e| Error::Config(format!("cannot write {}: {}", path.display(), e.error)))?;
+    }
     let done = figures(rows, bytes, started.elapsed());
     if progress.is_hidden() {
         if args.stats {
@@ -78,6 +86,23 @@ impl Write for AroundProgress {
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stdout().flush()
     }
+}
+
+/// A temporary file in the target's folder, removed unless persisted.
+fn partial_file(target: &std::path::Path) -> Result<tempfile::NamedTempFile> {
+    let folder = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(folder)
+        .map_err(|e| Error::Config(format!("cannot write {}: {e}", target.display())))
 }
 
 /// The request text, or the contents of `@FILE`.

@@ -157,6 +157,7 @@ impl FlightService for FlightHandler {
                 "status": "ok",
                 "services": self.dispatcher.registry().len(),
                 "streams_in_flight": self.dispatcher.in_flight(),
+                "ready": self.dispatcher.readiness().is_ok(),
             }))?,
             other => {
                 let known: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();

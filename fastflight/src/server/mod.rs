@@ -241,6 +241,20 @@ impl BoundServer {
 
     /// Serves until `signal` completes, then refuses new requests and lets streams in flight finish.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter.set_serving::<FlightRoutes>().await;
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        let dispatcher = self.dispatcher.clone();
+        let signal = async move {
+            signal.await;
+            dispatcher.drain();
+            reporter.set_not_serving::<FlightRoutes>().await;
+            reporter
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        };
         tonic::transport::Server::builder()
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
@@ -248,6 +262,7 @@ impl BoundServer {
             .http2_keepalive_interval(Some(DEFAULT_KEEPALIVE))
             .http2_keepalive_timeout(Some(Duration::from_secs(20)))
             .add_service(self.routes)
+            .add_service(health)
             .serve_with_incoming_shutdown(accepted(self.listener), signal)
             .await?;
         Ok(())

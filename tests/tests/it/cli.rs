@@ -774,3 +774,60 @@ async fn every_option_reads_its_environment_variable() {
         assert!(err.contains(option), "{var}={value}: {err}");
     }
 }
+
+/// A call that fails after some batches leaves nothing at `--output` (nor a partial
+/// file beside it); one that succeeds leaves the whole result there.
+#[test]
+fn a_failed_call_leaves_no_output_file() {
+    let server = DemoProcess::start();
+    let folder = temp_path("out-folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    // 300 rows are numbers, then a text value no longer fits the column: an error after batches.
+    let failing = r#"{"param_type": "fastflight.demo.SqlQuery", "batch_size": 100,
+        "query": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 1000) SELECT CASE WHEN x <= 300 THEN x ELSE 'text' END AS v FROM c"}"#;
+    for format in ["csv", "json", "arrow", "parquet"] {
+        let target = folder.join(format!("result.{format}"));
+        let out = demo(
+            &[
+                "call",
+                "--location",
+                &server.location,
+                failing,
+                "--format",
+                format,
+                "--output",
+                target.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(!out.status.success(), "{format}: the call succeeded");
+        assert!(
+            !target.exists(),
+            "{format}: a partial result was left at the target"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    let target = folder.join("whole.csv");
+    let out = demo(
+        &[
+            "call",
+            "--location",
+            &server.location,
+            REQUEST,
+            "--output",
+            target.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap().lines().count(),
+        2501
+    );
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1);
+}

@@ -307,3 +307,54 @@ fn servers_listen_on_loopback_by_default() {
         assert!(help.contains(option), "{option} missing from:\n{help}");
     }
 }
+
+/// Liveness and readiness: the standard gRPC health service, `/health/live` and
+/// `/health/ready`, the latter saying why when the server is saturated.
+#[tokio::test]
+async fn health_tells_live_from_ready() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+    let (location, gateway, _) = serve(|b| b.max_concurrency(1, Duration::from_millis(50))).await;
+    let channel = tonic::transport::Endpoint::from_shared(location.replace("grpc://", "http://"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    for service in ["", "arrow.flight.protocol.FlightService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    let origin = gateway.trim_end_matches("/fastflight");
+    let get = |path: &'static str| {
+        let url = format!("{origin}{path}");
+        async move { reqwest::get(url).await.unwrap() }
+    };
+    assert_eq!(get("/health/live").await.status(), reqwest::StatusCode::OK);
+    assert_eq!(get("/health/ready").await.status(), reqwest::StatusCode::OK);
+    // The one slot taken: not ready, saying why; still live.
+    let client = fastflight::Client::connect(&location).await.unwrap();
+    let mut held = client.fetch(Slow {}).await.unwrap();
+    held.next().await.unwrap().unwrap();
+    let response = get("/health/ready").await;
+    assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["reason"].as_str().unwrap().contains("max_concurrency"),
+        "{body}"
+    );
+    assert_eq!(get("/health/live").await.status(), reqwest::StatusCode::OK);
+    let action: serde_json::Value =
+        serde_json::from_slice(&client.action("health").await.unwrap()).unwrap();
+    assert_eq!(action["ready"], false, "{action}");
+    assert_eq!(action["streams_in_flight"], 1, "{action}");
+    drop(held);
+}
