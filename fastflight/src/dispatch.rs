@@ -246,9 +246,20 @@ fn timed(batches: BatchStream, at: tokio::time::Instant, error: Error) -> BatchS
     .boxed()
 }
 
-/// Logs a request refused before its stream began.
+/// Logs and counts a request refused before its stream began.
 pub(crate) fn refused(route: &'static str, e: &Error) {
     tracing::warn!(route, code = ?e.code(), error = %e, "request refused");
+    count_refusal(route, e.code());
+}
+
+/// Counts a refusal by its code (`fastflight_requests_refused_total`).
+pub(crate) fn count_refusal(route: &'static str, code: tonic::Code) {
+    metrics::counter!(
+        "fastflight_requests_refused_total",
+        "route" => route,
+        "code" => format!("{code:?}")
+    )
+    .increment(1);
 }
 
 /// Invoke → guarded stream: runs the handler under the panic guard, then awaits the
@@ -345,6 +356,11 @@ pub(crate) fn accounted(
     cancel_on_drop: DropGuard,
     slot: Option<OwnedSemaphorePermit>,
 ) -> BatchStream {
+    let service = crate::error::clip(request);
+    metrics::counter!("fastflight_streams_started_total", "route" => route, "service" => service.clone())
+        .increment(1);
+    metrics::gauge!("fastflight_streams_in_flight", "route" => route, "service" => service)
+        .increment(1.0);
     Accounted {
         _slot: slot,
         inner: batches,
@@ -397,6 +413,25 @@ impl Stream for Accounted {
 impl Drop for Accounted {
     fn drop(&mut self) {
         let outcome = self.outcome.as_deref().unwrap_or("cancelled by the client");
+        let (route, service) = (self.route, self.request.clone());
+        let ended = match outcome {
+            "complete" => "complete",
+            "cancelled by the client" => "cancelled",
+            _ => "error",
+        };
+        metrics::gauge!("fastflight_streams_in_flight", "route" => route, "service" => service.clone())
+            .decrement(1.0);
+        metrics::counter!("fastflight_rows_sent_total", "route" => route, "service" => service.clone())
+            .increment(self.rows);
+        metrics::counter!("fastflight_bytes_sent_total", "route" => route, "service" => service.clone())
+            .increment(self.bytes);
+        metrics::histogram!(
+            "fastflight_stream_duration_seconds",
+            "route" => route,
+            "service" => service,
+            "outcome" => ended
+        )
+        .record(self.started.elapsed().as_secs_f64());
         tracing::info!(
             route = self.route,
             request = %self.request,

@@ -114,6 +114,8 @@ impl Gateway {
     /// A gateway with the default prefix `/fastflight`, taking request bodies of at most
     /// [`crate::server::DEFAULT_MAX_REQUEST_BYTES`] (in-process: the server's own limit).
     pub fn new(source: Source) -> Self {
+        // Install the recorder now, so that every stream from here on is counted.
+        let _ = prometheus();
         let max_body_bytes = match &source.0 {
             Origin::Local(dispatcher) => dispatcher.max_request_bytes(),
             Origin::Remote(_) => crate::server::DEFAULT_MAX_REQUEST_BYTES,
@@ -155,6 +157,7 @@ impl Gateway {
             .route(&format!("{prefix}/services"), get(services))
             .route("/health", get(health))
             .route("/health/live", get(live))
+            .route("/metrics", get(metrics_text))
             .route("/health/ready", get(ready))
             .fallback(not_found)
             .with_state(self)
@@ -424,6 +427,55 @@ async fn health(State(gateway): State<Gateway>) -> Result<Json<serde_json::Value
     Ok(Json(json!({"status": "ok", "services": services.len()})))
 }
 
+/// The Prometheus recorder of this process, installed by the first gateway; `None` when
+/// the application installed a `metrics` recorder of its own.
+fn prometheus() -> Option<&'static metrics_exporter_prometheus::PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+            let buckets = [0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0];
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+                .ok()?
+                .install_recorder()
+                .ok()?;
+            // Histogram samples wait in memory until drained: drain them now and then,
+            // whether or not anyone scrapes.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let upkeep = handle.clone();
+                runtime.spawn(async move {
+                    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+                    loop {
+                        every.tick().await;
+                        upkeep.run_upkeep();
+                    }
+                });
+            }
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// `GET /metrics`: saturation in Prometheus text: streams started and in flight, requests
+/// refused by code, rows and bytes sent, stream durations, per route and service. In
+/// proxy mode, the gateway's own streams.
+async fn metrics_text() -> Response {
+    match prometheus() {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_IMPLEMENTED,
+            "another metrics recorder is installed in this process; it exports the figures",
+        )
+            .into_response(),
+    }
+}
+
 /// `GET /health/live`: the process answers.
 async fn live() -> Json<serde_json::Value> {
     Json(json!({"status": "live"}))
@@ -460,6 +512,6 @@ async fn ready(State(gateway): State<Gateway>) -> Response {
 async fn not_found() -> ApiError {
     ApiError(Error::status(
         tonic::Code::NotFound,
-        "no such route; the gateway answers POST {prefix}/stream, GET {prefix}/registered_data_types, GET {prefix}/services, GET /health, /health/live and /health/ready",
+        "no such route; the gateway answers POST {prefix}/stream, GET {prefix}/registered_data_types, GET {prefix}/services, GET /health, /health/live, /health/ready and /metrics",
     ))
 }

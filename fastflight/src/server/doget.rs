@@ -59,7 +59,18 @@ impl FlightRoutes {
     async fn do_get(self, request: HttpRequest) -> HttpResponse {
         match self.do_get_stream(request).await {
             Ok(response) => response,
-            Err(status) => status.into_http(),
+            Err(status) => {
+                // Refusals before the dispatch (size, framing, compression) are counted
+                // here; the dispatch counts its own.
+                if matches!(
+                    status.code(),
+                    tonic::Code::ResourceExhausted | tonic::Code::Unimplemented
+                ) && !status.message().contains("max_concurrency")
+                {
+                    crate::dispatch::count_refusal("flight", status.code());
+                }
+                status.into_http()
+            }
         }
     }
 
@@ -100,6 +111,7 @@ fn named_size_refusal(response: HttpResponse, max: usize) -> HttpResponse {
             if status.code() == tonic::Code::OutOfRange
                 && status.message().contains("message length too large") =>
         {
+            crate::dispatch::count_refusal("flight", tonic::Code::ResourceExhausted);
             Status::resource_exhausted(format!(
                 "a request message above {max} bytes is refused (max_request_bytes)"
             ))

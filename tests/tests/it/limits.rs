@@ -358,3 +358,69 @@ async fn health_tells_live_from_ready() {
     assert_eq!(action["streams_in_flight"], 1, "{action}");
     drop(held);
 }
+
+/// `GET /metrics` on the gateway: Prometheus text with streams, refusals, rows, bytes
+/// and durations per service (counted over the whole test process, so compared as
+/// lower bounds).
+#[tokio::test]
+async fn the_gateway_exports_saturation_metrics() {
+    let (location, gateway, _) = serve(|b| b).await;
+    let client = fastflight::Client::connect(&location).await.unwrap();
+    for _ in 0..3 {
+        let rows = client
+            .fetch(Pairs { rows: 5 })
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap();
+        assert_eq!(rows.num_rows(), 5);
+    }
+    let e = client
+        .fetch_ticket(&br#"{"param_type": "no.such.Metric"}"#[..])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let origin = gateway.trim_end_matches("/fastflight");
+    let response = reqwest::get(format!("{origin}/metrics")).await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let text = response.text().await.unwrap();
+    let value = |prefix: &str, labels: &[&str]| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix) && labels.iter().all(|label| l.contains(label)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let pairs = "service=\"tests.Pairs\"";
+    assert!(
+        value("fastflight_streams_started_total", &[pairs]) >= 3.0,
+        "{text}"
+    );
+    assert!(
+        value("fastflight_rows_sent_total", &[pairs]) >= 15.0,
+        "{text}"
+    );
+    assert!(
+        value("fastflight_bytes_sent_total", &[pairs]) > 0.0,
+        "{text}"
+    );
+    assert!(
+        value(
+            "fastflight_stream_duration_seconds_count",
+            &[pairs, "outcome=\"complete\""]
+        ) >= 3.0,
+        "{text}"
+    );
+    assert!(
+        value(
+            "fastflight_stream_duration_seconds_bucket",
+            &[pairs, "le=\"+Inf\""]
+        ) >= 3.0,
+        "{text}"
+    );
+    assert!(
+        value("fastflight_requests_refused_total", &["code=\"NotFound\""]) >= 1.0,
+        "{text}"
+    );
+    assert!(text.contains("fastflight_streams_in_flight"), "{text}");
+}
