@@ -186,13 +186,26 @@ pub struct DemoArgs {
         global = true
     )]
     pub data_dir: std::path::PathBuf,
+    /// Seconds one SQL statement may run before it is interrupted.
+    #[arg(
+        long,
+        env = "FASTFLIGHT_SQL_TIMEOUT",
+        default_value_t = fastflight::sources::sqlite::DEFAULT_STATEMENT_TIMEOUT.as_secs_f64(),
+        global = true
+    )]
+    pub sql_timeout: f64,
 }
 
-/// The server builder of the demo: the data directory prepared, its database and files as state.
-pub fn demo_server(data_dir: &std::path::Path) -> fastflight::Result<fastflight::ServerBuilder> {
+/// The server builder of the demo: the data directory prepared, its database (statements
+/// limited to `sql_timeout`) and files as state.
+pub fn demo_server(
+    data_dir: &std::path::Path,
+    sql_timeout: std::time::Duration,
+) -> fastflight::Result<fastflight::ServerBuilder> {
     let dir = data::prepare(data_dir)?;
+    let db = SqlitePool::open_read_only(data::database(&dir))?.statement_timeout(sql_timeout);
     Ok(fastflight::Server::builder()
-        .state(SqlitePool::open_read_only(data::database(&dir))?)
+        .state(db)
         .state(FileRoot::new(&dir)?))
 }
 
@@ -200,7 +213,8 @@ pub fn demo_server(data_dir: &std::path::Path) -> fastflight::Result<fastflight:
 pub async fn run() -> fastflight::Result<()> {
     fastflight::cli::run_app(|args: DemoArgs| async move {
         let dir = args.data_dir;
-        tokio::task::spawn_blocking(move || demo_server(&dir))
+        let sql_timeout = std::time::Duration::from_secs_f64(args.sql_timeout.max(0.001));
+        tokio::task::spawn_blocking(move || demo_server(&dir, sql_timeout))
             .await
             .map_err(|e| fastflight::Error::Config(format!("preparing the data failed: {e}")))?
     })

@@ -181,4 +181,97 @@ mod tests {
         assert!(matches!(e, Error::Validation { .. }));
         assert!(e.to_string().contains("rows must not be 13"), "{e}");
     }
+
+    /// Whatever bytes a peer sends as a ticket: no panic, and the outcome is a refusal
+    /// with InvalidArgument (not a ticket, a bad field) or NotFound (an unknown name), or
+    /// a valid request.
+    mod arbitrary_tickets {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The path a server takes: decode, look the name up, decode the fields.
+        fn outcome(bytes: &[u8]) -> std::result::Result<Probe, Error> {
+            let raw = decode(bytes)?;
+            if raw.param_type != "test.Probe" {
+                return Err(Error::UnknownRequest {
+                    name: raw.param_type,
+                    registered: vec!["test.Probe".into()],
+                });
+            }
+            into_request::<Probe>(raw.fields)
+        }
+
+        fn check(bytes: &[u8]) {
+            match outcome(bytes) {
+                Ok(probe) => assert_ne!(probe.rows, 13, "validation ran"),
+                Err(e) => assert!(
+                    matches!(
+                        e.code(),
+                        tonic::Code::InvalidArgument | tonic::Code::NotFound
+                    ),
+                    "{e}"
+                ),
+            }
+        }
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "[a-z\\n\"\\\\]{0,12}".prop_map(Value::String),
+                Just(Value::String("test.Probe".into())),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    proptest::collection::btree_map(
+                        prop_oneof![
+                            Just("param_type".to_owned()),
+                            Just("rows".to_owned()),
+                            Just("label".to_owned()),
+                            Just("inner".to_owned()),
+                            Just("limit".to_owned()),
+                            "[a-z_]{1,8}",
+                        ],
+                        inner,
+                        0..6
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+            #[test]
+            fn any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+                check(&bytes);
+            }
+
+            #[test]
+            fn any_json(value in json()) {
+                check(&serde_json::to_vec(&value).unwrap());
+            }
+
+            #[test]
+            fn near_valid_requests(
+                rows in any::<i64>(),
+                label in proptest::option::of("[a-z]{0,8}"),
+                limit in any::<i64>(),
+                extra in "[a-z]{1,6}",
+            ) {
+                let ticket = serde_json::json!({
+                    "param_type": "test.Probe",
+                    "rows": rows,
+                    "label": label,
+                    "inner": {"limit": limit},
+                    extra: 1,
+                });
+                check(&serde_json::to_vec(&ticket).unwrap());
+            }
+        }
+    }
 }

@@ -831,3 +831,31 @@ fn a_failed_call_leaves_no_output_file() {
     );
     assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1);
 }
+
+/// `--sql-timeout` (here from its variable) interrupts a statement that runs too long.
+#[tokio::test]
+async fn the_demo_interrupts_sql_past_its_time_limit() {
+    let server = DemoProcess::spawn(
+        &[
+            "start-flight-server",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+        ],
+        &[("FASTFLIGHT_SQL_TIMEOUT", "0.5")],
+    );
+    let client = fastflight::Client::connect(&server.location).await.unwrap();
+    let started = Instant::now();
+    let ticket = br#"{"param_type": "fastflight.demo.SqlQuery",
+        "query": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"}"#;
+    let e = tokio::time::timeout(Duration::from_secs(20), client.fetch_ticket(&ticket[..]))
+        .await
+        .expect("the statement is stopped")
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::DeadlineExceeded, "{e}");
+    assert!(e.to_string().contains("statement_timeout"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
