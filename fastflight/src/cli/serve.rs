@@ -88,6 +88,11 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
         served = servers => served?,
         () = stopping => {
             tracing::warn!(grace_period_s = plan.grace.as_secs_f64(), "grace period over: ending the streams still running");
+            // A service still running on a blocking thread would hold the runtime (and
+            // the process) open past the grace period: the process ends here instead.
+            println!("fastflight stopped");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            std::process::exit(0);
         }
     }
     println!("fastflight stopped");

@@ -859,3 +859,36 @@ async fn the_demo_interrupts_sql_past_its_time_limit() {
         started.elapsed()
     );
 }
+
+/// A service that does not stop by itself (here a statement with an hour to run) does
+/// not hold the process past the grace period.
+#[cfg(unix)]
+#[tokio::test]
+async fn shutdown_ends_the_process_within_the_grace_period_whatever_services_do() {
+    let mut server = DemoProcess::start_all(
+        &[],
+        &[
+            ("FASTFLIGHT_GRACE_PERIOD", "1"),
+            ("FASTFLIGHT_SQL_TIMEOUT", "3600"),
+        ],
+    );
+    let client = fastflight::Client::connect(&server.location).await.unwrap();
+    let ticket = br#"{"param_type": "fastflight.demo.SqlQuery",
+        "query": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"}"#;
+    let call = tokio::spawn(async move { client.fetch_ticket(&ticket[..]).await.map(drop) });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let signalled = Instant::now();
+    send("TERM", &server);
+    let status = exit_status(&mut server, Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(4),
+        "exited {:?} after SIGTERM with a 1 s grace period",
+        signalled.elapsed()
+    );
+    let outcome = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .expect("the call ends with the process")
+        .unwrap();
+    assert!(outcome.is_err(), "the endless statement looked complete");
+}
