@@ -892,3 +892,54 @@ async fn shutdown_ends_the_process_within_the_grace_period_whatever_services_do(
         .unwrap();
     assert!(outcome.is_err(), "the endless statement looked complete");
 }
+
+/// Big results building on the server leave the async workers free: health and small
+/// calls answer at once while four large synthetic streams run.
+#[tokio::test]
+async fn health_and_small_calls_answer_while_big_streams_run() {
+    let server = DemoProcess::start_all(&[], &[]);
+    let gateway = server.gateway.clone().unwrap();
+    let origin = gateway.trim_end_matches("/fastflight").to_owned();
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let client = fastflight::Client::connect(&server.location).await.unwrap();
+        readers.push(tokio::spawn(async move {
+            let mut stream = client
+                .fetch(SyntheticParams {
+                    rows: 50_000_000,
+                    batch_size: 65_536,
+                    seed: None,
+                })
+                .await
+                .unwrap();
+            // Read on, slowly enough to keep the server building.
+            for _ in 0..200 {
+                if stream.next().await.is_none() {
+                    break;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let small = fastflight::Client::connect(&server.location).await.unwrap();
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let live = reqwest::get(format!("{origin}/health/live")).await.unwrap();
+        assert_eq!(live.status(), 200);
+        let echo = small
+            .fetch(fastflight_demo_api::EchoParams::default())
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap();
+        assert_eq!(echo.num_rows(), 1);
+        slowest = slowest.max(started.elapsed());
+    }
+    eprintln!("slowest health + echo round trip under load: {slowest:?}");
+    assert!(slowest < Duration::from_secs(2), "{slowest:?}");
+    for reader in readers {
+        reader.abort();
+    }
+}
