@@ -246,6 +246,33 @@ impl BoundServer {
         reporter
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
+        // Readiness follows saturation (no free slot) and shutdown, checked four times a second.
+        let watch = {
+            let (dispatcher, reporter) = (self.dispatcher.clone(), reporter.clone());
+            tokio::spawn(async move {
+                let mut serving = true;
+                let mut every = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    every.tick().await;
+                    let ready = dispatcher.readiness().is_ok();
+                    if ready != serving {
+                        serving = ready;
+                        let status = if ready {
+                            tonic_health::ServingStatus::Serving
+                        } else {
+                            tonic_health::ServingStatus::NotServing
+                        };
+                        reporter
+                            .set_service_status(
+                                <FlightRoutes as tonic::server::NamedService>::NAME,
+                                status,
+                            )
+                            .await;
+                        reporter.set_service_status("", status).await;
+                    }
+                }
+            })
+        };
         let dispatcher = self.dispatcher.clone();
         let signal = async move {
             signal.await;
@@ -255,7 +282,7 @@ impl BoundServer {
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
                 .await;
         };
-        tonic::transport::Server::builder()
+        let served = tonic::transport::Server::builder()
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_concurrent_streams(Some(self.max_concurrent_streams))
@@ -264,7 +291,9 @@ impl BoundServer {
             .add_service(self.routes)
             .add_service(health)
             .serve_with_incoming_shutdown(accepted(self.listener), signal)
-            .await?;
+            .await;
+        watch.abort();
+        served?;
         Ok(())
     }
 }

@@ -352,11 +352,43 @@ async fn health_tells_live_from_ready() {
         "{body}"
     );
     assert_eq!(get("/health/live").await.status(), reqwest::StatusCode::OK);
+    // The gRPC health service follows within a moment, and back once the slot is free.
+    let status_within = |want: ServingStatus| {
+        let mut health = health.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let status = health
+                    .check(HealthCheckRequest {
+                        service: "arrow.flight.protocol.FlightService".into(),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .status;
+                if status == want as i32 {
+                    return true;
+                }
+                if Instant::now() > deadline {
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert!(
+        status_within(ServingStatus::NotServing).await,
+        "still SERVING at max_concurrency"
+    );
     let action: serde_json::Value =
         serde_json::from_slice(&client.action("health").await.unwrap()).unwrap();
     assert_eq!(action["ready"], false, "{action}");
     assert_eq!(action["streams_in_flight"], 1, "{action}");
     drop(held);
+    assert!(
+        status_within(ServingStatus::Serving).await,
+        "not SERVING once the slot is free"
+    );
 }
 
 /// `GET /metrics` on the gateway: Prometheus text with streams, refusals, rows, bytes
