@@ -2,7 +2,6 @@
 //! sizes on every route, streams per connection and in flight, deadlines, HTTP/1.0 on the
 //! gateway, and a peer's text in errors and logs.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_flight::flight_service_client::FlightServiceClient;
@@ -11,33 +10,7 @@ use futures::StreamExt;
 use tonic::Code;
 
 use crate::services::*;
-
-/// A server of the test services with `configure` applied, and its in-process gateway.
-async fn serve(
-    configure: impl FnOnce(fastflight::ServerBuilder) -> fastflight::ServerBuilder,
-) -> (String, String, Arc<Probes>) {
-    let probes = Arc::new(Probes::default());
-    let builder = fastflight::Server::builder()
-        .location("grpc://127.0.0.1:0")
-        .registry(
-            fastflight::Registry::global()
-                .unwrap()
-                .under("it::services"),
-        )
-        .state(Arc::clone(&probes))
-        .state(Hits::default())
-        .state(Label("limits".into()));
-    let server = configure(builder).bind().await.unwrap();
-    let location = server.location();
-    let gateway = fastflight::rest::Gateway::new(fastflight::rest::Source::local(&server))
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let url = gateway.url();
-    tokio::spawn(gateway.serve());
-    tokio::spawn(server.serve());
-    (location, url, probes)
-}
+use crate::support::serve_tests as serve;
 
 async fn raw(location: &str) -> FlightServiceClient<tonic::transport::Channel> {
     let channel = tonic::transport::Endpoint::from_shared(location.replace("grpc://", "http://"))

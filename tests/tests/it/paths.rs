@@ -12,31 +12,13 @@ use futures::StreamExt;
 use tonic::Code;
 
 use crate::services::*;
-use crate::support::column_n;
+use crate::support::{column_n, serve_tests};
 
 /// The services of this test binary (not the demo's), so no demo state is needed.
 fn tests_only() -> Registry {
     Registry::global()
         .expect("the registry starts")
         .under("it::services")
-}
-
-/// A server of `registry` on 127.0.0.1:0 with the test states, and its location.
-async fn serve(builder: fastflight::ServerBuilder) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let server = builder
-        .location("grpc://127.0.0.1:0")
-        .state(Arc::new(Probes::default()))
-        .state(Hits::default())
-        .state(Label("paths".into()))
-        .bind()
-        .await
-        .expect("the server binds");
-    let location = server.location();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.serve_with_shutdown(async {
-        let _ = stopped.await;
-    }));
-    (location, stop)
 }
 
 #[tokio::test]
@@ -94,12 +76,7 @@ async fn routes_mounted_in_a_router_of_ones_own_serve_every_rpc() {
 
 #[tokio::test]
 async fn batches_above_max_flight_data_size_are_split_on_the_copy_free_path() {
-    let (location, _stop) = serve(
-        fastflight::Server::builder()
-            .registry(tests_only())
-            .max_flight_data_size(64 * 1024),
-    )
-    .await;
+    let (location, _, _) = serve_tests(|b| b.max_flight_data_size(64 * 1024)).await;
     let client = fastflight::Client::connect(&location).await.unwrap();
     // One batch of 100,000 int64 (800 kB) leaves as messages of at most 64 kB.
     let batches = client
@@ -125,7 +102,7 @@ async fn batches_above_max_flight_data_size_are_split_on_the_copy_free_path() {
     assert_eq!(column_n(&batches), (0..100_000).collect::<Vec<_>>());
 
     // With the default limit, the same batch arrives whole.
-    let (location, _stop) = serve(fastflight::Server::builder().registry(tests_only())).await;
+    let (location, _, _) = serve_tests(|b| b).await;
     let client = fastflight::Client::connect(&location).await.unwrap();
     let whole = client
         .fetch(Numbers {
@@ -208,7 +185,7 @@ async fn a_server_serves_the_registry_it_is_given() {
 
 #[tokio::test]
 async fn per_call_headers_and_deadlines_reach_the_server() {
-    let (location, _stop) = serve(fastflight::Server::builder().registry(tests_only())).await;
+    let (location, _, _) = serve_tests(|b| b).await;
     let client = fastflight::Client::connect(&location).await.unwrap();
     let as_ada = client.clone().with_header("x-user", "ada").unwrap();
     let who = as_ada

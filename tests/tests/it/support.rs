@@ -305,3 +305,31 @@ impl CountingRelay {
         self.to_client.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+/// A server of this binary's test services (`it::services`, with their states) and its
+/// in-process gateway, with `configure` applied: location, gateway URL and probes.
+pub async fn serve_tests(
+    configure: impl FnOnce(fastflight::ServerBuilder) -> fastflight::ServerBuilder,
+) -> (String, String, Arc<crate::services::Probes>) {
+    let probes = Arc::new(crate::services::Probes::default());
+    let builder = fastflight::Server::builder()
+        .location("grpc://127.0.0.1:0")
+        .registry(
+            fastflight::Registry::global()
+                .unwrap()
+                .under("it::services"),
+        )
+        .state(Arc::clone(&probes))
+        .state(crate::services::Hits::default())
+        .state(crate::services::Label("limits".into()));
+    let server = configure(builder).bind().await.unwrap();
+    let location = server.location();
+    let gateway = fastflight::rest::Gateway::new(fastflight::rest::Source::local(&server))
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = gateway.url();
+    tokio::spawn(gateway.serve());
+    tokio::spawn(server.serve());
+    (location, url, probes)
+}
