@@ -16,7 +16,7 @@ const _: () = {
     );
     #[allow(clippy::unnecessary_wraps, unused_variables)]
     fn __fastflight_invoke(
-        __request: ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>,
+        __request: ::fastflight::__private::Decoded,
         __ctx: ::fastflight::__private::Context,
         __states: &::fastflight::__private::States,
     ) -> ::fastflight::__private::Result<

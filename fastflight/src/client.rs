@@ -145,7 +145,8 @@ impl Client {
 
     /// Fetches the result of raw ticket bytes (a request written in another language, say).
     pub async fn fetch_ticket(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
-        let deadline = self.timeout.map(|t| Box::pin(tokio::time::sleep(t)));
+        // One timer for the whole call: the opening, then every batch.
+        let mut deadline = self.timeout.map(|t| (Box::pin(tokio::time::sleep(t)), t));
         let request = self.request(Ticket::new(ticket));
         let call = async {
             let response = self.inner.clone().do_get(request).await?.into_inner();
@@ -154,13 +155,14 @@ impl Client {
             ))
             .await
         };
-        let mut stream = match self.timeout {
-            Some(timeout) => tokio::time::timeout(timeout, call)
-                .await
-                .map_err(|_| deadline_exceeded(timeout))??,
+        let mut stream = match &mut deadline {
+            Some((sleep, timeout)) => tokio::select! {
+                opened = call => opened?,
+                () = sleep.as_mut() => return Err(deadline_exceeded(*timeout)),
+            },
             None => call.await?,
         };
-        stream.deadline = deadline.map(|sleep| (sleep, self.timeout.unwrap_or_default()));
+        stream.deadline = deadline;
         Ok(stream)
     }
 

@@ -36,7 +36,7 @@ pub(crate) struct ResultStream {
 /// The bounds the dispatch holds every request to.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bounds {
-    /// Streams in flight at once, server-wide.
+    /// Streams in flight at once, server-wide (at least 1).
     pub(crate) max_concurrency: usize,
     /// How long a request waits for a free slot before it is refused.
     pub(crate) queue_wait: Duration,
@@ -61,7 +61,7 @@ impl Dispatcher {
         Self {
             registry: Arc::new(registry),
             states: Arc::new(states),
-            slots: Arc::new(Semaphore::new(bounds.max_concurrency.max(1))),
+            slots: Arc::new(Semaphore::new(bounds.max_concurrency)),
             bounds,
             draining: Arc::default(),
         }
@@ -79,23 +79,27 @@ impl Dispatcher {
             return Err("the server is shutting down".to_owned());
         }
         if self.slots.available_permits() == 0 {
-            return Err(format!(
-                "the server is at its limit of {} streams in flight (max_concurrency)",
-                self.bounds.max_concurrency
-            ));
+            return Err(self.saturated());
         }
         Ok(())
     }
 
-    /// The largest request message accepted, for the gateway in front of this dispatch.
-    #[cfg(feature = "rest")]
+    /// What a request hears when every slot is taken.
+    fn saturated(&self) -> String {
+        format!(
+            "the server is at its limit of {} streams in flight (max_concurrency)",
+            self.bounds.max_concurrency
+        )
+    }
+
+    /// The largest request message accepted, on every route.
     pub(crate) fn max_request_bytes(&self) -> usize {
         self.bounds.max_request_bytes
     }
 
     /// The streams in flight now.
     pub(crate) fn in_flight(&self) -> usize {
-        self.bounds.max_concurrency.max(1) - self.slots.available_permits()
+        self.bounds.max_concurrency - self.slots.available_permits()
     }
 
     /// A slot among the streams in flight, waiting a moment for one to free up.
@@ -108,10 +112,7 @@ impl Dispatcher {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(Error::status(
                 tonic::Code::ResourceExhausted,
-                format!(
-                    "the server is at its limit of {} streams in flight (max_concurrency); try again later",
-                    self.bounds.max_concurrency
-                ),
+                format!("{}; try again later", self.saturated()),
             )),
         }
     }
@@ -356,16 +357,16 @@ pub(crate) fn accounted(
     cancel_on_drop: DropGuard,
     slot: Option<OwnedSemaphorePermit>,
 ) -> BatchStream {
-    let service = crate::error::clip(request);
-    metrics::counter!("fastflight_streams_started_total", "route" => route, "service" => service.clone())
+    let request = crate::error::clip(request);
+    metrics::counter!("fastflight_streams_started_total", "route" => route, "service" => request.clone())
         .increment(1);
-    metrics::gauge!("fastflight_streams_in_flight", "route" => route, "service" => service)
+    metrics::gauge!("fastflight_streams_in_flight", "route" => route, "service" => request.clone())
         .increment(1.0);
     Accounted {
         _slot: slot,
         inner: batches,
         route,
-        request: crate::error::clip(request),
+        request,
         started: Instant::now(),
         rows: 0,
         bytes: 0,

@@ -4,9 +4,6 @@
 
 use serde_json::{json, Map, Value};
 
-#[cfg(feature = "server")]
-use crate::registry::ServiceEntry;
-
 /// A service as listings describe it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ServiceInfo {
@@ -41,32 +38,6 @@ pub struct FieldDescription {
     /// The value a left-out field takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
-}
-
-#[cfg(feature = "server")]
-impl ServiceInfo {
-    /// A registered service as listings describe it.
-    pub(crate) fn of(entry: &ServiceEntry) -> ServiceInfo {
-        let request = (entry.request)();
-        ServiceInfo {
-            name: request.name.to_owned(),
-            request_type: entry.request_type.to_owned(),
-            handler: entry.handler.to_owned(),
-            fields: request
-                .fields
-                .iter()
-                .map(|f| FieldDescription {
-                    name: f.name.to_owned(),
-                    ty: f.ty.to_owned(),
-                    required: f.required,
-                    default: f.default.map(|default| default()),
-                })
-                .collect(),
-            schema_declared: entry.schema.is_some(),
-            blocking: entry.blocking,
-            json_schema: (request.json_schema)(),
-        }
-    }
 }
 
 /// The JSON Schema of the JSON object a request is sent as: the one the listing carries,

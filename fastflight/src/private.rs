@@ -24,7 +24,7 @@ pub fn fetch<C: FetchRequest + ?Sized, R: FlightRequest>(client: &C, request: R)
 #[cfg(feature = "server")]
 mod server_side {
     use super::{BoxError, Error, FlightRequest, Result};
-    pub use crate::registry::{RequestType, ServiceEntry};
+    pub use crate::registry::{Decoded, RequestType, ServiceEntry};
     pub use crate::service::{
         run_blocking, BatchIter, BatchStream, Call, Context, FromCall, IntoBatchIter,
         IntoBatchStream, States,
@@ -41,7 +41,7 @@ mod server_side {
     }
 
     /// The decoded request, as the dispatch hands it to the service's entry.
-    pub fn request<R: 'static>(decoded: Box<dyn core::any::Any + Send>) -> Result<R> {
+    pub fn request<R: 'static>(decoded: Decoded) -> Result<R> {
         decoded.downcast::<R>().map(|r| *r).map_err(|_| {
             Error::status(
                 tonic::Code::Internal,

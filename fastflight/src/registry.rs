@@ -11,14 +11,13 @@ use arrow::datatypes::SchemaRef;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::listing::ServiceInfo;
+use crate::listing::{FieldDescription, ServiceInfo};
 use crate::service::{BatchStream, Context, States};
 use crate::{Error, FieldInfo, Result};
 
 /// Takes the decoded request and the further arguments, and starts the handler.
 #[doc(hidden)]
-pub type Invoke =
-    fn(Box<dyn Any + Send>, Context, &States) -> Result<BoxFuture<'static, Result<BatchStream>>>;
+pub type Invoke = fn(Decoded, Context, &States) -> Result<BoxFuture<'static, Result<BatchStream>>>;
 
 /// A request decoded into its type, before the service's entry takes it back.
 #[doc(hidden)]
@@ -83,6 +82,29 @@ impl ServiceEntry {
     /// The request type's registered name (`param_type`).
     pub fn name(&self) -> &'static str {
         (self.request)().name
+    }
+
+    /// This service as listings describe it.
+    pub(crate) fn info(&self) -> ServiceInfo {
+        let request = (self.request)();
+        ServiceInfo {
+            name: request.name.to_owned(),
+            request_type: self.request_type.to_owned(),
+            handler: self.handler.to_owned(),
+            fields: request
+                .fields
+                .iter()
+                .map(|f| FieldDescription {
+                    name: f.name.to_owned(),
+                    ty: f.ty.to_owned(),
+                    required: f.required,
+                    default: f.default.map(|default| default()),
+                })
+                .collect(),
+            schema_declared: self.schema.is_some(),
+            blocking: self.blocking,
+            json_schema: (request.json_schema)(),
+        }
     }
 }
 
@@ -239,7 +261,7 @@ impl Registry {
 
     /// The services as listings describe them, in order.
     pub fn services(&self) -> Vec<ServiceInfo> {
-        self.entries.iter().map(|e| ServiceInfo::of(e)).collect()
+        self.entries.iter().map(|e| e.info()).collect()
     }
 
     /// The service for a request name, or `NotFound` listing the registered names.

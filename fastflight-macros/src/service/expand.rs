@@ -101,7 +101,7 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
 
                     #[allow(clippy::unnecessary_wraps, unused_variables)]
                     fn __fastflight_invoke(
-                        __request: ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>,
+                        __request: #private::Decoded,
                         __ctx: #private::Context,
                         __states: &#private::States,
                     ) -> #private::Result<#private::BoxFuture<'static, #private::Result<#private::BatchStream>>> {

@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::task::{Context as TaskContext, Poll};
 
+use arrow::ipc::writer::IpcWriteOptions;
 use arrow_flight::flight_service_server::FlightServiceServer;
 use arrow_flight::Ticket;
 use futures::future::BoxFuture;
@@ -31,27 +32,19 @@ type HttpResponse = http::Response<tonic::body::Body>;
 pub struct FlightRoutes {
     generated: FlightServiceServer<FlightHandler>,
     dispatcher: Dispatcher,
-    limits: Limits,
-}
-
-/// The sizes DoGet honours.
-#[derive(Clone, Copy)]
-pub(super) struct Limits {
     /// Encoded batches above this are split into several messages.
-    pub(super) max_flight_data_size: usize,
-    /// A request message above this is refused.
-    pub(super) max_request_bytes: usize,
+    max_flight_data_size: usize,
 }
 
 impl FlightRoutes {
-    pub(super) fn new(dispatcher: Dispatcher, limits: Limits) -> Self {
+    pub(super) fn new(dispatcher: Dispatcher, max_flight_data_size: usize) -> Self {
         let generated = FlightServiceServer::new(FlightHandler::new(dispatcher.clone()))
-            .max_decoding_message_size(limits.max_request_bytes)
+            .max_decoding_message_size(dispatcher.max_request_bytes())
             .max_encoding_message_size(usize::MAX);
         Self {
             generated,
             dispatcher,
-            limits,
+            max_flight_data_size,
         }
     }
 
@@ -59,24 +52,42 @@ impl FlightRoutes {
     async fn do_get(self, request: HttpRequest) -> HttpResponse {
         match self.do_get_stream(request).await {
             Ok(response) => response,
-            Err(status) => {
-                // Refusals before the dispatch (size, framing, compression) are counted
-                // here; the dispatch counts its own.
-                if matches!(
-                    status.code(),
-                    tonic::Code::ResourceExhausted | tonic::Code::Unimplemented
-                ) && !status.message().contains("max_concurrency")
-                {
-                    crate::dispatch::count_refusal("flight", status.code());
-                }
-                status.into_http()
-            }
+            Err(status) => status.into_http(),
         }
     }
 
     async fn do_get_stream(&self, request: HttpRequest) -> Result<HttpResponse, Status> {
+        // Refusals before the dispatch (size, framing, compression) are counted here;
+        // the dispatch counts its own.
+        let (ticket, ctx, options) = self
+            .read_request(request)
+            .await
+            .inspect_err(|status| crate::dispatch::count_refusal("flight", status.code()))?;
+        let result = self.dispatcher.open(&ticket.ticket, ctx, "flight").await?;
+        let frames = ipc::frames(
+            result.schema,
+            result.batches,
+            options,
+            self.max_flight_data_size,
+        )?;
+        http::Response::builder()
+            .header(http::header::CONTENT_TYPE, "application/grpc")
+            .body(tonic::body::Body::new(http_body_util::StreamBody::new(
+                frames,
+            )))
+            .map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+impl FlightRoutes {
+    /// The DoGet request's ticket, the call's context and the IPC options it asks for.
+    async fn read_request(
+        &self,
+        request: HttpRequest,
+    ) -> Result<(Ticket, Context, IpcWriteOptions), Status> {
         let (parts, body) = request.into_parts();
-        let message = grpc::read_message(body, self.limits.max_request_bytes, "DoGet").await?;
+        let message =
+            grpc::read_message(body, self.dispatcher.max_request_bytes(), "DoGet").await?;
         let ticket = Ticket::decode(message)
             .map_err(|e| Status::invalid_argument(format!("bad DoGet request: {e}")))?;
         let metadata = tonic::metadata::MetadataMap::from_headers(parts.headers);
@@ -85,20 +96,7 @@ impl FlightRoutes {
             .extensions
             .get::<tonic::transport::server::TcpConnectInfo>()
             .and_then(|info| info.remote_addr());
-        let ctx = Context::new(metadata, peer);
-        let result = self.dispatcher.open(&ticket.ticket, ctx, "flight").await?;
-        let frames = ipc::frames(
-            result.schema,
-            result.batches,
-            options,
-            self.limits.max_flight_data_size,
-        )?;
-        http::Response::builder()
-            .header(http::header::CONTENT_TYPE, "application/grpc")
-            .body(tonic::body::Body::new(http_body_util::StreamBody::new(
-                frames,
-            )))
-            .map_err(|e| Status::internal(e.to_string()))
+        Ok((ticket, Context::new(metadata, peer), options))
     }
 }
 
@@ -139,7 +137,7 @@ impl tonic::codegen::Service<HttpRequest> for FlightRoutes {
             let routes = self.clone();
             Box::pin(async move { Ok(routes.do_get(request).await) })
         } else {
-            let max = self.limits.max_request_bytes;
+            let max = self.dispatcher.max_request_bytes();
             let answered = self.generated.call(request);
             Box::pin(async move { Ok(named_size_refusal(answered.await?, max)) })
         }

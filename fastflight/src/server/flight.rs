@@ -12,7 +12,6 @@ use futures::stream::{self, BoxStream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::dispatch::Dispatcher;
-use crate::listing::ServiceInfo;
 use crate::service::Context;
 
 /// The actions a server answers (DoAction), with their descriptions.
@@ -140,7 +139,7 @@ impl FlightService for FlightHandler {
                     .with_descriptor(FlightDescriptor::new_cmd(entry.name().as_bytes().to_vec()))
                     .with_total_records(-1)
                     .with_total_bytes(-1)
-                    .with_app_metadata(json_bytes(&ServiceInfo::of(entry))?))
+                    .with_app_metadata(json_bytes(&entry.info())?))
             })
             .collect();
         Ok(Response::new(stream::iter(infos).boxed()))

@@ -67,7 +67,6 @@ impl Server {
             registry: None,
             states: States::default(),
             max_flight_data_size: DEFAULT_MAX_FLIGHT_DATA_SIZE,
-            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             bounds: Bounds {
                 max_concurrency: DEFAULT_MAX_CONCURRENCY,
@@ -85,7 +84,6 @@ pub struct ServerBuilder {
     registry: Option<Registry>,
     states: States,
     max_flight_data_size: usize,
-    max_request_bytes: usize,
     max_concurrent_streams: u32,
     bounds: Bounds,
 }
@@ -121,8 +119,7 @@ impl ServerBuilder {
     /// The largest request message accepted (a ticket, a descriptor, an action, the
     /// gateway's body); a larger one is refused with `ResourceExhausted`.
     pub fn max_request_bytes(mut self, bytes: usize) -> Self {
-        self.max_request_bytes = bytes.max(1);
-        self.bounds.max_request_bytes = self.max_request_bytes;
+        self.bounds.max_request_bytes = bytes.max(1);
         self
     }
 
@@ -167,16 +164,11 @@ impl ServerBuilder {
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", self.location)))?;
         let local_addr = listener.local_addr()?;
         let dispatcher = Dispatcher::new(registry, self.states, self.bounds);
-        let limits = doget::Limits {
-            max_flight_data_size: self.max_flight_data_size,
-            max_request_bytes: self.max_request_bytes,
-        };
         Ok(BoundServer {
             listener,
             local_addr,
-            routes: FlightRoutes::new(dispatcher.clone(), limits),
+            routes: FlightRoutes::new(dispatcher.clone(), self.max_flight_data_size),
             dispatcher,
-            max_request_bytes: self.max_request_bytes,
             max_concurrent_streams: self.max_concurrent_streams,
         })
     }
@@ -198,7 +190,6 @@ pub struct BoundServer {
     local_addr: SocketAddr,
     routes: FlightRoutes,
     dispatcher: Dispatcher,
-    max_request_bytes: usize,
     max_concurrent_streams: u32,
 }
 
@@ -231,7 +222,7 @@ impl BoundServer {
 
     /// The largest request message accepted (the gateway's body limit in-process).
     pub fn max_request_bytes(&self) -> usize {
-        self.max_request_bytes
+        self.dispatcher.max_request_bytes()
     }
 
     /// Serves until the process ends.
@@ -242,10 +233,7 @@ impl BoundServer {
     /// Serves until `signal` completes, then refuses new requests and lets streams in flight finish.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        reporter.set_serving::<FlightRoutes>().await;
-        reporter
-            .set_service_status("", tonic_health::ServingStatus::Serving)
-            .await;
+        report(&reporter, true).await;
         // Readiness follows saturation (no free slot) and shutdown, checked four times a second.
         let watch = {
             let (dispatcher, reporter) = (self.dispatcher.clone(), reporter.clone());
@@ -257,18 +245,7 @@ impl BoundServer {
                     let ready = dispatcher.readiness().is_ok();
                     if ready != serving {
                         serving = ready;
-                        let status = if ready {
-                            tonic_health::ServingStatus::Serving
-                        } else {
-                            tonic_health::ServingStatus::NotServing
-                        };
-                        reporter
-                            .set_service_status(
-                                <FlightRoutes as tonic::server::NamedService>::NAME,
-                                status,
-                            )
-                            .await;
-                        reporter.set_service_status("", status).await;
+                        report(&reporter, ready).await;
                     }
                 }
             })
@@ -277,10 +254,7 @@ impl BoundServer {
         let signal = async move {
             signal.await;
             dispatcher.drain();
-            reporter.set_not_serving::<FlightRoutes>().await;
-            reporter
-                .set_service_status("", tonic_health::ServingStatus::NotServing)
-                .await;
+            report(&reporter, false).await;
         };
         let served = tonic::transport::Server::builder()
             .initial_stream_window_size(STREAM_WINDOW)
@@ -296,6 +270,19 @@ impl BoundServer {
         served?;
         Ok(())
     }
+}
+
+/// Sets the gRPC health status of the Flight service and of the server as a whole.
+async fn report(reporter: &tonic_health::server::HealthReporter, serving: bool) {
+    let status = if serving {
+        tonic_health::ServingStatus::Serving
+    } else {
+        tonic_health::ServingStatus::NotServing
+    };
+    reporter
+        .set_service_status(<FlightRoutes as tonic::server::NamedService>::NAME, status)
+        .await;
+    reporter.set_service_status("", status).await;
 }
 
 /// The connections of a listener. An accept error (out of file descriptors, say) is

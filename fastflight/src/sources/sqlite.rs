@@ -539,7 +539,7 @@ fn stmt_decl(declared: &[Option<DataType>], i: usize) -> &'static str {
     if declared[i].is_some() {
         " (from its declared type)"
     } else {
-        " (from its first value)"
+        " (from its first non-null value)"
     }
 }
 

@@ -136,32 +136,20 @@ async fn one_connection_holds_at_most_max_concurrent_streams() {
     );
     // ... while another connection is served at once.
     let other = fastflight::Client::connect(&location).await.unwrap();
-    let rows = tokio::time::timeout(Duration::from_secs(10), async {
-        other
-            .fetch(Pairs { rows: 2 })
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap()
-    })
-    .await
-    .expect("another connection is served");
-    assert_eq!(rows.num_rows(), 2);
+    assert_eq!(pairs_within(&other, 2, "another connection").await, 2);
     // Once one stream ends, the connection takes the next.
     held.pop();
-    let rows = tokio::time::timeout(Duration::from_secs(10), async {
-        client
-            .fetch(Pairs { rows: 4 })
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap()
-    })
-    .await
-    .expect("the connection takes a stream once one ended");
-    assert_eq!(rows.num_rows(), 4);
+    assert_eq!(pairs_within(&client, 4, "the first connection").await, 4);
+}
+
+/// The rows of a `Pairs` call, which must be answered within 10 s.
+async fn pairs_within(client: &fastflight::Client, rows: usize, who: &str) -> usize {
+    let call = async { client.fetch(Pairs { rows }).await?.concat().await };
+    tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .unwrap_or_else(|_| panic!("{who} was not served within 10 s"))
+        .unwrap()
+        .num_rows()
 }
 
 /// Reads a stream to its end; the error that ended it, if any.
