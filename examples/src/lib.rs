@@ -190,10 +190,11 @@ pub struct DemoArgs {
     #[arg(
         long,
         env = "FASTFLIGHT_SQL_TIMEOUT",
-        default_value_t = fastflight::sources::sqlite::DEFAULT_STATEMENT_TIMEOUT.as_secs_f64(),
+        default_value = "60",
+        value_parser = fastflight::cli::seconds,
         global = true
     )]
-    pub sql_timeout: f64,
+    pub sql_timeout: std::time::Duration,
 }
 
 /// The server builder of the demo: the data directory prepared, its database (statements
@@ -213,7 +214,7 @@ pub fn demo_server(
 pub async fn run() -> fastflight::Result<()> {
     fastflight::cli::run_app(|args: DemoArgs| async move {
         let dir = args.data_dir;
-        let sql_timeout = std::time::Duration::from_secs_f64(args.sql_timeout.max(0.001));
+        let sql_timeout = args.sql_timeout.max(std::time::Duration::from_millis(1));
         tokio::task::spawn_blocking(move || demo_server(&dir, sql_timeout))
             .await
             .map_err(|e| fastflight::Error::Config(format!("preparing the data failed: {e}")))?

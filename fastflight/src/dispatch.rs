@@ -1,7 +1,8 @@
 //! The one path of a request, for every route (Flight DoGet, GetFlightInfo, GetSchema,
 //! the gateway's in-process source):
 //!
-//! a slot among the streams in flight (`max_concurrency`) → ticket bytes →
+//! a slot among the streams in flight (`max_concurrency`, at most `max_streams_per_peer`
+//! of them for one peer) → ticket bytes →
 //! [`ticket::decode`] → [`Registry`] lookup → the typed request (deserialised, errors
 //! naming the field, then validated) → invoke (take the further arguments, start the
 //! handler) → a guarded stream: one panic guard, the schema check, the deadline
@@ -21,8 +22,9 @@ use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::DropGuard;
 
+use crate::fair::{Share, Shares};
 use crate::registry::{Registry, ServiceEntry};
-use crate::service::{BatchStream, Context, States};
+use crate::service::{BatchStream, Context, Serving, States};
 use crate::{ticket, Error, Result};
 
 /// A running result: its schema, known before the first batch, and its batches.
@@ -44,6 +46,17 @@ pub(crate) struct Bounds {
     pub(crate) request_timeout: Option<Duration>,
     /// The largest request message (for the gateway's body).
     pub(crate) max_request_bytes: usize,
+    /// Streams in flight at once for one peer (IP address).
+    pub(crate) max_streams_per_peer: usize,
+    /// How long a blocking producer waits for its reader to take a batch before its
+    /// stream is ended (its thread and resources freed).
+    pub(crate) stall_timeout: Option<Duration>,
+}
+
+/// A stream's place among those in flight, and in its peer's share; freed when dropped.
+pub(crate) struct Slot {
+    _permit: OwnedSemaphorePermit,
+    _share: Option<Share>,
 }
 
 /// The services a server serves and the values their arguments are taken from.
@@ -52,6 +65,7 @@ pub(crate) struct Dispatcher {
     registry: Arc<Registry>,
     states: Arc<States>,
     slots: Arc<Semaphore>,
+    shares: Arc<Shares>,
     bounds: Bounds,
     draining: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -62,6 +76,7 @@ impl Dispatcher {
             registry: Arc::new(registry),
             states: Arc::new(states),
             slots: Arc::new(Semaphore::new(bounds.max_concurrency)),
+            shares: Shares::new(bounds.max_streams_per_peer),
             bounds,
             draining: Arc::default(),
         }
@@ -102,18 +117,41 @@ impl Dispatcher {
         self.bounds.max_concurrency - self.slots.available_permits()
     }
 
-    /// A slot among the streams in flight, waiting a moment for one to free up.
-    async fn slot(&self) -> Result<OwnedSemaphorePermit> {
+    /// A slot among the streams in flight, within the peer's share, waiting a moment for
+    /// one to free up.
+    async fn slot(&self, ctx: &Context) -> Result<Slot> {
+        let peer = ctx.peer().map(|p| p.ip());
+        let share = self.shares.take(peer).map_err(|held| {
+            Error::status(
+                tonic::Code::ResourceExhausted,
+                format!(
+                    "this client ({}) has {held} streams in flight, its share of the server (max_streams_per_peer = {}); try again when one ends",
+                    peer.map(|p| p.to_string()).unwrap_or_default(),
+                    self.shares.per_peer()
+                ),
+            )
+        })?;
         let wait = tokio::time::timeout(
             self.bounds.queue_wait,
             Arc::clone(&self.slots).acquire_owned(),
         );
         match wait.await {
-            Ok(Ok(permit)) => Ok(permit),
+            Ok(Ok(permit)) => Ok(Slot {
+                _permit: permit,
+                _share: share,
+            }),
             _ => Err(Error::status(
                 tonic::Code::ResourceExhausted,
                 format!("{}; try again later", self.saturated()),
             )),
+        }
+    }
+
+    /// What a blocking producer started for `ctx` knows of its call.
+    fn serving(&self, ctx: &Context) -> Serving {
+        Serving {
+            stall_timeout: self.bounds.stall_timeout,
+            peer: ctx.peer().map(|p| p.ip()),
         }
     }
 
@@ -148,14 +186,15 @@ impl Dispatcher {
         let deadline = self.deadline(&ctx);
         let started = Instant::now();
         let opened = async {
-            let permit = self.slot().await?;
+            let slot = self.slot(&ctx).await?;
             let (entry, fields) = self.resolve(ticket)?;
-            let (schema, batches) =
-                within(deadline, start(entry, fields, ctx, &self.states)).await?;
-            Ok::<_, Error>((entry, schema, batches, permit))
+            let serving = self.serving(&ctx);
+            let started = serving.scope(start(entry, fields, ctx, &self.states));
+            let (schema, batches) = within(deadline, started).await?;
+            Ok::<_, Error>((entry, schema, batches, slot))
         }
         .await;
-        let (entry, schema, batches, permit) = opened.inspect_err(|e| refused(route, e))?;
+        let (entry, schema, batches, slot) = opened.inspect_err(|e| refused(route, e))?;
         let batches = match deadline {
             Some((limit, which)) => timed(
                 batches,
@@ -166,7 +205,7 @@ impl Dispatcher {
         };
         Ok(ResultStream {
             schema,
-            batches: accounted(route, entry.name(), batches, cancel_on_drop, Some(permit)),
+            batches: accounted(route, entry.name(), batches, cancel_on_drop, Some(slot)),
         })
     }
 
@@ -196,10 +235,14 @@ impl Dispatcher {
                 ),
             ));
         }
-        let _permit = self.slot().await?;
-        Ok(within(deadline, start(entry, fields, ctx, &self.states))
-            .await?
-            .0)
+        let _slot = self.slot(&ctx).await?;
+        let serving = self.serving(&ctx);
+        Ok(within(
+            deadline,
+            serving.scope(start(entry, fields, ctx, &self.states)),
+        )
+        .await?
+        .0)
     }
 
     /// Decode → lookup: the service of a ticket, and the request's fields.
@@ -355,7 +398,7 @@ pub(crate) fn accounted(
     request: &str,
     batches: BatchStream,
     cancel_on_drop: DropGuard,
-    slot: Option<OwnedSemaphorePermit>,
+    slot: Option<Slot>,
 ) -> BatchStream {
     let request = crate::error::clip(request);
     metrics::counter!("fastflight_streams_started_total", "route" => route, "service" => request.clone())
@@ -378,7 +421,7 @@ pub(crate) fn accounted(
 
 struct Accounted {
     /// The stream's slot among those in flight, freed when the stream is dropped.
-    _slot: Option<OwnedSemaphorePermit>,
+    _slot: Option<Slot>,
     inner: BatchStream,
     route: &'static str,
     request: String,

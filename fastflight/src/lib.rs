@@ -53,6 +53,8 @@ pub mod client;
 #[cfg(feature = "server")]
 mod dispatch;
 pub mod error;
+#[cfg(feature = "server")]
+mod fair;
 pub mod format;
 pub mod listing;
 #[cfg(feature = "server")]

@@ -23,6 +23,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
@@ -108,7 +109,12 @@ pub struct Gateway {
     source: Source,
     prefix: String,
     max_body_bytes: usize,
+    header_read_timeout: Duration,
 }
+
+/// How long the gateway waits for a request's headers, and for the next request on a
+/// kept-alive connection, before it closes the connection.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Gateway {
     /// A gateway with the default prefix `/fastflight`, taking request bodies of at most
@@ -124,6 +130,7 @@ impl Gateway {
             source,
             prefix: DEFAULT_PREFIX.to_owned(),
             max_body_bytes,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 
@@ -141,6 +148,13 @@ impl Gateway {
         } else {
             format!("/{trimmed}")
         };
+        self
+    }
+
+    /// How long a connection may take to send a request's headers, and stay idle between
+    /// requests, before it is closed (slow or idle peers are let go).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
@@ -174,6 +188,7 @@ impl Gateway {
             listener,
             local_addr,
             prefix: self.prefix.clone(),
+            header_read_timeout: self.header_read_timeout,
             router: self.router(),
         })
     }
@@ -184,6 +199,7 @@ pub struct BoundGateway {
     listener: tokio::net::TcpListener,
     local_addr: SocketAddr,
     prefix: String,
+    header_read_timeout: Duration,
     router: Router,
 }
 
@@ -204,17 +220,46 @@ impl BoundGateway {
     }
 
     /// Serves until `signal`, then refuses new requests and lets responses in flight finish.
+    ///
+    /// Each connection speaks HTTP/1.1 with a header-read timeout; accept errors (out of
+    /// file descriptors, say) pause the accepting instead of spinning.
     pub async fn serve_with_shutdown(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await?;
+        use hyper_util::rt::{TokioIo, TokioTimer};
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut incoming = std::pin::pin!(crate::server::accepted(self.listener));
+        let mut signal = std::pin::pin!(signal);
+        loop {
+            let stream = tokio::select! {
+                next = incoming.next() => match next {
+                    Some(Ok(stream)) => stream,
+                    _ => continue,
+                },
+                () = &mut signal => break,
+            };
+            let Ok(peer) = stream.peer_addr() else {
+                continue;
+            };
+            let router = self.router.clone();
+            let service = hyper::service::service_fn(
+                move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    tower_service::Service::call(&mut router.clone(), request)
+                },
+            );
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, error = %e, "gateway connection ended");
+                }
+            });
+        }
+        graceful.shutdown().await;
         Ok(())
     }
 }

@@ -298,8 +298,46 @@ where
 }
 
 /// Where a blocking producer sends its batches.
+///
+/// The producer runs one batch ahead of its reader at most: [`Emitter::send`] returns
+/// once the reader has taken the batch, so a stalled reader holds the batch it is
+/// sending and the one waiting, and no thread builds more.
 pub struct Emitter {
-    tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+    tx: Sender,
+    /// Room for the next batch, taken once the reader took the last one.
+    room: std::sync::Mutex<Option<Room>>,
+    serving: Serving,
+    stalled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+type Sender = tokio::sync::mpsc::Sender<Result<RecordBatch>>;
+type Room = tokio::sync::mpsc::OwnedPermit<Result<RecordBatch>>;
+
+/// What a blocking producer knows of the call it serves: how long it may wait for its
+/// reader, and who the caller is. Set by the dispatch around a service's start.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Serving {
+    pub(crate) stall_timeout: Option<std::time::Duration>,
+    pub(crate) peer: Option<std::net::IpAddr>,
+}
+
+tokio::task_local! {
+    static SERVING: Serving;
+}
+
+impl Serving {
+    /// Runs `future` (a service's start) with this as its serving context.
+    pub(crate) fn scope<F: std::future::Future>(
+        self,
+        future: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        SERVING.scope(self, future)
+    }
+
+    /// The serving context of the service starting now (none outside a server).
+    fn current() -> Self {
+        SERVING.try_with(|s| *s).unwrap_or_default()
+    }
 }
 
 /// The stream was dropped: the producer should stop and return.
@@ -307,9 +345,48 @@ pub struct Emitter {
 pub struct Stopped;
 
 impl Emitter {
-    /// Sends one batch, waiting while the reader is two batches behind.
+    /// Sends one batch, and waits until the reader has taken it. A reader that takes
+    /// nothing for the server's `stall_timeout` stops the producer too: its stream then
+    /// ends with an error saying so, and the thread is free again.
     pub fn send(&self, batch: RecordBatch) -> std::result::Result<(), Stopped> {
-        self.tx.blocking_send(Ok(batch)).map_err(|_| Stopped)
+        self.put(Ok(batch))?;
+        let room = self.room()?;
+        *self.room.lock().unwrap_or_else(|p| p.into_inner()) = Some(room);
+        Ok(())
+    }
+
+    /// Puts an item in the channel, in the room taken before or in room waited for.
+    fn put(&self, item: Result<RecordBatch>) -> std::result::Result<(), Stopped> {
+        let room = self.room.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let room = match room {
+            Some(room) => room,
+            None => self.room()?,
+        };
+        room.send(item);
+        Ok(())
+    }
+
+    /// Waits for room in the channel: the reader took what was there.
+    fn room(&self) -> std::result::Result<Room, Stopped> {
+        let wait = self.tx.clone().reserve_owned();
+        // The producer runs on a blocking thread of the runtime (`produce_blocking`).
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Stopped)?;
+        let Some(limit) = self.serving.stall_timeout else {
+            return runtime.block_on(wait).map_err(|_| Stopped);
+        };
+        match runtime.block_on(tokio::time::timeout(limit, wait)) {
+            Ok(room) => room.map_err(|_| Stopped),
+            Err(_) => {
+                self.stalled
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                Err(Stopped)
+            }
+        }
+    }
+
+    /// The caller's address, when the call came over the network.
+    pub fn peer(&self) -> Option<std::net::IpAddr> {
+        self.serving.peer
     }
 
     /// True once the stream was dropped.
@@ -327,7 +404,7 @@ impl Emitter {
 }
 
 /// Runs a blocking producer on a blocking thread; its batches reach the stream through
-/// a bounded channel, so a slow reader slows the producer.
+/// a channel of one, so a slow reader slows the producer.
 ///
 /// The producer returns `Ok(())` when done, or early once [`Emitter::send`] says
 /// [`Stopped`]; an `Err` it returns ends the stream with that error. A panic in it
@@ -337,11 +414,18 @@ pub fn produce_blocking<F>(producer: F) -> BatchStream
 where
     F: FnOnce(&Emitter) -> Result<()> + Send + 'static,
 {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(1);
+    let serving = Serving::current();
+    let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let emitter = Emitter {
+        tx,
+        room: std::sync::Mutex::new(None),
+        serving,
+        stalled: Arc::clone(&stalled),
+    };
     let task = tokio::task::spawn_blocking(move || {
-        let emitter = Emitter { tx };
         if let Err(e) = producer(&emitter) {
-            let _ = emitter.tx.blocking_send(Err(e));
+            let _ = emitter.put(Err(e));
         }
     });
     let ended = futures::stream::once(async move {
@@ -350,7 +434,16 @@ where
                 std::panic::resume_unwind(e.into_panic());
             }
         }
-        None
+        // A stream stopped for its reader's stall must not look whole.
+        stalled.load(std::sync::atomic::Ordering::SeqCst).then(|| {
+            Err(Error::status(
+                tonic::Code::DeadlineExceeded,
+                format!(
+                    "the reader took no batch for {:?} (stall_timeout): the stream was ended",
+                    serving.stall_timeout.unwrap_or_default()
+                ),
+            ))
+        })
     })
     .filter_map(futures::future::ready);
     tokio_stream::wrappers::ReceiverStream::new(rx)
@@ -358,22 +451,49 @@ where
         .boxed()
 }
 
-/// Runs a blocking iterator of batches on a blocking thread (the adapter of
-/// `#[data_service(blocking)]`): the producer stops at its next batch once the stream
-/// is dropped; a panic in it ends the stream with [`Error::Panic`].
+/// Runs a blocking iterator of batches on the blocking pool, one batch at a time (the
+/// adapter of `#[data_service(blocking)]`): the next batch is made while the last one
+/// is sent, and no thread is held between batches, so a stalled reader holds two batches
+/// and no thread. The iterator is dropped once the stream is; a panic in it ends the
+/// stream with [`Error::Panic`] (resumed where the stream is polled, for the dispatch's
+/// guard).
 #[doc(hidden)]
 pub fn run_blocking<F>(producer: F) -> BatchStream
 where
     F: FnOnce() -> Result<BatchIter> + Send + 'static,
 {
-    produce_blocking(move |emitter| {
-        for batch in producer()? {
-            if emitter.send(batch?).is_err() {
-                break;
+    /// The iterator, if it goes on, and the item it gave.
+    type Step = (Option<BatchIter>, Option<Result<RecordBatch>>);
+    fn next_of(mut batches: BatchIter) -> tokio::task::JoinHandle<Step> {
+        tokio::task::spawn_blocking(move || {
+            let item = batches.next();
+            (Some(batches), item)
+        })
+    }
+    let first = tokio::task::spawn_blocking(move || -> Step {
+        match producer() {
+            Ok(mut batches) => {
+                let item = batches.next();
+                (Some(batches), item)
             }
+            Err(e) => (None, Some(Err(e))),
         }
-        Ok(())
+    });
+    futures::stream::unfold(Some(first), |pending| async move {
+        let (batches, item) = match pending?.await {
+            Ok(step) => step,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return None,
+        };
+        let item = item?;
+        // After an error nothing more is made.
+        let next = match (&item, batches) {
+            (Ok(_), Some(batches)) => Some(next_of(batches)),
+            _ => None,
+        };
+        Some((item, next))
     })
+    .boxed()
 }
 
 #[cfg(test)]

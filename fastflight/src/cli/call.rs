@@ -22,14 +22,12 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         }
     });
     let progress = progress_bar(args.no_progress, &param_type);
-    // A file result is written beside its target and renamed only once whole: a failed
-    // or killed call leaves nothing at the target that could pass for a result.
-    let partial = match &args.output {
-        Some(path) => Some(partial_file(path)?),
+    let output = match &args.output {
+        Some(path) => Some(Output::open(path)?),
         None => None,
     };
-    let out: Box<dyn Write + Send> = match &partial {
-        Some(file) => Box::new(std::io::BufWriter::new(file.as_file().try_clone()?)),
+    let out: Box<dyn Write + Send> = match &output {
+        Some(output) => Box::new(std::io::BufWriter::new(output.file()?)),
         // Both on the terminal: the progress line is cleared before each write of the
         // result, and drawn again after it.
         None if !progress.is_hidden() => {
@@ -54,10 +52,8 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         progress.set_message(figures(rows, bytes, started.elapsed()));
     }
     writer.finish()?;
-    if let (Some(file), Some(path)) = (partial, &args.output) {
-        file.as_file().sync_all()?;
-        file.persist(path)
-            .map_err(|e| Error::Config(format!("cannot write {}: {}", path.display(), e.error)))?;
+    if let Some(output) = output {
+        output.complete()?;
     }
     let done = figures(rows, bytes, started.elapsed());
     if progress.is_hidden() {
@@ -88,21 +84,73 @@ impl Write for AroundProgress {
     }
 }
 
-/// A temporary file in the target's folder, removed unless persisted.
-fn partial_file(target: &std::path::Path) -> Result<tempfile::NamedTempFile> {
-    let folder = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempfile_in(folder)
-        .map_err(|e| Error::Config(format!("cannot write {}: {e}", target.display())))
+/// Where `--output` writes. A file result is written beside its target and renamed
+/// onto it only once whole, so a failed or killed call leaves nothing at the target that
+/// could pass for a result. A target that exists and is not a regular file (a device such
+/// as `/dev/null`, a pipe) is written in place: renaming onto it would replace it.
+enum Output {
+    /// The temporary file and the regular file it becomes.
+    Partial(tempfile::NamedTempFile, std::path::PathBuf),
+    /// A device or pipe, written as the result arrives.
+    Direct(std::fs::File),
+}
+
+impl Output {
+    fn open(target: &std::path::Path) -> Result<Self> {
+        let cannot =
+            |e: std::io::Error| Error::Config(format!("cannot write {}: {e}", target.display()));
+        match std::fs::metadata(target) {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(target)
+                    .map_err(cannot)?;
+                return Ok(Output::Direct(file));
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::Config(format!(
+                    "cannot write {}: it is a directory",
+                    target.display()
+                )));
+            }
+            _ => {}
+        }
+        // Through a symbolic link, the file it names is the one replaced.
+        let target = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
+        let folder = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let partial = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".partial")
+            .tempfile_in(folder)
+            .map_err(cannot)?;
+        Ok(Output::Partial(partial, target))
+    }
+
+    /// The file to write the result to.
+    fn file(&self) -> Result<std::fs::File> {
+        Ok(match self {
+            Output::Partial(partial, _) => partial.as_file().try_clone()?,
+            Output::Direct(file) => file.try_clone()?,
+        })
+    }
+
+    /// The result is whole: the temporary file takes the target's place.
+    fn complete(self) -> Result<()> {
+        if let Output::Partial(partial, target) = self {
+            partial.as_file().sync_all()?;
+            partial.persist(&target).map_err(|e| {
+                Error::Config(format!("cannot write {}: {}", target.display(), e.error))
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// The request text, or the contents of `@FILE`.

@@ -14,6 +14,7 @@ mod call;
 mod serve;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -103,8 +104,8 @@ struct RestArgs {
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// Seconds that streams in flight may take to finish after SIGINT/SIGTERM.
-    #[arg(long, env = "FASTFLIGHT_GRACE_PERIOD", default_value_t = 30.0)]
-    grace_period: f64,
+    #[arg(long, env = "FASTFLIGHT_GRACE_PERIOD", default_value = "30", value_parser = seconds)]
+    grace_period: Duration,
     /// The largest request message accepted: a ticket, a descriptor, an action, a gateway body.
     #[arg(long, env = "FASTFLIGHT_MAX_REQUEST_BYTES", default_value_t = crate::server::DEFAULT_MAX_REQUEST_BYTES)]
     max_request_bytes: usize,
@@ -118,8 +119,49 @@ struct ServeArgs {
     #[arg(long, env = "FASTFLIGHT_QUEUE_WAIT_MS", default_value_t = crate::server::DEFAULT_QUEUE_WAIT.as_millis() as u64)]
     queue_wait_ms: u64,
     /// Seconds a stream may run from request to last batch (0: no limit); a caller's sooner grpc-timeout is honoured too.
-    #[arg(long, env = "FASTFLIGHT_REQUEST_TIMEOUT", default_value_t = 0.0)]
-    request_timeout: f64,
+    #[arg(long, env = "FASTFLIGHT_REQUEST_TIMEOUT", default_value = "0", value_parser = seconds)]
+    request_timeout: Duration,
+    /// Streams in flight at once for one client (IP address), its share of --max-concurrency.
+    #[arg(long, env = "FASTFLIGHT_MAX_STREAMS_PER_PEER", default_value_t = crate::server::DEFAULT_MAX_STREAMS_PER_PEER)]
+    max_streams_per_peer: usize,
+    /// Seconds a blocking producer waits for its reader to take a batch before its stream is ended (0: for ever).
+    #[arg(long, env = "FASTFLIGHT_STALL_TIMEOUT", default_value = "60", value_parser = seconds)]
+    stall_timeout: Duration,
+    /// Seconds a Flight connection with no request open is kept (0: for ever).
+    #[arg(long, env = "FASTFLIGHT_IDLE_TIMEOUT", default_value = "120", value_parser = seconds)]
+    idle_timeout: Duration,
+    /// Seconds the gateway waits for a request's headers, or for the next request on an idle connection.
+    #[arg(long, env = "FASTFLIGHT_HEADER_READ_TIMEOUT", default_value = "30", value_parser = seconds)]
+    header_read_timeout: Duration,
+}
+
+/// A clap value parser for a number of seconds (fractions allowed): finite, not
+/// negative, at most a year.
+///
+/// ```
+/// assert_eq!(fastflight::cli::seconds("1.5"), Ok(std::time::Duration::from_millis(1500)));
+/// assert!(fastflight::cli::seconds("-1").is_err());
+/// assert!(fastflight::cli::seconds("1e300").is_err());
+/// ```
+pub fn seconds(text: &str) -> std::result::Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.0..=YEAR_SECONDS).contains(&value) {
+        return Err(format!(
+            "{value} seconds is out of bounds (0 to {YEAR_SECONDS})"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// The longest duration an option takes.
+const YEAR_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// `None` for zero: no limit.
+fn limit(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +279,7 @@ where
                     prefix: rest.rest_prefix,
                     proxy_to: Some(flight_location),
                     max_request_bytes: serve.max_request_bytes,
+                    header_read_timeout: serve.header_read_timeout,
                 }),
                 grace: serve.grace(),
             })
@@ -254,6 +297,7 @@ where
                     prefix: rest.rest_prefix,
                     proxy_to: None,
                     max_request_bytes: serve.max_request_bytes,
+                    header_read_timeout: serve.header_read_timeout,
                 }),
                 grace: serve.grace(),
             })
@@ -275,22 +319,23 @@ impl RestArgs {
 }
 
 impl ServeArgs {
-    fn grace(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.grace_period.max(0.0))
+    fn grace(&self) -> Duration {
+        self.grace_period
     }
 
     /// The limits, applied to a server builder.
     fn limit(&self, builder: ServerBuilder) -> ServerBuilder {
-        let timeout = (self.request_timeout > 0.0)
-            .then(|| std::time::Duration::from_secs_f64(self.request_timeout));
         builder
             .max_request_bytes(self.max_request_bytes)
             .max_concurrent_streams(self.max_concurrent_streams)
             .max_concurrency(
                 self.max_concurrency,
-                std::time::Duration::from_millis(self.queue_wait_ms),
+                Duration::from_millis(self.queue_wait_ms),
             )
-            .request_timeout(timeout)
+            .request_timeout(limit(self.request_timeout))
+            .idle_timeout(limit(self.idle_timeout))
+            .max_streams_per_peer(self.max_streams_per_peer)
+            .stall_timeout(limit(self.stall_timeout))
     }
 }
 

@@ -17,6 +17,8 @@ pub(super) struct GatewayPlan {
     pub proxy_to: Option<String>,
     /// The largest request body accepted.
     pub max_request_bytes: usize,
+    /// How long a connection may take to send a request's headers.
+    pub header_read_timeout: Duration,
 }
 
 pub(super) struct Plan {
@@ -45,6 +47,7 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
                 Gateway::new(source)
                     .prefix(&g.prefix)
                     .max_request_bytes(g.max_request_bytes)
+                    .header_read_timeout(g.header_read_timeout)
                     .bind(&g.addr)
                     .await?,
             )

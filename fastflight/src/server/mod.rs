@@ -4,6 +4,7 @@
 //! (decode, lookup, invoke, guarded stream) → `ipc` (frames); `ARCHITECTURE.md` in the
 //! repository walks it.
 
+mod conn;
 mod doget;
 mod flight;
 mod grpc;
@@ -13,6 +14,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use futures::StreamExt;
 use tokio::net::{TcpListener, TcpStream};
 
 pub use doget::FlightRoutes;
@@ -44,6 +46,16 @@ pub const DEFAULT_QUEUE_WAIT: Duration = Duration::from_millis(200);
 /// The HTTP/2 keep-alive ping interval; a peer that does not answer in 20 s is let go.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(30);
 
+/// Streams in flight at once for one peer (IP address): a quarter of the default
+/// `max_concurrency`, so no one client can take every slot.
+pub const DEFAULT_MAX_STREAMS_PER_PEER: usize = 64;
+
+/// How long a blocking producer waits for its reader to take a batch.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a connection with no request open stays open.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The largest `max_flight_data_size`: a gRPC message's length is a u32.
 const MAX_MESSAGE: usize = u32::MAX as usize - 1024;
 
@@ -68,11 +80,14 @@ impl Server {
             states: States::default(),
             max_flight_data_size: DEFAULT_MAX_FLIGHT_DATA_SIZE,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             bounds: Bounds {
                 max_concurrency: DEFAULT_MAX_CONCURRENCY,
                 queue_wait: DEFAULT_QUEUE_WAIT,
                 request_timeout: None,
                 max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+                max_streams_per_peer: DEFAULT_MAX_STREAMS_PER_PEER,
+                stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
             },
         }
     }
@@ -85,6 +100,7 @@ pub struct ServerBuilder {
     states: States,
     max_flight_data_size: usize,
     max_concurrent_streams: u32,
+    idle_timeout: Option<Duration>,
     bounds: Bounds,
 }
 
@@ -129,12 +145,37 @@ impl ServerBuilder {
         self
     }
 
+    /// How long a connection with no request open is kept (`None`: for ever); keep-alive
+    /// pings do not count as use.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
     /// The streams in flight at once over the whole server (at least 1); a request
     /// that finds no slot free within `queue_wait` is refused with `ResourceExhausted`
     /// naming the limit.
     pub fn max_concurrency(mut self, streams: usize, queue_wait: Duration) -> Self {
         self.bounds.max_concurrency = streams.max(1);
         self.bounds.queue_wait = queue_wait;
+        self
+    }
+
+    /// The streams in flight at once for one peer, by IP address (at least 1): its fair
+    /// share of `max_concurrency`. Past it, the peer's requests are refused at once with
+    /// `ResourceExhausted` naming the limit. Behind a proxy or a remote gateway every call
+    /// comes from the proxy's address: raise this to `max_concurrency` there.
+    pub fn max_streams_per_peer(mut self, streams: usize) -> Self {
+        self.bounds.max_streams_per_peer = streams.max(1);
+        self
+    }
+
+    /// How long a blocking producer (`#[data_service(blocking)]`, the SQLite and file
+    /// sources) waits for its reader to take a batch (`None`: for ever). A stalled
+    /// reader's stream then ends with `DeadlineExceeded`, freeing the thread and any
+    /// pooled connection it held.
+    pub fn stall_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.bounds.stall_timeout = timeout;
         self
     }
 
@@ -170,6 +211,7 @@ impl ServerBuilder {
             routes: FlightRoutes::new(dispatcher.clone(), self.max_flight_data_size),
             dispatcher,
             max_concurrent_streams: self.max_concurrent_streams,
+            idle_timeout: self.idle_timeout,
         })
     }
 
@@ -191,6 +233,7 @@ pub struct BoundServer {
     routes: FlightRoutes,
     dispatcher: Dispatcher,
     max_concurrent_streams: u32,
+    idle_timeout: Option<Duration>,
 }
 
 impl BoundServer {
@@ -262,9 +305,14 @@ impl BoundServer {
             .max_concurrent_streams(Some(self.max_concurrent_streams))
             .http2_keepalive_interval(Some(DEFAULT_KEEPALIVE))
             .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+            .layer(conn::CountRequests)
             .add_service(self.routes)
             .add_service(health)
-            .serve_with_incoming_shutdown(accepted(self.listener), signal)
+            .serve_with_incoming_shutdown(
+                accepted(self.listener)
+                    .map(move |io| io.map(|io| conn::Tracked::new(io, self.idle_timeout))),
+                signal,
+            )
             .await;
         watch.abort();
         served?;

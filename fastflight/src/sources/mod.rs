@@ -12,3 +12,7 @@ pub const DEFAULT_BATCH_SIZE: usize = 65_536;
 
 /// Rows per batch at most, whatever a request asks for.
 pub const MAX_BATCH_ROWS: usize = 1 << 20;
+
+/// Bytes per batch at most: a batch is cut when it reaches them, and a single value (or
+/// CSV record) larger than them is refused by name.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;

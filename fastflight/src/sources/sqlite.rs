@@ -45,6 +45,7 @@ use r2d2_sqlite::rusqlite::OpenFlags;
 use r2d2_sqlite::SqliteConnectionManager;
 use tonic::Code;
 
+use crate::fair::Shares;
 use crate::service::{produce_blocking, BatchStream, Emitter};
 use crate::{Error, Result};
 
@@ -55,7 +56,7 @@ pub use super::MAX_BATCH_ROWS;
 
 /// Bytes of values per batch at most (the default of [`SqlitePool::max_batch_bytes`]);
 /// also the longest value SQLite builds.
-pub const DEFAULT_MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
+pub const DEFAULT_MAX_BATCH_BYTES: usize = super::MAX_BATCH_BYTES;
 
 /// How long one statement may run (the default of [`SqlitePool::statement_timeout`]).
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -72,10 +73,15 @@ const ALLOWED_PRAGMAS: &[&str] = &[
     "collation_list",
 ];
 
+/// Connections in a pool; one client holds at most half of them at once.
+const POOL_SIZE: u32 = 8;
+
 /// A pool of SQLite connections to one database file.
 #[derive(Clone)]
 pub struct SqlitePool {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    /// No client holds more than half the connections at once.
+    shares: Arc<Shares>,
     path: PathBuf,
     max_batch_bytes: usize,
     statement_timeout: Duration,
@@ -108,7 +114,7 @@ impl SqlitePool {
             .with_flags(flags)
             .with_init(move |conn| sandbox(conn, max_value));
         let pool = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .build(manager)
             .map_err(|e| {
@@ -119,6 +125,7 @@ impl SqlitePool {
             })?;
         Ok(Self {
             pool,
+            shares: Shares::new(POOL_SIZE as usize / 2),
             path,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
@@ -149,6 +156,7 @@ impl SqlitePool {
     /// zero rows is one empty batch with the result's schema.
     pub fn stream(&self, sql: &str, params: Vec<SqlValue>, batch_size: usize) -> BatchStream {
         let pool = self.pool.clone();
+        let shares = Arc::clone(&self.shares);
         let sql = sql.to_owned();
         let bounds = Bounds {
             batch_rows: batch_size.clamp(1, MAX_BATCH_ROWS),
@@ -156,6 +164,14 @@ impl SqlitePool {
             timeout: self.statement_timeout,
         };
         produce_blocking(move |emitter| {
+            let _share = shares.take(emitter.peer()).map_err(|held| {
+                Error::status(
+                    Code::ResourceExhausted,
+                    format!(
+                        "this client holds {held} of the {POOL_SIZE} pooled SQLite connections, its share; try again when one of its queries ends"
+                    ),
+                )
+            })?;
             let conn = pool.get().map_err(|e| {
                 Error::status(Code::Unavailable, format!("no SQLite connection: {e}"))
             })?;

@@ -830,6 +830,61 @@ fn a_failed_call_leaves_no_output_file() {
         2501
     );
     assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1);
+
+    // Through a symbolic link, the file it names takes the result; the link stays.
+    let link = folder.join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    std::fs::write(&target, "old").unwrap();
+    let call = |to: &std::path::Path| {
+        demo(
+            &[
+                "call",
+                "--location",
+                &server.location,
+                REQUEST,
+                "--output",
+                to.to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    assert!(call(&link).status.success());
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap().lines().count(),
+        2501
+    );
+
+    // A pipe (or a device) is written in place, never replaced by a file.
+    use std::os::unix::fs::FileTypeExt;
+    let fifo = folder.join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    assert!(call(&fifo).status.success());
+    assert_eq!(reader.join().unwrap().lines().count(), 2501);
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let null = std::path::Path::new("/dev/null");
+    if std::fs::metadata(null)
+        .unwrap()
+        .file_type()
+        .is_char_device()
+    {
+        assert!(call(null).status.success());
+        assert!(
+            std::fs::metadata(null)
+                .unwrap()
+                .file_type()
+                .is_char_device(),
+            "--output /dev/null replaced the device with a file"
+        );
+    }
 }
 
 /// `--sql-timeout` (here from its variable) interrupts a statement that runs too long.

@@ -63,14 +63,7 @@ async fn every_route_refuses_a_request_above_max_request_bytes() {
     );
     // A request under the limit is served, on the same connection.
     let ok = fastflight::Client::connect(&location).await.unwrap();
-    let rows = ok
-        .fetch(Pairs { rows: 3 })
-        .await
-        .unwrap()
-        .concat()
-        .await
-        .unwrap();
-    assert_eq!(rows.num_rows(), 3);
+    assert_eq!(pairs_within(&ok, 3, "the client").await, 3);
 }
 
 #[tokio::test]
@@ -360,14 +353,7 @@ async fn the_gateway_exports_saturation_metrics() {
     let (location, gateway, _) = serve(|b| b).await;
     let client = fastflight::Client::connect(&location).await.unwrap();
     for _ in 0..3 {
-        let rows = client
-            .fetch(Pairs { rows: 5 })
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap();
-        assert_eq!(rows.num_rows(), 5);
+        assert_eq!(pairs_within(&client, 5, "the client").await, 5);
     }
     let e = client
         .fetch_ticket(&br#"{"param_type": "no.such.Metric"}"#[..])
@@ -416,4 +402,353 @@ async fn the_gateway_exports_saturation_metrics() {
         "{text}"
     );
     assert!(text.contains("fastflight_streams_in_flight"), "{text}");
+}
+
+/// Waits until the peer closes `socket` (end of input or a reset), at most `within`;
+/// whatever the server sends before closing is read and dropped.
+async fn closed_within(socket: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0_u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// A Flight connection with no request open is closed after `idle_timeout`, whether it
+/// never sent a thing or a whole request; one with a stream open stays as long as the
+/// stream does; a client whose connection was let go connects again on its next call.
+#[tokio::test]
+async fn idle_flight_connections_are_let_go() {
+    let idle = Duration::from_secs(1);
+    let (location, _, _) = serve(|b| b.idle_timeout(Some(idle))).await;
+    let addr = location.trim_start_matches("grpc://").to_owned();
+    // Fifty peers that connect and say nothing, and fifty that send half a preface.
+    let mut silent = Vec::new();
+    for i in 0..100 {
+        let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        if i % 2 == 1 {
+            use tokio::io::AsyncWriteExt;
+            socket.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+        }
+        silent.push(socket);
+    }
+    let started = Instant::now();
+    for socket in &mut silent {
+        assert!(
+            closed_within(socket, Duration::from_secs(10)).await,
+            "an idle connection is still open after {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(started.elapsed() >= idle / 2, "closed before idle_timeout");
+    // A stream of 30 batches read one every 100 ms outlives the idle timeout three times.
+    let client = fastflight::Client::connect(&location).await.unwrap();
+    let mut stream = client.fetch(Slow {}).await.unwrap();
+    let mut batches = 0;
+    while let Some(batch) = stream.next().await {
+        batch.unwrap();
+        batches += 1;
+        if batches == 30 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(batches, 30);
+    drop(stream);
+    // Idle past the limit: the next call on the same client still succeeds.
+    tokio::time::sleep(idle * 3).await;
+    assert_eq!(
+        pairs_within(&client, 5, "a client idle past idle_timeout").await,
+        5
+    );
+}
+
+/// The gateway closes a connection whose headers do not arrive within the header-read
+/// timeout (slowloris: a header line every 300 ms, for ever), and one kept alive idle
+/// past it; other clients are served meanwhile.
+#[tokio::test]
+async fn the_gateway_lets_slow_and_idle_peers_go() {
+    use tokio::io::AsyncWriteExt;
+    let (location, _, _) = serve(|b| b).await;
+    let gateway =
+        fastflight::rest::Gateway::new(fastflight::rest::Source::remote(&location).await.unwrap())
+            .header_read_timeout(Duration::from_secs(1))
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+    let addr = gateway.local_addr();
+    let url = gateway.url();
+    tokio::spawn(gateway.serve());
+    let trickle = |mut socket: tokio::net::TcpStream| async move {
+        let _ = socket
+            .write_all(b"POST /fastflight/stream HTTP/1.1\r\nHost: x\r\n")
+            .await;
+        let started = Instant::now();
+        let mut buf = [0_u8; 1024];
+        loop {
+            tokio::select! {
+                read = tokio::io::AsyncReadExt::read(&mut socket, &mut buf) => {
+                    if matches!(read, Ok(0) | Err(_)) {
+                        return Some(started.elapsed());
+                    }
+                }
+                () = tokio::time::sleep(Duration::from_millis(300)) => {
+                    if started.elapsed() > Duration::from_secs(15) {
+                        return None;
+                    }
+                    if socket.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                        return Some(started.elapsed());
+                    }
+                }
+            }
+        }
+    };
+    let mut slow = Vec::new();
+    for _ in 0..100 {
+        let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.push(tokio::spawn(trickle(socket)));
+    }
+    // Served meanwhile.
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{url}/stream"))
+        .body(r#"{"param_type": "tests.Pairs", "rows": 10}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    for task in slow {
+        let closed = task.await.unwrap();
+        assert!(
+            closed.is_some(),
+            "a slowloris connection is still open after 15 s"
+        );
+    }
+    // A kept-alive connection idle past the limit is closed.
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0_u8; 12];
+    tokio::io::AsyncReadExt::read_exact(&mut socket, &mut head)
+        .await
+        .unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    assert!(
+        closed_within(&mut socket, Duration::from_secs(10)).await,
+        "an idle kept-alive connection stayed open"
+    );
+}
+
+/// One peer holds at most `max_streams_per_peer` streams, whatever it does with them:
+/// past it, its next request is refused at once naming the limit, while another peer
+/// (another loopback address) is served. A blocking producer whose reader stalls past
+/// `stall_timeout` stops, freeing its thread; its stream then ends with an error, never
+/// as if whole.
+#[tokio::test]
+async fn one_peer_cannot_take_every_slot_and_stalled_producers_stop() {
+    let (location, _, _) = serve(|b| {
+        b.max_streams_per_peer(4)
+            .stall_timeout(Some(Duration::from_secs(1)))
+    })
+    .await;
+    // Four streams of 800 kB batches from blocking producers, each on a connection of
+    // its own, never read: the producers fill the windows and the channel, then wait.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let greedy = crate::support::client_from(&location, "127.0.0.1").await;
+        held.push(greedy.fetch(Produced {}).await.unwrap());
+    }
+    let greedy = crate::support::client_from(&location, "127.0.0.1").await;
+    let e = greedy.fetch(Pairs { rows: 1 }).await.map(drop).unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    assert!(e.to_string().contains("max_streams_per_peer = 4"), "{e}");
+    let other = crate::support::client_from(&location, "127.0.0.2").await;
+    assert_eq!(pairs_within(&other, 7, "another peer").await, 7);
+    // Past the stall timeout, every held stream ends with the stall named, after the
+    // batches already sent.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for mut stream in held {
+        let mut rows = 0_usize;
+        let error = loop {
+            match stream.next().await {
+                Some(Ok(batch)) => rows += batch.num_rows(),
+                Some(Err(e)) => break e,
+                None => panic!("a stalled stream ended as if whole after {rows} rows"),
+            }
+        };
+        assert_eq!(error.code(), Code::DeadlineExceeded, "{error}");
+        assert!(error.to_string().contains("stall_timeout"), "{error}");
+        assert!(rows < 1 << 30, "{rows}");
+    }
+    // Its share is free again.
+    assert_eq!(
+        pairs_within(&greedy, 2, "a peer whose share is free again").await,
+        2
+    );
+}
+
+/// 200 DoGet streams of a real server process that their clients never read, over four
+/// connections from four peers: the server holds about two batches per stalled stream
+/// (the one being sent, the one made ahead) and no thread, so its memory stays bounded,
+/// and another client is served meanwhile.
+#[tokio::test]
+async fn two_hundred_stalled_streams_hold_bounded_memory() {
+    let server = crate::support::DemoProcess::start();
+    let batch_rows = 16_384;
+    let ticket = format!(
+        r#"{{"param_type": "fastflight.demo.SyntheticParams", "rows": 1000000000, "batch_size": {batch_rows}}}"#
+    );
+    // One warm-up call (which gives the size of one batch), then the baseline.
+    let warm = fastflight::Client::connect(&server.location).await.unwrap();
+    let batches = warm
+        .fetch_ticket(format!(
+            r#"{{"param_type": "fastflight.demo.SyntheticParams", "rows": 100000, "batch_size": {batch_rows}}}"#
+        ))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 100_000);
+    let batch_bytes = batches[0].get_array_memory_size() as u64;
+    let base = server.rss();
+    let mut held = Vec::new();
+    for peer in 1..=4 {
+        let ip = format!("127.0.0.{peer}");
+        let channel =
+            tonic::transport::Endpoint::from_shared(server.location.replace("grpc://", "http://"))
+                .unwrap()
+                .local_address(Some(ip.parse().unwrap()))
+                .connect()
+                .await
+                .unwrap();
+        for _ in 0..50 {
+            let mut raw = FlightServiceClient::new(channel.clone());
+            // The response's headers only: its data is left unread.
+            held.push(raw.do_get(Ticket::new(ticket.clone())).await.unwrap());
+        }
+    }
+    // The producers run until every stalled stream is full, then stop.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let grown = server.rss().saturating_sub(base);
+    let per_stream = grown / 200;
+    eprintln!(
+        "200 stalled streams: +{} MB over a baseline of {} MB ({} kB a stream, batches of {} kB)",
+        grown >> 20,
+        base >> 20,
+        per_stream >> 10,
+        batch_bytes >> 10
+    );
+    // Stated bound: five batches a stream (two held, the rest the allocator's slack);
+    // measured at about three.
+    assert!(
+        per_stream < 5 * batch_bytes,
+        "a stalled stream holds {per_stream} bytes, batches are {batch_bytes}"
+    );
+    // Batches are made on the blocking pool one at a time: no thread waits for a reader.
+    let threads = server.threads();
+    assert!(threads < 64, "{threads} threads for 200 stalled streams");
+    // Another peer is served while the 200 streams stay open.
+    let other = crate::support::client_from(&server.location, "127.0.0.9").await;
+    let rows = tokio::time::timeout(Duration::from_secs(20), async {
+        other
+            .fetch_ticket(
+                r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 50000}"#
+                    .as_bytes()
+                    .to_vec(),
+            )
+            .await?
+            .concat()
+            .await
+    })
+    .await
+    .expect("another client waited past 20 s")
+    .unwrap();
+    assert_eq!(rows.num_rows(), 50_000);
+    drop(held);
+}
+
+/// CPU seconds a process has used so far (user and system).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command's closing parenthesis; utime and stime are 14 and 15.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+/// Out of file descriptors, both servers pause their accepting instead of spinning on
+/// the error, and answer again once connections close.
+#[tokio::test]
+async fn at_the_fd_limit_the_servers_wait_instead_of_spinning() {
+    let server = crate::support::DemoProcess::start_all(&[], &[]);
+    let gateway = server.gateway.clone().unwrap();
+    let pid = server.child.id();
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), "--nofile=48:48"])
+        .status()
+        .unwrap();
+    assert!(limited.success(), "prlimit failed");
+    // Connections until neither server can accept: they stay in the kernel's queue.
+    let flight_addr = server.location.trim_start_matches("grpc://").to_owned();
+    let gateway_addr = gateway
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut held = Vec::new();
+    for i in 0..120 {
+        let addr = if i % 2 == 0 {
+            &flight_addr
+        } else {
+            &gateway_addr
+        };
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = cpu_seconds(pid);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = cpu_seconds(pid) - before;
+    assert!(
+        used < 0.6,
+        "the server used {used:.2} CPU seconds in 3 s at its fd limit: its accept loop spins"
+    );
+    drop(held);
+    // Both answer again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let one_row = r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 1}"#;
+    loop {
+        let answered = async {
+            fastflight::Client::connect(&server.location)
+                .await?
+                .fetch_ticket(one_row)
+                .await?
+                .concat()
+                .await
+        };
+        match answered.await {
+            Ok(batch) => break assert_eq!(batch.num_rows(), 1),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Err(e) => panic!("the Flight server did not answer again: {e}"),
+        }
+    }
+    let response = reqwest::Client::new()
+        .get(format!("http://{gateway_addr}/health/live"))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
 }

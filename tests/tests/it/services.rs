@@ -224,6 +224,23 @@ pub fn blocking_range(
     }))
 }
 
+/// Endless batches of 100,000 numbers (800 kB) from a producer on a blocking thread,
+/// through the `Emitter` adapter (as the SQLite source's).
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "tests.Produced")]
+pub struct Produced {}
+
+#[data_service]
+pub async fn produced(_req: Produced) -> fastflight::Result<BatchStream> {
+    Ok(fastflight::service::produce_blocking(|emitter| {
+        let mut start = 0;
+        while emitter.send(numbers_batch(start, 100_000)).is_ok() {
+            start += 100_000;
+        }
+        Ok(())
+    }))
+}
+
 /// An endless blocking producer that records when it stops.
 #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.BlockingEndless")]

@@ -179,3 +179,41 @@ async fn a_statement_stops_when_its_stream_is_dropped_or_its_time_is_up() {
     assert_eq!(e.code(), Code::DeadlineExceeded, "{e}");
     assert!(e.to_string().contains("statement_timeout"), "{e}");
 }
+
+/// One client holds at most half the SQLite pool (four of eight connections): its fifth
+/// query, while four endless ones stall unread, is refused naming its share, and
+/// another client's query runs meanwhile.
+#[tokio::test]
+async fn one_client_holds_at_most_half_the_sql_pool() {
+    let server = start().await;
+    let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x, randomblob(200) AS pad FROM c";
+    // Each on a connection of its own: an unread stream holds its connection's window.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let greedy = crate::support::client_from(&server.location, "127.0.0.1").await;
+        held.push(greedy.fetch(sql(endless)).await.unwrap());
+    }
+    let greedy = crate::support::client_from(&server.location, "127.0.0.1").await;
+    let e = run(&greedy, "SELECT 1").await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    assert!(
+        e.to_string()
+            .contains("4 of the 8 pooled SQLite connections"),
+        "{e}"
+    );
+    let other = crate::support::client_from(&server.location, "127.0.0.2").await;
+    assert_eq!(run(&other, "SELECT * FROM kinds LIMIT 3").await.unwrap(), 3);
+    // Once one of its queries ends, the client's share has room again.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match run(&greedy, "SELECT 1").await {
+            Ok(rows) => break assert_eq!(rows, 1),
+            Err(e) if Instant::now() < deadline => {
+                assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the share was not given back: {e}"),
+        }
+    }
+}

@@ -234,15 +234,29 @@ impl DemoProcess {
     }
 
     /// The peak resident set of the process so far, in bytes (Linux `VmHWM`).
-    pub fn peak_rss(&self) -> u64 {
+    /// The resident memory of the process now.
+    pub fn rss(&self) -> u64 {
+        self.status_number("VmRSS:") * 1024
+    }
+
+    /// The number on a line of `/proc/PID/status` (kB for memory lines).
+    fn status_number(&self, line: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .expect("/proc status of the child");
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(line))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .expect("VmHWM line")
-            * 1024
+            .expect("a numeric line of /proc status")
+    }
+
+    /// The threads of the process now.
+    pub fn threads(&self) -> u64 {
+        self.status_number("Threads:")
+    }
+
+    pub fn peak_rss(&self) -> u64 {
+        self.status_number("VmHWM:") * 1024
     }
 }
 
@@ -332,4 +346,16 @@ pub async fn serve_tests(
     tokio::spawn(gateway.serve());
     tokio::spawn(server.serve());
     (location, url, probes)
+}
+
+/// A client that connects from `local_ip` (any of 127.0.0.0/8 on loopback): another
+/// peer, as far as the server's per-peer shares go.
+pub async fn client_from(location: &str, local_ip: &str) -> fastflight::Client {
+    let channel = tonic::transport::Endpoint::from_shared(location.replace("grpc://", "http://"))
+        .unwrap()
+        .local_address(Some(local_ip.parse().unwrap()))
+        .connect()
+        .await
+        .unwrap();
+    fastflight::Client::from_channel(channel)
 }
