@@ -75,6 +75,7 @@ const _: () = {
         ::core::line!()), states : __fastflight_states, schema :
         ::core::option::Option::Some({ fn __fastflight_schema() ->
         ::fastflight::__private::SchemaRef { ::core::convert::Into::into(orders_schema())
-        } __fastflight_schema }), blocking : false, invoke : __fastflight_invoke, }
+        } __fastflight_schema }), blocking : false, roles : & [], authorize :
+        ::core::option::Option::None, invoke : __fastflight_invoke, }
     }
 };

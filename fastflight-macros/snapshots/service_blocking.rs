@@ -54,6 +54,7 @@ const _: () = {
         ::fastflight::__private::request_type:: < Rows >, request_type : "Rows", handler
         : __HANDLER, location : ::core::concat!(::core::file!(), ":", ::core::line!()),
         states : __fastflight_states, schema : ::core::option::Option::None, blocking :
-        true, invoke : __fastflight_invoke, }
+        true, roles : & [], authorize : ::core::option::Option::None, invoke :
+        __fastflight_invoke, }
     }
 };

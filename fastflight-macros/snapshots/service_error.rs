@@ -1,5 +1,5 @@
 ::core::compile_error! {
-    "unknown #[data_service] argument; expected `blocking` and/or `schema = path::to::fn`"
+    "unknown #[data_service] argument; expected `blocking`, `schema = path::to::fn`, `roles = [\"..\"]` or `authorize = path::to::fn`"
 }
 ::core::compile_error! {
     "a #[data_service] function must be `async fn`; for a blocking source write a plain `fn` under #[data_service(blocking)]"

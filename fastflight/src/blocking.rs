@@ -46,6 +46,22 @@ impl Client {
         })
     }
 
+    /// Sends `authorization: Bearer <token>` with every call (see
+    /// [`crate::Client::with_bearer`]).
+    pub fn with_bearer(mut self, token: &str) -> Result<Self> {
+        self.inner = self.inner.with_bearer(token)?;
+        Ok(self)
+    }
+
+    /// Trades `user` and `password` for a token with the Handshake, renewed before it
+    /// expires (see [`crate::Client::authenticate_basic`]).
+    pub fn authenticate_basic(mut self, user: &str, password: &str) -> Result<Self> {
+        self.inner = self
+            .runtime
+            .block_on(self.inner.authenticate_basic(user, password))?;
+        Ok(self)
+    }
+
     /// Fetches a typed request; the iterator yields batches as they arrive.
     pub fn fetch<R: FlightRequest>(&self, request: R) -> Result<RecordBatchIter> {
         let stream = self.runtime.block_on(self.inner.fetch(request))?;

@@ -42,6 +42,22 @@ pub struct Client {
     compression: Option<Compression>,
     headers: tonic::metadata::MetadataMap,
     timeout: Option<Duration>,
+    login: Option<std::sync::Arc<Login>>,
+}
+
+/// Basic credentials traded for a token with the Handshake, and the token, renewed
+/// shortly before it expires. Clones of a client share it.
+struct Login {
+    /// `Basic base64(user:password)`.
+    basic: String,
+    /// The token and when it expires (seconds since 1970; `u64::MAX` when unknown).
+    token: std::sync::RwLock<(String, u64)>,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Login(..)")
+    }
 }
 
 impl Client {
@@ -71,7 +87,63 @@ impl Client {
             compression: None,
             headers: tonic::metadata::MetadataMap::new(),
             timeout: None,
+            login: None,
         }
+    }
+
+    /// Sends `authorization: Bearer <token>` with every call: a static token of a
+    /// service account, or one from a Handshake made elsewhere.
+    pub fn with_bearer(mut self, token: &str) -> Result<Self> {
+        let mut value: tonic::metadata::MetadataValue<tonic::metadata::Ascii> =
+            format!("Bearer {token}")
+                .parse()
+                .map_err(|_| Error::Config("a token must be printable ASCII".into()))?;
+        value.set_sensitive(true);
+        self.headers.insert(AUTHORIZATION, value);
+        Ok(self)
+    }
+
+    /// Trades `user` and `password` for a token with the server's Handshake (as
+    /// pyarrow's `authenticate_basic_token` does), then sends the token with every call;
+    /// shortly before it expires, the next call authenticates again. Wrong credentials
+    /// fail here with `Unauthenticated`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> fastflight::Result<()> {
+    /// let client = fastflight::Client::connect("grpc://127.0.0.1:8815")
+    ///     .await?
+    ///     .authenticate_basic("ada", "s3cret")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn authenticate_basic(mut self, user: &str, password: &str) -> Result<Self> {
+        use base64::Engine;
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        let token = handshake(&self.inner, &basic).await?;
+        self.login = Some(std::sync::Arc::new(Login {
+            basic,
+            token: std::sync::RwLock::new(token),
+        }));
+        Ok(self)
+    }
+
+    /// Renews the login's token when it expires within half a minute.
+    async fn fresh(&self) -> Result<()> {
+        let Some(login) = &self.login else {
+            return Ok(());
+        };
+        let expires = login.token.read().map_or(0, |t| t.1);
+        if expires > unix_now() + 30 {
+            return Ok(());
+        }
+        let renewed = handshake(&self.inner, &login.basic).await?;
+        if let Ok(mut token) = login.token.write() {
+            *token = renewed;
+        }
+        Ok(())
     }
 
     /// Sends a header (gRPC metadata, which services read from their `Context`) with
@@ -100,12 +172,23 @@ impl Client {
         self
     }
 
-    /// A request with this client's headers, deadline and compression.
+    /// A request with this client's headers, token, deadline and compression.
     fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         for entry in self.headers.iter() {
             if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = entry {
                 request.metadata_mut().insert(key.clone(), value.clone());
+            }
+        }
+        if let Some(login) = &self.login {
+            let bearer = login
+                .token
+                .read()
+                .ok()
+                .and_then(|t| format!("Bearer {}", t.0).parse().ok());
+            if let Some(mut bearer) = bearer {
+                tonic::metadata::MetadataValue::set_sensitive(&mut bearer, true);
+                request.metadata_mut().insert(AUTHORIZATION, bearer);
             }
         }
         if let Some(compression) = self.compression {
@@ -145,6 +228,7 @@ impl Client {
 
     /// Fetches the result of raw ticket bytes (a request written in another language, say).
     pub async fn fetch_ticket(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
+        self.fresh().await?;
         // One timer for the whole call: the opening, then every batch.
         let mut deadline = self.timeout.map(|t| (Box::pin(tokio::time::sleep(t)), t));
         let request = self.request(Ticket::new(ticket));
@@ -169,6 +253,7 @@ impl Client {
     /// GetFlightInfo for a request: its schema and the endpoint to fetch it from.
     pub async fn flight_info<R: FlightRequest>(&self, request: &R) -> Result<FlightInfo> {
         let descriptor = FlightDescriptor::new_cmd(ticket::encode(request)?);
+        self.fresh().await?;
         Ok(self
             .inner
             .clone()
@@ -190,6 +275,7 @@ impl Client {
 
     /// Runs an action and returns the body of its first result.
     pub async fn action(&self, name: &str) -> Result<Bytes> {
+        self.fresh().await?;
         let mut results = self
             .inner
             .clone()
@@ -204,6 +290,7 @@ impl Client {
 
     /// ListFlights: one `FlightInfo` per service.
     pub async fn list_flights(&self) -> Result<Vec<FlightInfo>> {
+        self.fresh().await?;
         let stream = self
             .inner
             .clone()
@@ -215,6 +302,61 @@ impl Client {
 }
 
 type FlightErrorOf = arrow_flight::error::FlightError;
+
+/// The header of credentials.
+const AUTHORIZATION: &str = "authorization";
+
+/// The Handshake with `basic` credentials: the token (from the `authorization: Bearer`
+/// response header, or the first response message) and when it expires.
+async fn handshake(client: &FlightServiceClient<Channel>, basic: &str) -> Result<(String, u64)> {
+    let mut request =
+        tonic::Request::new(futures::stream::empty::<arrow_flight::HandshakeRequest>());
+    let mut value: tonic::metadata::MetadataValue<tonic::metadata::Ascii> = basic
+        .parse()
+        .map_err(|_| Error::Config("user and password must be printable".into()))?;
+    value.set_sensitive(true);
+    request.metadata_mut().insert(AUTHORIZATION, value);
+    let response = client.clone().handshake(request).await?;
+    let from_header = response
+        .metadata()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let token = match from_header {
+        Some(token) => token,
+        None => {
+            let mut messages = response.into_inner();
+            let first = messages.message().await?.ok_or_else(|| {
+                Error::status(tonic::Code::Unauthenticated, "the Handshake gave no token")
+            })?;
+            String::from_utf8(first.payload.to_vec()).map_err(|_| {
+                Error::status(
+                    tonic::Code::Unauthenticated,
+                    "the Handshake's token is not text",
+                )
+            })?
+        }
+    };
+    let expires = token_expiry(&token).unwrap_or(u64::MAX);
+    Ok((token, expires))
+}
+
+/// The `exp` claim of a JSON Web Token, read without checking it (the server does).
+fn token_expiry(token: &str) -> Option<u64> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice::<serde_json::Value>(&json).ok()?["exp"].as_u64()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// The batches of one result; its schema is known before the first batch.
 ///

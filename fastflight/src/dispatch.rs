@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::DropGuard;
 
+use crate::auth::Auth;
 use crate::fair::{Share, Shares};
 use crate::registry::{Registry, ServiceEntry};
 use crate::service::{BatchStream, Context, Serving, States};
@@ -66,17 +67,19 @@ pub(crate) struct Dispatcher {
     states: Arc<States>,
     slots: Arc<Semaphore>,
     shares: Arc<Shares>,
+    auth: Arc<Auth>,
     bounds: Bounds,
     draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Dispatcher {
-    pub(crate) fn new(registry: Registry, states: States, bounds: Bounds) -> Self {
+    pub(crate) fn new(registry: Registry, states: States, bounds: Bounds, auth: Auth) -> Self {
         Self {
             registry: Arc::new(registry),
             states: Arc::new(states),
             slots: Arc::new(Semaphore::new(bounds.max_concurrency)),
             shares: Shares::new(bounds.max_streams_per_peer),
+            auth: Arc::new(auth),
             bounds,
             draining: Arc::default(),
         }
@@ -169,6 +172,11 @@ impl Dispatcher {
         }
     }
 
+    /// How callers are known.
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
     /// The services served.
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry
@@ -222,7 +230,8 @@ impl Dispatcher {
         let deadline = self.deadline(&ctx);
         let (entry, fields) = self.resolve(ticket)?;
         if let Some(schema) = entry.schema {
-            ((entry.request)().decode)(fields)?;
+            let request = ((entry.request)().decode)(fields)?;
+            entry.admit(ctx.identity(), &request)?;
             return Ok(schema());
         }
         if !may_run {
@@ -320,6 +329,7 @@ async fn start(
         message: panic_message(payload.as_ref()),
     };
     let request = ((entry.request)().decode)(fields)?;
+    entry.admit(ctx.identity(), &request)?;
     let invoked =
         std::panic::catch_unwind(AssertUnwindSafe(|| (entry.invoke)(request, ctx, states)))
             .map_err(panicked)??;

@@ -46,6 +46,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "server")]
+pub mod auth;
 #[cfg(feature = "client")]
 pub mod blocking;
 #[cfg(feature = "client")]
@@ -207,7 +209,7 @@ pub mod prelude {
     pub use crate::schemars::{self, JsonSchema};
     pub use crate::FlightRequest;
     #[cfg(feature = "server")]
-    pub use crate::{data_service, BatchIter, BatchStream, Context, State};
+    pub use crate::{auth::Identity, data_service, BatchIter, BatchStream, Context, State};
     pub use futures::{Stream, StreamExt, TryStreamExt};
     pub use serde::{Deserialize, Serialize};
 }

@@ -24,6 +24,7 @@ pub fn fetch<C: FetchRequest + ?Sized, R: FlightRequest>(client: &C, request: R)
 #[cfg(feature = "server")]
 mod server_side {
     use super::{BoxError, Error, FlightRequest, Result};
+    pub use crate::auth::Identity;
     pub use crate::registry::{Decoded, RequestType, ServiceEntry};
     pub use crate::service::{
         run_blocking, BatchIter, BatchStream, Call, Context, FromCall, IntoBatchIter,
@@ -46,6 +47,31 @@ mod server_side {
             Error::status(
                 tonic::Code::Internal,
                 "a request reached a service of another request type",
+            )
+        })
+    }
+
+    /// A service's `authorize` function applied to the caller and the decoded request:
+    /// the one place where it must be `fn(&Identity, &Request) -> impl Allowed`.
+    pub fn authorize<R: 'static, O: crate::auth::Allowed>(
+        who: &Identity,
+        decoded: &Decoded,
+        authorize: fn(&Identity, &R) -> O,
+    ) -> Result<()> {
+        let request = decoded.downcast_ref::<R>().ok_or_else(|| {
+            Error::status(
+                tonic::Code::Internal,
+                "a request reached a service of another request type",
+            )
+        })?;
+        authorize(who, request).allowed().map_err(|reason| {
+            Error::status(
+                tonic::Code::PermissionDenied,
+                format!(
+                    "`{}` may not make this call: {}",
+                    crate::error::clip(who.name()),
+                    crate::error::clip(&reason)
+                ),
             )
         })
     }

@@ -72,6 +72,11 @@ pub struct ServiceEntry {
     pub schema: Option<fn() -> SchemaRef>,
     /// Whether the service runs on a blocking thread.
     pub blocking: bool,
+    /// The roles of which a caller needs one (`#[data_service(roles = [..])]`); empty:
+    /// any caller.
+    pub roles: &'static [&'static str],
+    /// The service's `authorize` function over the caller and the decoded request.
+    pub authorize: Option<fn(&crate::auth::Identity, &Decoded) -> Result<()>>,
     /// The entry point.
     pub invoke: Invoke,
 }
@@ -82,6 +87,48 @@ impl ServiceEntry {
     /// The request type's registered name (`param_type`).
     pub fn name(&self) -> &'static str {
         (self.request)().name
+    }
+
+    /// Whether `who` may see the service listed: it needs none of the roles, or `who`
+    /// has one.
+    pub fn visible_to(&self, who: Option<&crate::auth::Identity>) -> bool {
+        self.roles.is_empty() || who.is_some_and(|who| self.roles.iter().any(|r| who.has_role(r)))
+    }
+
+    /// Whether `who` may make this call with `request`: its roles, then its `authorize`
+    /// function. Restricted services refuse callers the server does not know.
+    pub(crate) fn admit(
+        &self,
+        who: Option<&crate::auth::Identity>,
+        request: &Decoded,
+    ) -> Result<()> {
+        if self.roles.is_empty() && self.authorize.is_none() {
+            return Ok(());
+        }
+        let who = who.ok_or_else(|| {
+            Error::status(
+                tonic::Code::Unauthenticated,
+                format!(
+                    "`{}` is for callers the server knows, and this call carries no identity",
+                    self.name()
+                ),
+            )
+        })?;
+        if !self.visible_to(Some(who)) {
+            return Err(Error::status(
+                tonic::Code::PermissionDenied,
+                format!(
+                    "`{}` may not call `{}`: it needs one of the roles {}",
+                    crate::error::clip(who.name()),
+                    self.name(),
+                    self.roles.join(", ")
+                ),
+            ));
+        }
+        match self.authorize {
+            Some(authorize) => authorize(who, request),
+            None => Ok(()),
+        }
     }
 
     /// This service as listings describe it.
@@ -264,6 +311,15 @@ impl Registry {
         self.entries.iter().map(|e| e.info()).collect()
     }
 
+    /// The services `who` may see (see [`ServiceEntry::visible_to`]).
+    pub fn services_for(&self, who: Option<&crate::auth::Identity>) -> Vec<ServiceInfo> {
+        self.entries
+            .iter()
+            .filter(|e| e.visible_to(who))
+            .map(|e| e.info())
+            .collect()
+    }
+
     /// The service for a request name, or `NotFound` listing the registered names.
     pub(crate) fn lookup(&self, name: &str) -> Result<&'static ServiceEntry> {
         self.by_name
@@ -330,6 +386,8 @@ mod tests {
             states,
             schema: None,
             blocking: false,
+            roles: &[],
+            authorize: None,
             invoke,
         }
     }

@@ -77,7 +77,7 @@ impl Source {
                 let name = crate::ticket::decode(body)
                     .inspect_err(|e| dispatch::refused("http", e))?
                     .param_type;
-                let stream = client
+                let stream = as_caller(client, ctx.header(crate::auth::AUTHORIZATION))?
                     .fetch_ticket(Bytes::copy_from_slice(body))
                     .await
                     .inspect_err(|e| dispatch::refused("http", e))?;
@@ -95,12 +95,35 @@ impl Source {
         }
     }
 
-    async fn services(&self) -> Result<Vec<ServiceInfo>> {
+    /// The services listed for a caller: in-process, those its identity may see; in
+    /// proxy mode, what the Flight server lists for its `authorization` header.
+    async fn services(
+        &self,
+        who: Option<&crate::auth::Identity>,
+        authorization: Option<&str>,
+    ) -> Result<Vec<ServiceInfo>> {
         match &self.0 {
-            Origin::Local(dispatcher) => Ok(dispatcher.registry().services()),
-            Origin::Remote(client) => client.list_services().await,
+            Origin::Local(dispatcher) => Ok(dispatcher.registry().services_for(who)),
+            Origin::Remote(client) => as_caller(client, authorization)?.list_services().await,
         }
     }
+}
+
+/// The proxy's client with the caller's credentials, which its Flight server checks.
+fn as_caller(client: &Client, authorization: Option<&str>) -> Result<Client> {
+    match authorization {
+        Some(value) => client
+            .clone()
+            .with_header(crate::auth::AUTHORIZATION, value),
+        None => Ok(client.clone()),
+    }
+}
+
+/// The `authorization` header of a gateway request.
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// The gateway: routes over a [`Source`].
@@ -162,16 +185,22 @@ impl Gateway {
     pub fn router(self) -> Router {
         let prefix = self.prefix.clone();
         let limit = axum::extract::DefaultBodyLimit::max(self.max_body_bytes);
-        Router::new()
+        let guarded = Router::new()
             .route(&format!("{prefix}/stream"), post(stream).layer(limit))
             .route(
                 &format!("{prefix}/registered_data_types"),
                 get(registered_data_types),
             )
             .route(&format!("{prefix}/services"), get(services))
+            .route("/metrics", get(metrics_text))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                authenticate,
+            ));
+        Router::new()
+            .merge(guarded)
             .route("/health", get(health))
             .route("/health/live", get(live))
-            .route("/metrics", get(metrics_text))
             .route("/health/ready", get(ready))
             .fallback(not_found)
             .with_state(self)
@@ -264,6 +293,33 @@ impl BoundGateway {
     }
 }
 
+/// Every route but `/health*` carries credentials when the server authenticates its
+/// callers: in-process, checked here (the caller's `Identity` goes with the request); in
+/// proxy mode, the `authorization` header is forwarded and the Flight server decides.
+async fn authenticate(
+    State(gateway): State<Gateway>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Origin::Local(dispatcher) = &gateway.source.0 {
+        let header = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match dispatcher.auth().identify(header).await {
+            Ok(Some(identity)) => {
+                request.extensions_mut().insert(identity);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                dispatch::refused("http", &e);
+                return ApiError(e).into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
 /// An error as the gateway answers it: `{"error": {"code", "message"}}` and a matching status.
 struct ApiError(Error);
 
@@ -304,7 +360,16 @@ fn error_body(e: &Error) -> serde_json::Value {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (http_status(self.0.code()), Json(error_body(&self.0))).into_response()
+        let mut response = (http_status(self.0.code()), Json(error_body(&self.0))).into_response();
+        if self.0.code() == tonic::Code::Unauthenticated {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(
+                    r#"Bearer realm="fastflight", Basic realm="fastflight""#,
+                ),
+            );
+        }
+        response
     }
 }
 
@@ -312,6 +377,7 @@ async fn stream(
     State(gateway): State<Gateway>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     version: axum::http::Version,
+    identity: Option<axum::Extension<crate::auth::Identity>>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -358,9 +424,10 @@ async fn stream(
             return Ok((StatusCode::NOT_ACCEPTABLE, Json(error_body(&e))).into_response());
         }
     };
-    let ctx = Context::new(
+    let ctx = Context::of(
         tonic::metadata::MetadataMap::from_headers(headers),
         Some(peer),
+        identity.map(|axum::Extension(identity)| identity),
     );
     let result = gateway.source.open(&body, ctx).await?;
     let sink = ChunkSink::default();
@@ -434,13 +501,28 @@ fn encode(
     )
 }
 
+/// The services a gateway caller may see.
+async fn listed(
+    gateway: &Gateway,
+    identity: Option<axum::Extension<crate::auth::Identity>>,
+    headers: &HeaderMap,
+) -> Result<Vec<ServiceInfo>> {
+    let who = identity.map(|axum::Extension(who)| who);
+    gateway
+        .source
+        .services(who.as_ref(), authorization(headers))
+        .await
+}
+
 /// `GET {prefix}/registered_data_types`: `[{"params_type": NAME, "service_type": HANDLER}]`.
 /// The key is `params_type` (the Python package's spelling, kept so its tools read this
 /// listing), while tickets name the type under `param_type`.
 async fn registered_data_types(
     State(gateway): State<Gateway>,
+    identity: Option<axum::Extension<crate::auth::Identity>>,
+    headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let services = gateway.source.services().await?;
+    let services = listed(&gateway, identity, &headers).await?;
     Ok(Json(serde_json::Value::Array(
         services
             .iter()
@@ -449,8 +531,12 @@ async fn registered_data_types(
     )))
 }
 
-async fn services(State(gateway): State<Gateway>) -> Result<Json<serde_json::Value>, ApiError> {
-    let services = gateway.source.services().await?;
+async fn services(
+    State(gateway): State<Gateway>,
+    identity: Option<axum::Extension<crate::auth::Identity>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let services = listed(&gateway, identity, &headers).await?;
     Ok(Json(serde_json::Value::Array(
         services
             .iter()
@@ -468,8 +554,12 @@ async fn services(State(gateway): State<Gateway>) -> Result<Json<serde_json::Val
 }
 
 async fn health(State(gateway): State<Gateway>) -> Result<Json<serde_json::Value>, ApiError> {
-    let services = gateway.source.services().await?;
-    Ok(Json(json!({"status": "ok", "services": services.len()})))
+    match gateway.source.services(None, None).await {
+        Ok(services) => Ok(Json(json!({"status": "ok", "services": services.len()}))),
+        // A proxied server that wants credentials answers: it is up.
+        Err(e) if e.code() == tonic::Code::Unauthenticated => Ok(Json(json!({"status": "ok"}))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The Prometheus recorder of this process, installed by the first gateway; `None` when
@@ -541,6 +631,7 @@ async fn ready(State(gateway): State<Gateway>) -> Response {
                     Ok(())
                 }
             }
+            Err(e) if e.code() == tonic::Code::Unauthenticated => Ok(()),
             Err(e) => Err(format!("the Flight server does not answer: {e}")),
         },
     };

@@ -45,6 +45,7 @@ pub struct Context {
 struct ContextInner {
     metadata: tonic::metadata::MetadataMap,
     peer: Option<SocketAddr>,
+    identity: Option<crate::auth::Identity>,
     cancel: CancellationToken,
 }
 
@@ -55,9 +56,31 @@ impl Context {
             inner: Arc::new(ContextInner {
                 metadata,
                 peer,
+                identity: None,
                 cancel: CancellationToken::new(),
             }),
         }
+    }
+
+    /// A context of a caller the server authenticated.
+    pub(crate) fn of(
+        metadata: tonic::metadata::MetadataMap,
+        peer: Option<SocketAddr>,
+        identity: Option<crate::auth::Identity>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(ContextInner {
+                metadata,
+                peer,
+                identity,
+                cancel: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// The caller, when the server authenticates its callers.
+    pub fn identity(&self) -> Option<&crate::auth::Identity> {
+        self.inner.identity.as_ref()
     }
 
     /// The request's gRPC metadata (HTTP/2 headers).
@@ -188,7 +211,7 @@ impl<'a> Call<'a> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a #[data_service]",
     label = "not `FromCall`",
-    note = "a #[data_service] takes its request (a FlightRequest) as the first argument; every further argument implements `fastflight::FromCall`, as `Context` and `State<T>` do"
+    note = "a #[data_service] takes its request (a FlightRequest) as the first argument; every further argument implements `fastflight::FromCall`, as `Context`, `State<T>` and `Identity` do"
 )]
 pub trait FromCall: Sized {
     /// The `State<T>` this argument needs from the server builder (type and name),

@@ -1,8 +1,9 @@
-//! The attribute's arguments: `blocking` and `schema = path::to::fn`.
+//! The attribute's arguments: `blocking`, `schema = path::to::fn`, `roles = [".."]`
+//! and `authorize = path::to::fn`.
 
 use proc_macro2::TokenStream;
 use syn::punctuated::Punctuated;
-use syn::{Expr, Meta, Path, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, Path, Token};
 
 use crate::ctxt::Ctxt;
 
@@ -10,6 +11,10 @@ use crate::ctxt::Ctxt;
 pub struct Args {
     pub blocking: bool,
     pub schema: Option<Path>,
+    /// The roles of which a caller needs one (none: any caller).
+    pub roles: Option<Vec<LitStr>>,
+    /// A function of the caller and the request that allows or denies the call.
+    pub authorize: Option<Path>,
 }
 
 impl Args {
@@ -45,12 +50,54 @@ impl Args {
                         cx.error_spanned_by(nv, "duplicate `schema`");
                     }
                 }
+                Meta::NameValue(nv) if nv.path.is_ident("roles") => {
+                    let Some(roles) = role_list(&nv.value) else {
+                        cx.error_spanned_by(
+                            &nv.value,
+                            "`roles` takes a list of role names, e.g. `roles = [\"analyst\", \"admin\"]`: a caller needs one of them",
+                        );
+                        continue;
+                    };
+                    if out.roles.replace(roles).is_some() {
+                        cx.error_spanned_by(nv, "duplicate `roles`");
+                    }
+                }
+                Meta::NameValue(nv) if nv.path.is_ident("authorize") => {
+                    let Expr::Path(path) = &nv.value else {
+                        cx.error_spanned_by(
+                            &nv.value,
+                            "`authorize` takes the path of a function `fn(&Identity, &Request) -> Result<(), String>` (or `-> bool`), e.g. `authorize = may_read`",
+                        );
+                        continue;
+                    };
+                    if out.authorize.replace(path.path.clone()).is_some() {
+                        cx.error_spanned_by(nv, "duplicate `authorize`");
+                    }
+                }
                 other => cx.error_spanned_by(
                     other,
-                    "unknown #[data_service] argument; expected `blocking` and/or `schema = path::to::fn`",
+                    "unknown #[data_service] argument; expected `blocking`, `schema = path::to::fn`, `roles = [\"..\"]` or `authorize = path::to::fn`",
                 ),
             }
         }
         out
     }
+}
+
+/// `["a", "b"]`: a non-empty list of non-empty string literals.
+fn role_list(value: &Expr) -> Option<Vec<LitStr>> {
+    let Expr::Array(array) = value else {
+        return None;
+    };
+    let roles: Vec<LitStr> = array
+        .elems
+        .iter()
+        .map(|e| match e {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) if !s.value().is_empty() => Some(s.clone()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    (!roles.is_empty()).then_some(roles)
 }

@@ -73,6 +73,21 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let request_type = quote_spanned!(request.span()=> #private::request_type::<#request>);
+    let roles = model.args.roles.iter().flatten();
+    let authorize = match &model.args.authorize {
+        Some(path) => quote_spanned! {path.span()=>
+            ::core::option::Option::Some({
+                fn __fastflight_authorize(
+                    __who: &#private::Identity,
+                    __request: &#private::Decoded,
+                ) -> #private::Result<()> {
+                    #private::authorize::<#request, _>(__who, __request, #path)
+                }
+                __fastflight_authorize
+            })
+        },
+        None => quote!(::core::option::Option::None),
+    };
 
     let one_service = format_ident!(
         "__fastflight_one_service_per_request_type__{}",
@@ -126,6 +141,8 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
                             states: __fastflight_states,
                             schema: #schema,
                             blocking: #blocking,
+                            roles: &[#(#roles),*],
+                            authorize: #authorize,
                             invoke: __fastflight_invoke,
                         }
                     }

@@ -12,7 +12,7 @@ use quote::quote;
 use crate::ctxt::Ctxt;
 
 /// The accepted shapes, named in errors.
-pub const SHAPES: &str = "accepted shapes: `async fn f(req: R) -> impl Stream<Item = Result<RecordBatch, E>>` or `-> Result<S, E>` of such a stream (e.g. `fastflight::Result<BatchStream>`), with #[data_service(blocking)] a plain `fn` returning an iterator of `Result<RecordBatch, E>` or a `Result` of one; the first argument `R` is the request (a FlightRequest), every further argument implements `fastflight::FromCall` (`Context`, `State<T>`)";
+pub const SHAPES: &str = "accepted shapes: `async fn f(req: R) -> impl Stream<Item = Result<RecordBatch, E>>` or `-> Result<S, E>` of such a stream (e.g. `fastflight::Result<BatchStream>`), with #[data_service(blocking)] a plain `fn` returning an iterator of `Result<RecordBatch, E>` or a `Result` of one; the first argument `R` is the request (a FlightRequest), every further argument implements `fastflight::FromCall` (`Context`, `State<T>`, `Identity`)";
 
 pub fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
     let func = match syn::parse2::<syn::ItemFn>(item.clone()) {

@@ -36,7 +36,10 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let started = Instant::now();
-    let client = Client::connect(&args.location).await?;
+    let client = args
+        .credentials
+        .apply(Client::connect(&args.location).await?)
+        .await?;
     let mut stream = client.fetch_ticket(request).await?;
     let mut writer = format::writer(format, &stream.schema(), out)?;
     let (mut rows, mut bytes) = (0_u64, 0_u64);

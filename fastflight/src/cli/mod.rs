@@ -79,6 +79,9 @@ enum Command {
     },
     /// Call a service of any fastflight-compatible Flight server and print or save the result.
     Call(CallArgs),
+    /// Read a password from standard input and print its argon2 hash, for a users file
+    /// (`user:HASH [role ...]`).
+    HashPassword,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +130,18 @@ struct ServeArgs {
     /// Seconds a blocking producer waits for its reader to take a batch before its stream is ended (0: for ever).
     #[arg(long, env = "FASTFLIGHT_STALL_TIMEOUT", default_value = "60", value_parser = seconds)]
     stall_timeout: Duration,
+    /// A users file (`user:secret [role ...]` lines; argon2 hashes from `hash-password`): callers must authenticate.
+    #[arg(long, env = "FASTFLIGHT_AUTH_USERS")]
+    auth_users: Option<PathBuf>,
+    /// A file of static bearer tokens (`token name [role ...]` lines) for service accounts.
+    #[arg(long, env = "FASTFLIGHT_AUTH_TOKENS")]
+    auth_tokens: Option<PathBuf>,
+    /// The key of the tokens the Handshake issues (at least 32 bytes; servers sharing it accept each other's tokens); random when absent.
+    #[arg(long, env = "FASTFLIGHT_AUTH_SECRET_FILE")]
+    auth_secret_file: Option<PathBuf>,
+    /// Seconds an issued token is valid.
+    #[arg(long, env = "FASTFLIGHT_TOKEN_TTL", default_value = "3600", value_parser = seconds)]
+    token_ttl: Duration,
     /// Seconds a Flight connection with no request open is kept (0: for ever).
     #[arg(long, env = "FASTFLIGHT_IDLE_TIMEOUT", default_value = "120", value_parser = seconds)]
     idle_timeout: Duration,
@@ -188,6 +203,37 @@ struct CallArgs {
     /// Print the final figures (rows, bytes, time, throughput) on stderr, terminal or not.
     #[arg(long, env = "FASTFLIGHT_STATS")]
     stats: bool,
+    #[command(flatten)]
+    credentials: CredentialArgs,
+}
+
+/// How a client proves who it is to a server that authenticates its callers.
+#[derive(Debug, Args)]
+struct CredentialArgs {
+    /// The user to authenticate as (Handshake); the password comes from FASTFLIGHT_PASSWORD.
+    #[arg(long, env = "FASTFLIGHT_USER", conflicts_with = "token")]
+    user: Option<String>,
+    /// A bearer token (a service account's, or one from a Handshake).
+    #[arg(long, env = "FASTFLIGHT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl CredentialArgs {
+    /// Applies the credentials to a connected client.
+    async fn apply(&self, client: crate::Client) -> Result<crate::Client> {
+        if let Some(token) = &self.token {
+            return client.with_bearer(token);
+        }
+        let Some(user) = &self.user else {
+            return Ok(client);
+        };
+        let password = std::env::var("FASTFLIGHT_PASSWORD").map_err(|_| {
+            crate::Error::Config(format!(
+                "--user {user} needs the password in the environment variable FASTFLIGHT_PASSWORD"
+            ))
+        })?;
+        client.authenticate_basic(user, &password).await
+    }
 }
 
 /// Parses the process arguments and runs the chosen command.
@@ -261,7 +307,7 @@ where
     match command {
         Command::StartFlightServer { flight, serve } => {
             serve::run(serve::Plan {
-                builder: Some(serve.limit(setup().await?.location(flight.flight_location))),
+                builder: Some(serve.limit(setup().await?.location(flight.flight_location))?),
                 gateway: None,
                 grace: serve.grace(),
             })
@@ -291,7 +337,7 @@ where
             serve,
         } => {
             serve::run(serve::Plan {
-                builder: Some(serve.limit(setup().await?.location(flight.flight_location))),
+                builder: Some(serve.limit(setup().await?.location(flight.flight_location))?),
                 gateway: Some(serve::GatewayPlan {
                     addr: rest.addr(),
                     prefix: rest.rest_prefix,
@@ -305,6 +351,16 @@ where
         }
         Command::Services { json } => serve::list_services(json),
         Command::Call(args) => call::run(args).await,
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err(crate::Error::Config("no password on standard input".into()));
+            }
+            println!("{}", crate::auth::hash_password(password)?);
+            Ok(())
+        }
     }
 }
 
@@ -323,9 +379,25 @@ impl ServeArgs {
         self.grace_period
     }
 
-    /// The limits, applied to a server builder.
-    fn limit(&self, builder: ServerBuilder) -> ServerBuilder {
-        builder
+    /// The limits and authentication, applied to a server builder.
+    fn limit(&self, mut builder: ServerBuilder) -> Result<ServerBuilder> {
+        if let Some(path) = &self.auth_users {
+            builder = builder.authenticator(crate::auth::UsersFile::load(path)?);
+        }
+        if let Some(path) = &self.auth_tokens {
+            builder = builder.authenticator(crate::auth::TokensFile::load(path)?);
+        }
+        let signer = match &self.auth_secret_file {
+            Some(path) => Some(crate::auth::TokenSigner::from_file(path)?),
+            None if self.auth_users.is_some() || self.auth_tokens.is_some() => {
+                Some(crate::auth::TokenSigner::generate())
+            }
+            None => None,
+        };
+        if let Some(signer) = signer {
+            builder = builder.token_signer(signer.ttl(self.token_ttl));
+        }
+        Ok(builder
             .max_request_bytes(self.max_request_bytes)
             .max_concurrent_streams(self.max_concurrent_streams)
             .max_concurrency(
@@ -335,7 +407,7 @@ impl ServeArgs {
             .request_timeout(limit(self.request_timeout))
             .idle_timeout(limit(self.idle_timeout))
             .max_streams_per_peer(self.max_streams_per_peer)
-            .stall_timeout(limit(self.stall_timeout))
+            .stall_timeout(limit(self.stall_timeout)))
     }
 }
 

@@ -19,6 +19,7 @@ use crate::dispatch::Dispatcher;
 use crate::service::Context;
 
 const DO_GET: &str = "/arrow.flight.protocol.FlightService/DoGet";
+const HANDSHAKE: &str = "/arrow.flight.protocol.FlightService/Handshake";
 
 type HttpRequest = http::Request<tonic::body::Body>;
 type HttpResponse = http::Response<tonic::body::Body>;
@@ -96,7 +97,8 @@ impl FlightRoutes {
             .extensions
             .get::<tonic::transport::server::TcpConnectInfo>()
             .and_then(|info| info.remote_addr());
-        Ok((ticket, Context::new(metadata, peer), options))
+        let identity = parts.extensions.get::<crate::auth::Identity>().cloned();
+        Ok((ticket, Context::of(metadata, peer, identity), options))
     }
 }
 
@@ -132,14 +134,36 @@ impl tonic::codegen::Service<HttpRequest> for FlightRoutes {
         tonic::codegen::Service::<HttpRequest>::poll_ready(&mut self.generated, cx)
     }
 
-    fn call(&mut self, request: HttpRequest) -> Self::Future {
-        if request.uri().path() == DO_GET {
-            let routes = self.clone();
-            Box::pin(async move { Ok(routes.do_get(request).await) })
-        } else {
-            let max = self.dispatcher.max_request_bytes();
-            let answered = self.generated.call(request);
-            Box::pin(async move { Ok(named_size_refusal(answered.await?, max)) })
-        }
+    fn call(&mut self, mut request: HttpRequest) -> Self::Future {
+        let routes = self.clone();
+        let path = request.uri().path();
+        // Credentials are checked here, once for every RPC; the Handshake checks its own.
+        let checked = self.dispatcher.auth().enabled() && path != HANDSHAKE;
+        let do_get = path == DO_GET;
+        Box::pin(async move {
+            if checked {
+                let header = request
+                    .headers()
+                    .get(crate::auth::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                match routes.dispatcher.auth().identify(header).await {
+                    Ok(identity) => {
+                        if let Some(identity) = identity {
+                            request.extensions_mut().insert(identity);
+                        }
+                    }
+                    Err(e) => {
+                        crate::dispatch::refused("flight", &e);
+                        return Ok(Status::from(e).into_http());
+                    }
+                }
+            }
+            if do_get {
+                return Ok(routes.do_get(request).await);
+            }
+            let max = routes.dispatcher.max_request_bytes();
+            let mut generated = routes.generated;
+            Ok(named_size_refusal(generated.call(request).await?, max))
+        })
     }
 }

@@ -38,7 +38,11 @@ impl FlightHandler {
     }
 
     fn context<T>(request: &Request<T>) -> Context {
-        Context::new(request.metadata().clone(), request.remote_addr())
+        Context::of(
+            request.metadata().clone(),
+            request.remote_addr(),
+            request.extensions().get::<crate::auth::Identity>().cloned(),
+        )
     }
 }
 
@@ -122,14 +126,16 @@ impl FlightService for FlightHandler {
 
     async fn list_flights(
         &self,
-        _request: Request<Criteria>,
+        request: Request<Criteria>,
     ) -> Result<Response<Self::ListFlightsStream>, Status> {
         let empty = Schema::empty();
+        let who = Self::context(&request);
         let infos: Vec<Result<FlightInfo, Status>> = self
             .dispatcher
             .registry()
             .entries()
             .iter()
+            .filter(|entry| entry.visible_to(who.identity()))
             .map(|entry| {
                 let schema = entry.schema.map(|f| f());
                 let schema = schema.as_deref().unwrap_or(&empty);
@@ -149,12 +155,15 @@ impl FlightService for FlightHandler {
         &self,
         request: Request<Action>,
     ) -> Result<Response<Self::DoActionStream>, Status> {
+        let who = Self::context(&request);
         let action = request.into_inner();
         let body = match action.r#type.as_str() {
-            "list_services" => json_bytes(&self.dispatcher.registry().services())?,
+            "list_services" => {
+                json_bytes(&self.dispatcher.registry().services_for(who.identity()))?
+            }
             "health" => json_bytes(&serde_json::json!({
                 "status": "ok",
-                "services": self.dispatcher.registry().len(),
+                "services": self.dispatcher.registry().services_for(who.identity()).len(),
                 "streams_in_flight": self.dispatcher.in_flight(),
                 "ready": self.dispatcher.readiness().is_ok(),
             }))?,
@@ -184,13 +193,44 @@ impl FlightService for FlightHandler {
         Ok(Response::new(stream::iter(actions).boxed()))
     }
 
+    /// Basic credentials (the `authorization` header, as pyarrow's
+    /// `authenticate_basic_token` sends them; the request messages are read and ignored)
+    /// traded for a signed token: in the `authorization: Bearer` response header and as
+    /// the payload of the one response message.
     async fn handshake(
         &self,
-        _request: Request<Streaming<HandshakeRequest>>,
+        request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<Response<Self::HandshakeStream>, Status> {
-        Err(Status::unimplemented(
-            "fastflight servers need no handshake",
-        ))
+        let auth = self.dispatcher.auth();
+        let header = request
+            .metadata()
+            .get(crate::auth::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let (identity, token) = auth.handshake(header).await.inspect_err(|e| {
+            crate::dispatch::refused("flight", e);
+        })?;
+        tracing::info!(user = %crate::error::clip(identity.name()), "handshake: token issued");
+        let mut messages = request.into_inner();
+        let payload = bytes::Bytes::from(token.clone());
+        let answer = futures::stream::once(async move {
+            // The client's messages (none, for pyarrow) are drained, up to a few.
+            let mut drained = 0;
+            while drained < 16 && matches!(messages.message().await, Ok(Some(_))) {
+                drained += 1;
+            }
+            Ok(HandshakeResponse {
+                protocol_version: 0,
+                payload,
+            })
+        });
+        let mut response = Response::new(answer.boxed());
+        let value = format!("Bearer {token}")
+            .parse::<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>()
+            .map_err(|_| Status::internal("the token is not a header value"))?;
+        response
+            .metadata_mut()
+            .insert(crate::auth::AUTHORIZATION, value);
+        Ok(response)
     }
 
     async fn poll_flight_info(

@@ -20,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 pub use doget::FlightRoutes;
 pub use flight::ACTIONS;
 
+use crate::auth::Auth;
 use crate::dispatch::{Bounds, Dispatcher};
 use crate::registry::Registry;
 use crate::service::States;
@@ -81,6 +82,7 @@ impl Server {
             max_flight_data_size: DEFAULT_MAX_FLIGHT_DATA_SIZE,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            auth: Auth::default(),
             bounds: Bounds {
                 max_concurrency: DEFAULT_MAX_CONCURRENCY,
                 queue_wait: DEFAULT_QUEUE_WAIT,
@@ -101,10 +103,28 @@ pub struct ServerBuilder {
     max_flight_data_size: usize,
     max_concurrent_streams: u32,
     idle_timeout: Option<Duration>,
+    auth: Auth,
     bounds: Bounds,
 }
 
 impl ServerBuilder {
+    /// Makes every Flight call (and every gateway route but `/health*`) carry
+    /// credentials that `authenticator` (or one added before it) accepts; a call
+    /// without them is refused with `Unauthenticated`. The Handshake trades Basic
+    /// credentials for a signed token (see [`ServerBuilder::token_signer`]).
+    pub fn authenticator(mut self, authenticator: impl crate::auth::Authenticator) -> Self {
+        self.auth.add(std::sync::Arc::new(authenticator));
+        self
+    }
+
+    /// The key (and lifetime) of the tokens the Handshake issues; by default a random
+    /// key, so tokens are valid on this server only. Servers given the same key accept
+    /// each other's tokens.
+    pub fn token_signer(mut self, signer: crate::auth::TokenSigner) -> Self {
+        self.auth.set_signer(signer);
+        self
+    }
+
     /// Where to listen: `grpc://HOST:PORT`; port 0 picks a free port.
     pub fn location(mut self, location: impl Into<String>) -> Self {
         self.location = location.into();
@@ -194,7 +214,9 @@ impl ServerBuilder {
             None => Registry::global()?.clone(),
         };
         registry.check_states(&self.states)?;
-        warn_if_exposed(addr);
+        if !self.auth.enabled() {
+            warn_if_exposed(addr);
+        }
         if registry.is_empty() {
             tracing::warn!(
                 "this server has no services: no #[data_service] is linked into the binary (a library crate of services is linked only when used: add `use my_services as _;`), or the registry given to the builder is empty"
@@ -204,7 +226,11 @@ impl ServerBuilder {
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", self.location)))?;
         let local_addr = listener.local_addr()?;
-        let dispatcher = Dispatcher::new(registry, self.states, self.bounds);
+        let mut auth = self.auth;
+        if auth.enabled() {
+            auth.signer();
+        }
+        let dispatcher = Dispatcher::new(registry, self.states, self.bounds, auth);
         Ok(BoundServer {
             listener,
             local_addr,

@@ -595,16 +595,8 @@ async fn a_stream_outliving_the_grace_period_is_cut_and_the_process_exits() {
 #[tokio::test]
 async fn each_stream_is_logged_with_its_figures_and_outcome() {
     let log = temp_path("server.log");
-    let server = DemoProcess::spawn_with_stderr(
-        &[
-            "start-all",
-            "--flight-location",
-            "grpc://127.0.0.1:0",
-            "--rest-host",
-            "127.0.0.1",
-            "--rest-port",
-            "0",
-        ],
+    let server = DemoProcess::start_all_logged(
+        &[],
         &[("RUST_LOG", "info"), ("NO_COLOR", "1")],
         std::fs::File::create(&log).unwrap().into(),
     );
@@ -997,4 +989,124 @@ async fn health_and_small_calls_answer_while_big_streams_run() {
     for reader in readers {
         reader.abort();
     }
+}
+
+/// `call` authenticates with `--user` (password from FASTFLIGHT_PASSWORD) or `--token`
+/// against a server started with `--auth-users` and `--auth-tokens`; without credentials
+/// it fails naming the reason. Neither the password nor a token reaches the server's
+/// log, even at debug level.
+#[tokio::test]
+async fn call_authenticates_and_secrets_stay_out_of_logs() {
+    // The users file holds a hash made by `hash-password` (the password on stdin).
+    let mut hasher = Command::new(demo_binary())
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = hasher.stdin.take().unwrap();
+        stdin.write_all(b"correct-horse-battery\n").unwrap();
+    }
+    let hashed = hasher.wait_with_output().unwrap();
+    assert!(hashed.status.success());
+    let hash = String::from_utf8(hashed.stdout).unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let users = temp_path("users.txt");
+    std::fs::write(&users, format!("ada:{} analyst\n", hash.trim())).unwrap();
+    let tokens = temp_path("tokens.txt");
+    std::fs::write(&tokens, "svc-7f3a9c2e4b1d8f60 etl\n").unwrap();
+    let log = temp_path("auth.log");
+    let server = DemoProcess::start_all_logged(
+        &[
+            "--auth-users",
+            users.to_str().unwrap(),
+            "--auth-tokens",
+            tokens.to_str().unwrap(),
+        ],
+        &[("RUST_LOG", "debug"), ("NO_COLOR", "1")],
+        std::fs::File::create(&log).unwrap().into(),
+    );
+    let call = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec![
+            "call",
+            "--location",
+            &server.location,
+            REQUEST,
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        demo(&args, env)
+    };
+    let out = call(&[], &[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs credentials"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = call(
+        &["--user", "ada"],
+        &[("FASTFLIGHT_PASSWORD", "correct-horse-battery")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2501);
+    let out = call(
+        &["--user", "ada"],
+        &[("FASTFLIGHT_PASSWORD", "wrong-horse")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+    let out = call(&[], &[("FASTFLIGHT_TOKEN", "svc-7f3a9c2e4b1d8f60")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The gateway with Basic credentials, as curl -u sends them.
+    let gateway = server.gateway.clone().unwrap();
+    let http = reqwest::Client::new();
+    let body = r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 10}"#;
+    let denied = http
+        .post(format!("{gateway}/stream"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 401);
+    let allowed = http
+        .post(format!("{gateway}/stream"))
+        .basic_auth("ada", Some("correct-horse-battery"))
+        .header("accept", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(allowed.text().await.unwrap().lines().count(), 11);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("token issued"),
+        "the log shows no handshake:\n{text}"
+    );
+    for secret in [
+        "correct-horse-battery",
+        "wrong-horse",
+        "svc-7f3a9c2e4b1d8f60",
+        "YWRhOmNvcnJlY3QtaG9yc2UtYmF0dGVyeQ",
+    ] {
+        assert!(!text.contains(secret), "`{secret}` is in the server's log");
+    }
+    // Nor an issued token: any JWT-looking string.
+    assert!(
+        !text.contains("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."),
+        "an issued token is in the log"
+    );
 }

@@ -63,3 +63,25 @@ fn python_package_client_calls_the_demo_server() {
     );
     assert_eq!(report["rows"], 1);
 }
+
+/// pyarrow's `authenticate_basic_token` against a server started with `--auth-users`:
+/// the Handshake's token then opens DoGet, GetFlightInfo and ListFlights; a wrong
+/// password and a missing token are `FlightUnauthenticatedError`.
+#[test]
+#[cfg_attr(
+    no_python_interop,
+    ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
+)]
+fn pyarrow_authenticates_with_a_basic_token() {
+    let users =
+        std::env::temp_dir().join(format!("fastflight-interop-users-{}", std::process::id()));
+    std::fs::write(&users, "ada:lovelace analyst\n").unwrap();
+    let demo = DemoProcess::start_all(&["--auth-users", users.to_str().unwrap()], &[]);
+    let report = run_script("auth.py", &[&demo.location, "ada", "lovelace"]);
+    assert_eq!(report["wrong_password"], "FlightUnauthenticatedError");
+    assert_eq!(report["no_token"], "FlightUnauthenticatedError");
+    assert_eq!(report["header"], "authorization");
+    assert_eq!(report["rows"], 1000);
+    assert_eq!(report["schema"], serde_json::json!(["id", "value", "name"]));
+    assert!(report["services"].as_u64().unwrap() >= 1);
+}

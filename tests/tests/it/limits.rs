@@ -12,14 +12,7 @@ use tonic::Code;
 use crate::services::*;
 use crate::support::serve_tests as serve;
 
-async fn raw(location: &str) -> FlightServiceClient<tonic::transport::Channel> {
-    let channel = tonic::transport::Endpoint::from_shared(location.replace("grpc://", "http://"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    FlightServiceClient::new(channel).max_encoding_message_size(usize::MAX)
-}
+use crate::support::raw_client as raw;
 
 #[tokio::test]
 async fn every_route_refuses_a_request_above_max_request_bytes() {

@@ -4,6 +4,7 @@
 // of services (a binary whose services are all elsewhere needs the same line).
 use fastflight_examples as _;
 
+mod auth;
 mod blocking_client;
 mod cancel;
 mod cli;

@@ -170,6 +170,15 @@ impl DemoProcess {
 
     /// `start-all` on free ports, with extra arguments and environment.
     pub fn start_all(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_all_logged(extra, env, std::process::Stdio::inherit())
+    }
+
+    /// `start-all` on free ports, its log (stderr) going to `stderr`.
+    pub fn start_all_logged(
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: std::process::Stdio,
+    ) -> Self {
         let mut args = vec![
             "start-all",
             "--flight-location",
@@ -180,7 +189,7 @@ impl DemoProcess {
             "0",
         ];
         args.extend_from_slice(extra);
-        Self::spawn(&args, env)
+        Self::spawn_with_stderr(&args, env, stderr)
     }
 
     /// Any serving command; reads the address lines it prints.
@@ -336,7 +345,13 @@ pub async fn serve_tests(
         .state(Arc::clone(&probes))
         .state(crate::services::Hits::default())
         .state(crate::services::Label("limits".into()));
-    let server = configure(builder).bind().await.unwrap();
+    let (location, url) = serve_with_gateway(configure(builder).bind().await.unwrap()).await;
+    (location, url, probes)
+}
+
+/// Serves a bound server and its in-process gateway: the Flight location and the
+/// gateway's URL.
+pub async fn serve_with_gateway(server: fastflight::BoundServer) -> (String, String) {
     let location = server.location();
     let gateway = fastflight::rest::Gateway::new(fastflight::rest::Source::local(&server))
         .bind("127.0.0.1:0")
@@ -345,7 +360,20 @@ pub async fn serve_tests(
     let url = gateway.url();
     tokio::spawn(gateway.serve());
     tokio::spawn(server.serve());
-    (location, url, probes)
+    (location, url)
+}
+
+/// arrow-flight's generated client, for RPCs as any Flight client makes them.
+pub async fn raw_client(
+    location: &str,
+) -> arrow_flight::flight_service_client::FlightServiceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(location.replace("grpc://", "http://"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    arrow_flight::flight_service_client::FlightServiceClient::new(channel)
+        .max_encoding_message_size(usize::MAX)
 }
 
 /// A client that connects from `local_ip` (any of 127.0.0.0/8 on loopback): another
