@@ -14,6 +14,7 @@ mod clients;
 mod payload;
 mod plot;
 mod report;
+mod secure;
 mod servers;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -102,12 +103,16 @@ enum Internal {
 #[derive(Clone, Copy, ValueEnum)]
 enum ServerKind {
     Fastflight,
+    /// fastflight with TLS and a bearer token (the files of `FASTFLIGHT_BENCH_SECURE`).
+    Secure,
     Raw,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ClientKind {
     Fastflight,
+    /// fastflight's client over TLS with a bearer token.
+    Secure,
     Raw,
 }
 
@@ -128,6 +133,21 @@ fn client(
             bulk,
             || async {
                 fastflight::Client::connect(location)
+                    .await
+                    .map(clients::Fastflight)
+                    .map_err(|e| e.to_string())
+            },
+            plan,
+        )?,
+        ClientKind::Secure => clients::measure(
+            &small,
+            bulk,
+            || async {
+                let secure = secure::Files::from_env()?;
+                fastflight::Client::builder(location)
+                    .tls(secure.client_tls()?)
+                    .bearer(secure::TOKEN)
+                    .connect()
                     .await
                     .map(clients::Fastflight)
                     .map_err(|e| e.to_string())
@@ -170,10 +190,15 @@ fn main() -> std::process::ExitCode {
         }) => runtime.block_on(async move {
             let batches = payload::build(rows);
             match system {
-                ServerKind::Fastflight => servers::serve_fastflight(batches, max_message).await,
-                ServerKind::Raw => servers::serve_raw(batches).await,
+                ServerKind::Fastflight => {
+                    servers::serve_fastflight(batches, max_message, None).await
+                }
+                ServerKind::Secure => {
+                    let secure = secure::Files::from_env()?;
+                    servers::serve_fastflight(batches, max_message, Some(secure)).await
+                }
+                ServerKind::Raw => servers::serve_raw(batches).await.map_err(|e| e.to_string()),
             }
-            .map_err(|e| e.to_string())
         }),
         Some(Internal::Client {
             system,
@@ -257,7 +282,7 @@ impl ServerProcess {
         let location = line
             .rsplit(' ')
             .next()
-            .filter(|l| l.starts_with("grpc://"))
+            .filter(|l| l.starts_with("grpc://") || l.starts_with("grpc+tls://"))
             .ok_or_else(|| format!("unexpected first line {line:?}"))?
             .to_owned();
         std::thread::spawn(move || for _ in lines {});

@@ -78,12 +78,16 @@ struct Plan<'a> {
     me: std::path::PathBuf,
     cli: &'a Cli,
     runs: usize,
+    /// The certificate and token of the secured system.
+    secure: crate::secure::Files,
 }
 
 impl Plan<'_> {
     fn rust_server(&self, kind: &str) -> Result<ServerProcess, String> {
         let mut command = Command::new(&self.me);
         command.args(["serve", kind, "--rows", &self.cli.rows.to_string()]);
+        let (var, folder) = self.secure.env();
+        command.env(var, folder);
         ServerProcess::spawn(command)
     }
 
@@ -119,6 +123,8 @@ impl Plan<'_> {
             "--calls-per-caller",
             &CALLS_PER_CALLER.to_string(),
         ]);
+        let (var, folder) = self.secure.env();
+        command.env(var, folder);
         run_json(command)
     }
 
@@ -167,7 +173,12 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         payload::BATCH_ROWS,
         ipc_bytes as f64 / 1e6
     );
-    let plan = Plan { me, cli, runs };
+    let plan = Plan {
+        me,
+        cli,
+        runs,
+        secure: crate::secure::Files::create()?,
+    };
 
     let tcp = loopback_tcp_mb_per_s(if cli.quick { 1 << 30 } else { 4 << 30 })?;
     eprintln!("loopback TCP: {tcp:.0} MB/s");
@@ -175,6 +186,7 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
     // Every server runs for the whole comparison; the clients take turns, round after
     // round, so a drift of the shared machine hits every system alike.
     let ff = plan.rust_server("fastflight")?;
+    let secure = plan.rust_server("secure")?;
     let raw = plan.rust_server("raw")?;
     let python = !cli.no_python && python_has(&cli.python, "pyarrow.flight");
     let pyarrow = if python {
@@ -201,6 +213,11 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             "fastflight ← fastflight client",
             &ff,
             Box::new(|| plan.rust_client("fastflight", &ff.location, FF_PAYLOAD, FF_ECHO)),
+        ),
+        (
+            "fastflight TLS + token ← fastflight client",
+            &secure,
+            Box::new(|| plan.rust_client("secure", &secure.location, FF_PAYLOAD, FF_ECHO)),
         ),
         (
             "raw arrow-flight ← FlightClient",
@@ -255,7 +272,7 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         systems.push(system(name, reports, server.peak_rss_mb(), ipc_bytes)?);
     }
     drop(entries);
-    drop((ff, raw, pyarrow, python_ff));
+    drop((ff, secure, raw, pyarrow, python_ff));
 
     // The big stream: a fresh fastflight server without the payload, so its peak RSS is the stream's.
     eprintln!("fastflight {big_gb} GB stream ...");

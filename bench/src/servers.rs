@@ -107,18 +107,22 @@ pub async fn big(req: Big) -> fastflight::Result<BatchStream> {
 pub async fn serve_fastflight(
     batches: Vec<RecordBatch>,
     max_message: Option<usize>,
-) -> fastflight::Result<()> {
-    let mut builder = fastflight::Server::builder();
+    secure: Option<crate::secure::Files>,
+) -> Result<(), String> {
+    let mut builder = fastflight::Server::builder().location("grpc://127.0.0.1:0");
     if let Some(bytes) = max_message {
         builder = builder.max_flight_data_size(bytes);
     }
+    if let Some(secure) = secure {
+        builder = secure.server(builder)?;
+    }
     let server = builder
-        .location("grpc://127.0.0.1:0")
         .state(Payload(Arc::new(batches)))
         .bind()
-        .await?;
+        .await
+        .map_err(|e| e.to_string())?;
     println!("listening on {}", server.location());
-    server.serve().await
+    server.serve().await.map_err(|e| e.to_string())
 }
 
 /// A hand-written Flight service over the same batches, with arrow-flight's defaults.

@@ -45,6 +45,79 @@ pub struct Client {
     login: Option<std::sync::Arc<Login>>,
 }
 
+/// How to connect: see [`Client::builder`].
+pub struct ClientBuilder {
+    location: String,
+    tls: Option<crate::tls::ClientTls>,
+    basic: Option<(String, String)>,
+    bearer: Option<String>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("location", &self.location)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The TLS of a `grpc+tls://` location: the CA to trust, a client certificate.
+    pub fn tls(mut self, tls: crate::tls::ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Authenticate with the Handshake (see [`Client::authenticate_basic`]).
+    pub fn basic(mut self, user: &str, password: &str) -> Self {
+        self.basic = Some((user.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Send this bearer token with every call (see [`Client::with_bearer`]).
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.bearer = Some(token.to_owned());
+        self
+    }
+
+    /// Connects (and authenticates, when credentials were given).
+    pub async fn connect(self) -> Result<Client> {
+        let location = &self.location;
+        let mut endpoint = Endpoint::from_shared(endpoint_uri(location)?)
+            .map_err(|e| Error::Config(format!("bad location `{location}`: {e}")))?
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            .max_frame_size(MAX_FRAME_SIZE);
+        match (crate::wire::is_tls(location), &self.tls) {
+            (true, tls) => {
+                endpoint = endpoint
+                    .tls_config(tls.clone().unwrap_or_default().tonic())
+                    .map_err(|e| Error::Config(format!("TLS for `{location}`: {e}")))?;
+            }
+            (false, Some(_)) => {
+                return Err(Error::Config(format!(
+                    "TLS options need a grpc+tls:// location, not `{location}`"
+                )))
+            }
+            (false, None) => {}
+        }
+        let channel = endpoint
+            .connect_with_connector(crate::socket::Connector)
+            .await
+            .map_err(|e| Error::connect(location, &e))?;
+        let client = Client::from_channel(channel);
+        let client = match &self.bearer {
+            Some(token) => client.with_bearer(token)?,
+            None => client,
+        };
+        match &self.basic {
+            Some((user, password)) => client.authenticate_basic(user, password).await,
+            None => Ok(client),
+        }
+    }
+}
+
 /// Basic credentials traded for a token with the Handshake, and the token, renewed
 /// shortly before it expires. Clones of a client share it.
 struct Login {
@@ -61,21 +134,35 @@ impl std::fmt::Debug for Login {
 }
 
 impl Client {
-    /// Connects to `grpc://host:port`.
+    /// Connects to `grpc://host:port` (or `grpc+tls://host:port`, trusting the usual
+    /// public roots; [`Client::builder`] sets another CA and credentials).
     ///
     /// The connection is tuned for bulk transfers and small calls alike: 16/32 MiB
     /// HTTP/2 windows, frames of up to 16 MiB from the server, no Nagle delay, and each
     /// request (headers and ticket) sent in one socket write.
     pub async fn connect(location: &str) -> Result<Self> {
-        let channel = Endpoint::from_shared(endpoint_uri(location)?)
-            .map_err(|e| Error::Config(format!("bad location `{location}`: {e}")))?
-            .initial_stream_window_size(STREAM_WINDOW)
-            .initial_connection_window_size(CONNECTION_WINDOW)
-            .max_frame_size(MAX_FRAME_SIZE)
-            .connect_with_connector(crate::socket::Connector)
-            .await
-            .map_err(|e| Error::connect(location, &e))?;
-        Ok(Self::from_channel(channel))
+        Self::builder(location).connect().await
+    }
+
+    /// A connection with options: TLS, credentials.
+    ///
+    /// ```no_run
+    /// # async fn run() -> fastflight::Result<()> {
+    /// use fastflight::tls::ClientTls;
+    /// let client = fastflight::Client::builder("grpc+tls://flight.example.com:8815")
+    ///     .tls(ClientTls::new().ca_file("ca.pem")?)
+    ///     .basic("ada", "s3cret")
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(location: &str) -> ClientBuilder {
+        ClientBuilder {
+            location: location.to_owned(),
+            tls: None,
+            basic: None,
+            bearer: None,
+        }
     }
 
     /// A client over a channel made elsewhere.

@@ -71,6 +71,7 @@ mod socket;
 #[cfg(feature = "server")]
 pub mod sources;
 pub mod ticket;
+pub mod tls;
 pub mod wire;
 
 #[cfg(feature = "rest")]

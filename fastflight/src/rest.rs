@@ -61,11 +61,16 @@ impl Source {
         Source(Origin::Local(server.dispatcher()))
     }
 
-    /// A remote Flight server at `grpc://host:port`, reached through [`Client`].
+    /// A remote Flight server at `grpc://host:port` (or `grpc+tls://`, trusting the
+    /// public roots), reached through [`Client`].
     pub async fn remote(location: &str) -> Result<Self> {
-        Ok(Source(Origin::Remote(Box::new(
-            Client::connect(location).await?,
-        ))))
+        Ok(Self::client(Client::connect(location).await?))
+    }
+
+    /// A remote Flight server reached through a client made elsewhere (with its own TLS
+    /// settings); the callers' `authorization` headers are forwarded with each call.
+    pub fn client(client: Client) -> Self {
+        Source(Origin::Remote(Box::new(client)))
     }
 
     async fn open(&self, body: &[u8], ctx: Context) -> Result<ResultStream> {
@@ -133,6 +138,7 @@ pub struct Gateway {
     prefix: String,
     max_body_bytes: usize,
     header_read_timeout: Duration,
+    tls: Option<crate::tls::ServerTls>,
 }
 
 /// How long the gateway waits for a request's headers, and for the next request on a
@@ -154,7 +160,14 @@ impl Gateway {
             prefix: DEFAULT_PREFIX.to_owned(),
             max_body_bytes,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            tls: None,
         }
+    }
+
+    /// Serves HTTPS with this certificate (and client certificates of its CA, optional).
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// The largest request body accepted; a larger one is refused with 413 naming the limit.
@@ -212,12 +225,22 @@ impl Gateway {
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listener.local_addr()?;
-        crate::server::warn_if_exposed(&local_addr.to_string());
+        let authenticated = matches!(&self.source.0, Origin::Local(d) if d.auth().enabled());
+        if !authenticated {
+            crate::server::warn_if_exposed(&local_addr.to_string());
+        } else if self.tls.is_none() {
+            crate::server::warn_if_plain(&local_addr.to_string());
+        }
         Ok(BoundGateway {
             listener,
             local_addr,
             prefix: self.prefix.clone(),
             header_read_timeout: self.header_read_timeout,
+            tls: self
+                .tls
+                .as_ref()
+                .map(crate::tls::ServerTls::acceptor)
+                .transpose()?,
             router: self.router(),
         })
     }
@@ -229,6 +252,7 @@ pub struct BoundGateway {
     local_addr: SocketAddr,
     prefix: String,
     header_read_timeout: Duration,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
 }
 
@@ -240,7 +264,8 @@ impl BoundGateway {
 
     /// `http://IP:PORT{prefix}`: POST `{url}/stream`.
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.local_addr, self.prefix)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.local_addr, self.prefix)
     }
 
     /// Serves until the process ends.
@@ -281,10 +306,21 @@ impl BoundGateway {
                     tower_service::Service::call(&mut router.clone(), request)
                 },
             );
-            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            let (http, watcher, tls) = (http.clone(), graceful.watcher(), self.tls.clone());
             tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(%peer, error = %e, "gateway connection ended");
+                let Some(tls) = tls else {
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    return drive(watcher.watch(connection), peer).await;
+                };
+                // The handshake runs here, so a peer that never finishes it holds up no one.
+                match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, tls.accept(stream)).await
+                {
+                    Ok(Ok(stream)) => {
+                        let connection = http.serve_connection(TokioIo::new(stream), service);
+                        drive(watcher.watch(connection), peer).await;
+                    }
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 }
             });
         }
@@ -318,6 +354,16 @@ async fn authenticate(
         }
     }
     next.run(request).await
+}
+
+/// Serves one connection to its end.
+async fn drive<E: std::fmt::Display>(
+    connection: impl Future<Output = std::result::Result<(), E>>,
+    peer: SocketAddr,
+) {
+    if let Err(e) = connection.await {
+        tracing::debug!(%peer, error = %e, "gateway connection ended");
+    }
 }
 
 /// An error as the gateway answers it: `{"error": {"code", "message"}}` and a matching status.

@@ -128,15 +128,16 @@ impl FromStr for Compression {
     }
 }
 
-/// The `host:port` part of a location, checked: `grpc://`, `grpc+tcp://` and `http://`.
+/// The `host:port` part of a location, checked: `grpc://`, `grpc+tcp://`, `http://`,
+/// and with TLS `grpc+tls://` and `https://`.
 #[cfg_attr(not(any(feature = "client", feature = "server")), allow(dead_code))]
 pub(crate) fn host_port(location: &str) -> Result<&str> {
-    let rest = ["grpc+tcp://", "grpc://", "http://"]
+    let rest = ["grpc+tcp://", "grpc://", "http://", "grpc+tls://", "https://"]
         .iter()
         .find_map(|scheme| location.strip_prefix(scheme))
         .ok_or_else(|| {
             Error::Config(format!(
-                "location `{location}` must look like grpc://HOST:PORT (grpc+tcp:// and http:// are accepted too)"
+                "location `{location}` must look like grpc://HOST:PORT, or grpc+tls://HOST:PORT with TLS (grpc+tcp://, http:// and https:// are accepted too)"
             ))
         })?;
     let rest = rest.trim_end_matches('/');
@@ -151,7 +152,13 @@ pub(crate) fn host_port(location: &str) -> Result<&str> {
 /// The URI a client connects to.
 #[cfg(feature = "client")]
 pub(crate) fn endpoint_uri(location: &str) -> Result<String> {
-    Ok(format!("http://{}", host_port(location)?))
+    let scheme = if is_tls(location) { "https" } else { "http" };
+    Ok(format!("{scheme}://{}", host_port(location)?))
+}
+
+/// Whether a location asks for TLS (`grpc+tls://`, `https://`).
+pub(crate) fn is_tls(location: &str) -> bool {
+    location.starts_with("grpc+tls://") || location.starts_with("https://")
 }
 
 #[cfg(test)]

@@ -1,13 +1,18 @@
 """pyarrow's Flight client against a fastflight server that authenticates its callers:
 authenticate_basic_token (the Handshake), the token in FlightCallOptions, and the
-errors of wrong or missing credentials. Prints one JSON report line."""
+errors of wrong or missing credentials; over TLS when a CA file is given (fourth
+argument). Prints one JSON report line."""
 import json
 import sys
 
 import pyarrow.flight as flight
 
 location, user, password = sys.argv[1:4]
-client = flight.FlightClient(location)
+if len(sys.argv) > 4:
+    with open(sys.argv[4], "rb") as ca:
+        client = flight.FlightClient(location, tls_root_certs=ca.read())
+else:
+    client = flight.FlightClient(location)
 request = b'{"param_type": "fastflight.demo.SyntheticParams", "rows": 1000}'
 report = {}
 

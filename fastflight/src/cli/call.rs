@@ -8,7 +8,7 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::CallArgs;
 use crate::format::{self, Format};
-use crate::{Client, Error, Result};
+use crate::{Error, Result};
 
 pub(super) async fn run(args: CallArgs) -> Result<()> {
     let request = read_request(&args.request)?;
@@ -36,10 +36,7 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let started = Instant::now();
-    let client = args
-        .credentials
-        .apply(Client::connect(&args.location).await?)
-        .await?;
+    let client = args.credentials.connect(&args.location).await?;
     let mut stream = client.fetch_ticket(request).await?;
     let mut writer = format::writer(format, &stream.schema(), out)?;
     let (mut rows, mut bytes) = (0_u64, 0_u64);

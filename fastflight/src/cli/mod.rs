@@ -71,11 +71,17 @@ enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
-    /// List the registered services: request name, handler, fields with types and defaults.
+    /// List the registered services: request name, handler, fields with types and defaults;
+    /// with --location, those a running server offers this caller.
     Services {
         /// Print JSON instead of text.
         #[arg(long, env = "FASTFLIGHT_JSON")]
         json: bool,
+        /// A running Flight server to ask (grpc://HOST:PORT or grpc+tls://HOST:PORT).
+        #[arg(long)]
+        location: Option<String>,
+        #[command(flatten)]
+        credentials: CredentialArgs,
     },
     /// Call a service of any fastflight-compatible Flight server and print or save the result.
     Call(CallArgs),
@@ -130,6 +136,18 @@ struct ServeArgs {
     /// Seconds a blocking producer waits for its reader to take a batch before its stream is ended (0: for ever).
     #[arg(long, env = "FASTFLIGHT_STALL_TIMEOUT", default_value = "60", value_parser = seconds)]
     stall_timeout: Duration,
+    /// The certificate chain (PEM) of both servers: they speak TLS (grpc+tls://, https://).
+    #[arg(long, env = "FASTFLIGHT_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "FASTFLIGHT_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Accept client certificates signed by this CA (PEM); clients without one still authenticate with credentials.
+    #[arg(long, env = "FASTFLIGHT_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// The CA (PEM) to trust for a grpc+tls:// Flight server the gateway forwards to (start-rest-server).
+    #[arg(long, env = "FASTFLIGHT_FLIGHT_TLS_CA")]
+    flight_tls_ca: Option<PathBuf>,
     /// A users file (`user:secret [role ...]` lines; argon2 hashes from `hash-password`): callers must authenticate.
     #[arg(long, env = "FASTFLIGHT_AUTH_USERS")]
     auth_users: Option<PathBuf>,
@@ -210,6 +228,9 @@ struct CallArgs {
 /// How a client proves who it is to a server that authenticates its callers.
 #[derive(Debug, Args)]
 struct CredentialArgs {
+    /// The CA (PEM) to trust for a grpc+tls:// location (the public roots otherwise).
+    #[arg(long, env = "FASTFLIGHT_TLS_CA")]
+    tls_ca: Option<PathBuf>,
     /// The user to authenticate as (Handshake); the password comes from FASTFLIGHT_PASSWORD.
     #[arg(long, env = "FASTFLIGHT_USER", conflicts_with = "token")]
     user: Option<String>,
@@ -219,20 +240,24 @@ struct CredentialArgs {
 }
 
 impl CredentialArgs {
-    /// Applies the credentials to a connected client.
-    async fn apply(&self, client: crate::Client) -> Result<crate::Client> {
-        if let Some(token) = &self.token {
-            return client.with_bearer(token);
+    /// A client of `location` with these credentials and TLS.
+    async fn connect(&self, location: &str) -> Result<crate::Client> {
+        let mut builder = crate::Client::builder(location);
+        if let Some(ca) = &self.tls_ca {
+            builder = builder.tls(crate::tls::ClientTls::new().ca_file(ca)?);
         }
-        let Some(user) = &self.user else {
-            return Ok(client);
-        };
-        let password = std::env::var("FASTFLIGHT_PASSWORD").map_err(|_| {
-            crate::Error::Config(format!(
-                "--user {user} needs the password in the environment variable FASTFLIGHT_PASSWORD"
-            ))
-        })?;
-        client.authenticate_basic(user, &password).await
+        if let Some(token) = &self.token {
+            builder = builder.bearer(token);
+        }
+        if let Some(user) = &self.user {
+            let password = std::env::var("FASTFLIGHT_PASSWORD").map_err(|_| {
+                crate::Error::Config(format!(
+                    "--user {user} needs the password in the environment variable FASTFLIGHT_PASSWORD"
+                ))
+            })?;
+            builder = builder.basic(user, &password);
+        }
+        builder.connect().await
     }
 }
 
@@ -326,6 +351,8 @@ where
                     proxy_to: Some(flight_location),
                     max_request_bytes: serve.max_request_bytes,
                     header_read_timeout: serve.header_read_timeout,
+                    tls: serve.tls()?,
+                    flight_tls_ca: serve.flight_tls_ca.clone(),
                 }),
                 grace: serve.grace(),
             })
@@ -344,12 +371,30 @@ where
                     proxy_to: None,
                     max_request_bytes: serve.max_request_bytes,
                     header_read_timeout: serve.header_read_timeout,
+                    tls: serve.tls()?,
+                    flight_tls_ca: serve.flight_tls_ca.clone(),
                 }),
                 grace: serve.grace(),
             })
             .await
         }
-        Command::Services { json } => serve::list_services(json),
+        Command::Services {
+            json,
+            location: None,
+            ..
+        } => serve::list_services(json),
+        Command::Services {
+            json,
+            location: Some(location),
+            credentials,
+        } => {
+            let infos = credentials
+                .connect(&location)
+                .await?
+                .list_services()
+                .await?;
+            serve::print_services(&infos, &[], json)
+        }
         Command::Call(args) => call::run(args).await,
         Command::HashPassword => {
             let mut password = String::new();
@@ -379,8 +424,23 @@ impl ServeArgs {
         self.grace_period
     }
 
-    /// The limits and authentication, applied to a server builder.
+    /// The servers' TLS, if a certificate was given.
+    fn tls(&self) -> Result<Option<crate::tls::ServerTls>> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let tls = crate::tls::ServerTls::from_files(cert, key)?;
+        Ok(Some(match &self.tls_client_ca {
+            Some(ca) => tls.client_ca_file(ca)?,
+            None => tls,
+        }))
+    }
+
+    /// The limits, TLS and authentication, applied to a server builder.
     fn limit(&self, mut builder: ServerBuilder) -> Result<ServerBuilder> {
+        if let Some(tls) = self.tls()? {
+            builder = builder.tls(tls);
+        }
         if let Some(path) = &self.auth_users {
             builder = builder.authenticator(crate::auth::UsersFile::load(path)?);
         }

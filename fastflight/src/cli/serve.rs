@@ -19,6 +19,10 @@ pub(super) struct GatewayPlan {
     pub max_request_bytes: usize,
     /// How long a connection may take to send a request's headers.
     pub header_read_timeout: Duration,
+    /// HTTPS, when a certificate was given.
+    pub tls: Option<crate::tls::ServerTls>,
+    /// The CA to trust for a grpc+tls:// Flight server in proxy mode.
+    pub flight_tls_ca: Option<std::path::PathBuf>,
 }
 
 pub(super) struct Plan {
@@ -39,18 +43,24 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
     let gateway = match plan.gateway {
         Some(g) => {
             let source = match (&g.proxy_to, &flight) {
-                (Some(location), _) => Source::remote(location).await?,
+                (Some(location), _) => {
+                    let mut client = crate::Client::builder(location);
+                    if let Some(ca) = &g.flight_tls_ca {
+                        client = client.tls(crate::tls::ClientTls::new().ca_file(ca)?);
+                    }
+                    Source::client(client.connect().await?)
+                }
                 (None, Some(server)) => Source::local(server),
                 (None, None) => Source::remote(crate::wire::DEFAULT_LOCATION).await?,
             };
-            Some(
-                Gateway::new(source)
-                    .prefix(&g.prefix)
-                    .max_request_bytes(g.max_request_bytes)
-                    .header_read_timeout(g.header_read_timeout)
-                    .bind(&g.addr)
-                    .await?,
-            )
+            let mut gateway = Gateway::new(source)
+                .prefix(&g.prefix)
+                .max_request_bytes(g.max_request_bytes)
+                .header_read_timeout(g.header_read_timeout);
+            if let Some(tls) = g.tls {
+                gateway = gateway.tls(tls);
+            }
+            Some(gateway.bind(&g.addr).await?)
         }
         None => None,
     };
@@ -108,20 +118,30 @@ pub(super) fn list_services(json: bool) -> Result<()> {
     if registry.is_empty() {
         eprintln!("no services: no #[data_service] is linked into this binary (a library crate of services is linked only when used: add `use my_services as _;` to the binary)");
     }
-    let entries = registry.entries();
     let infos = registry.services();
+    let locations: Vec<&str> = registry.entries().iter().map(|e| e.location).collect();
+    print_services(&infos, &locations, json)
+}
+
+/// Prints services as text (or JSON); `locations` are where each is declared, when known.
+pub(super) fn print_services(
+    infos: &[crate::listing::ServiceInfo],
+    locations: &[&str],
+    json: bool,
+) -> Result<()> {
     let mut text = String::new();
     if json {
         text = serde_json::to_string_pretty(&infos)
             .map_err(|e| crate::Error::Config(e.to_string()))?;
         text.push('\n');
     } else {
-        for (entry, info) in entries.iter().zip(&infos) {
+        for (i, info) in infos.iter().enumerate() {
             let mode = if info.blocking { ", blocking" } else { "" };
-            text += &format!(
-                "{}\n    handler: {} ({}{mode})\n",
-                info.name, info.handler, entry.location
-            );
+            let at = locations
+                .get(i)
+                .map(|l| format!(" ({l}{mode})"))
+                .unwrap_or_default();
+            text += &format!("{}\n    handler: {}{at}\n", info.name, info.handler);
             for field in &info.fields {
                 let need = match (&field.default, field.required) {
                     (_, true) => "required".to_owned(),

@@ -83,6 +83,7 @@ impl Server {
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             auth: Auth::default(),
+            tls: None,
             bounds: Bounds {
                 max_concurrency: DEFAULT_MAX_CONCURRENCY,
                 queue_wait: DEFAULT_QUEUE_WAIT,
@@ -104,10 +105,18 @@ pub struct ServerBuilder {
     max_concurrent_streams: u32,
     idle_timeout: Option<Duration>,
     auth: Auth,
+    tls: Option<crate::tls::ServerTls>,
     bounds: Bounds,
 }
 
 impl ServerBuilder {
+    /// Serves over TLS (the location is then `grpc+tls://`), with client certificates
+    /// accepted when the configuration names their CA.
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Makes every Flight call (and every gateway route but `/health*`) carry
     /// credentials that `authenticator` (or one added before it) accepts; a call
     /// without them is refused with `Unauthenticated`. The Handshake trades Basic
@@ -209,6 +218,23 @@ impl ServerBuilder {
     /// Checks the registry and the states, and binds the listening socket.
     pub async fn bind(self) -> Result<BoundServer> {
         let addr = host_port(&self.location)?;
+        let tls = match (&self.tls, crate::wire::is_tls(&self.location)) {
+            (Some(tls), _) => {
+                let config = tls.tonic();
+                // Checked now, so a bad certificate stops the start, not the first call.
+                tonic::transport::Server::builder()
+                    .tls_config(config.clone())
+                    .map_err(|e| Error::Config(format!("TLS: {e}")))?;
+                Some(config)
+            }
+            (None, true) => {
+                return Err(Error::Config(format!(
+                    "`{}` asks for TLS: give the server a certificate and key (ServerBuilder::tls; --tls-cert and --tls-key)",
+                    self.location
+                )))
+            }
+            (None, false) => None,
+        };
         let registry = match self.registry {
             Some(registry) => registry,
             None => Registry::global()?.clone(),
@@ -216,6 +242,9 @@ impl ServerBuilder {
         registry.check_states(&self.states)?;
         if !self.auth.enabled() {
             warn_if_exposed(addr);
+        }
+        if tls.is_none() && self.auth.enabled() {
+            warn_if_plain(addr);
         }
         if registry.is_empty() {
             tracing::warn!(
@@ -238,6 +267,7 @@ impl ServerBuilder {
             dispatcher,
             max_concurrent_streams: self.max_concurrent_streams,
             idle_timeout: self.idle_timeout,
+            tls,
         })
     }
 
@@ -260,6 +290,7 @@ pub struct BoundServer {
     dispatcher: Dispatcher,
     max_concurrent_streams: u32,
     idle_timeout: Option<Duration>,
+    tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl BoundServer {
@@ -268,9 +299,14 @@ impl BoundServer {
         self.local_addr
     }
 
-    /// The location clients connect to: `grpc://IP:PORT`.
+    /// The location clients connect to: `grpc://IP:PORT`, or `grpc+tls://IP:PORT`.
     pub fn location(&self) -> String {
-        format!("grpc://{}", self.local_addr)
+        let scheme = if self.tls.is_some() {
+            "grpc+tls"
+        } else {
+            "grpc"
+        };
+        format!("{scheme}://{}", self.local_addr)
     }
 
     /// The services served.
@@ -325,7 +361,13 @@ impl BoundServer {
             dispatcher.drain();
             report(&reporter, false).await;
         };
-        let served = tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls {
+            builder = builder
+                .tls_config(tls)
+                .map_err(|e| Error::Config(format!("TLS: {e}")))?;
+        }
+        let served = builder
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_concurrent_streams(Some(self.max_concurrent_streams))
@@ -383,15 +425,29 @@ pub(crate) fn accepted(
     })
 }
 
-/// Warns when a server listens beyond loopback: nothing authenticates its callers yet.
-pub(crate) fn warn_if_exposed(addr: &str) {
+/// Warns when credentials would cross a network in clear text.
+pub(crate) fn warn_if_plain(addr: &str) {
+    if !is_loopback(addr) {
+        tracing::warn!(
+            address = addr,
+            "authenticating callers without TLS: passwords and tokens cross the network in clear text (add a certificate)"
+        );
+    }
+}
+
+/// Whether `host:port` names a loopback host.
+fn is_loopback(addr: &str) -> bool {
     let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host == "localhost"
+    host == "localhost"
         || host
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Warns when a server listens beyond loopback: nothing authenticates its callers yet.
+pub(crate) fn warn_if_exposed(addr: &str) {
+    if !is_loopback(addr) {
         tracing::warn!(
             address = addr,
             "listening beyond loopback without authentication: anyone who can reach this address can call every service"

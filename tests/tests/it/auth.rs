@@ -384,3 +384,37 @@ async fn the_client_authenticates_with_a_handshake_or_a_token() {
     .await
     .unwrap();
 }
+
+/// The gateway in proxy mode authenticates nobody itself: it forwards each caller's
+/// `authorization` header, and its Flight server decides. Its health routes answer
+/// without credentials.
+#[tokio::test]
+async fn a_proxy_gateway_forwards_the_callers_credentials() {
+    let (location, _) = secured().await;
+    let gateway =
+        fastflight::rest::Gateway::new(fastflight::rest::Source::remote(&location).await.unwrap())
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+    let url = gateway.url();
+    tokio::spawn(gateway.serve());
+    let both = vec!["auth.Hello".to_owned(), "auth.Secret".to_owned()];
+    let open = vec!["auth.Hello".to_owned()];
+    for (who, stream_status, list_status, names) in [
+        ("none", 401, 401, &Vec::new()),
+        ("wrong password", 401, 401, &Vec::new()),
+        ("bob", 403, 200, &open),
+        ("ada", 200, 200, &both),
+        ("etl", 200, 200, &both),
+    ] {
+        let header = header_of(&location, who).await;
+        let (stream, list, _, listed) = gateway_routes(&url, &header, 5).await;
+        assert_eq!((stream, list), (stream_status, list_status), "{who}");
+        assert_eq!(&listed, names, "{who}");
+    }
+    let base = url.trim_end_matches("/fastflight");
+    for route in ["/health", "/health/live", "/health/ready"] {
+        let answer = reqwest::get(format!("{base}{route}")).await.unwrap();
+        assert_eq!(answer.status(), 200, "{route}");
+    }
+}

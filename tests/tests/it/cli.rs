@@ -1069,6 +1069,25 @@ async fn call_authenticates_and_secrets_stay_out_of_logs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // `services --location` asks the running server, as this caller.
+    let listed = demo(
+        &[
+            "services",
+            "--location",
+            &server.location,
+            "--token",
+            "svc-7f3a9c2e4b1d8f60",
+        ],
+        &[],
+    );
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("fastflight.demo.SyntheticParams"));
+    let refused = demo(&["services", "--location", &server.location], &[]);
+    assert!(!refused.status.success());
     // The gateway with Basic credentials, as curl -u sends them.
     let gateway = server.gateway.clone().unwrap();
     let http = reqwest::Client::new();

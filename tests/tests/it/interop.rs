@@ -11,10 +11,16 @@ use crate::support::DemoProcess;
 
 /// Runs a script of `tests/python` against `location`; its last line is a JSON report.
 fn run_script(name: &str, args: &[&str]) -> serde_json::Value {
+    run_script_with(name, args, &[])
+}
+
+/// [`run_script`] with environment variables.
+fn run_script_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
     let script = format!("{}/python/{name}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("python3")
         .arg(&script)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -84,4 +90,79 @@ fn pyarrow_authenticates_with_a_basic_token() {
     assert_eq!(report["rows"], 1000);
     assert_eq!(report["schema"], serde_json::json!(["id", "value", "name"]));
     assert!(report["services"].as_u64().unwrap() >= 1);
+}
+
+/// The same over TLS: `grpc+tls://` with the test CA as pyarrow's `tls_root_certs`, the
+/// demo started with `--tls-cert`, `--tls-key` and `--auth-users`.
+#[test]
+#[cfg_attr(
+    no_python_interop,
+    ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
+)]
+fn pyarrow_calls_over_tls_with_a_token() {
+    let folder =
+        std::env::temp_dir().join(format!("fastflight-interop-tls-{}", std::process::id()));
+    crate::tls::Certs::new("interop CA").write(&folder);
+    let users = folder.join("users.txt");
+    std::fs::write(&users, "ada:lovelace analyst\n").unwrap();
+    let path = |name: &str| folder.join(name).to_str().unwrap().to_owned();
+    let demo = DemoProcess::start_all(
+        &[
+            "--tls-cert",
+            &path("server.pem"),
+            "--tls-key",
+            &path("server.key"),
+            "--auth-users",
+            &path("users.txt"),
+        ],
+        &[],
+    );
+    assert!(
+        demo.location.starts_with("grpc+tls://"),
+        "{}",
+        demo.location
+    );
+    assert!(demo.gateway.clone().unwrap().starts_with("https://"));
+    let report = run_script(
+        "auth.py",
+        &[&demo.location, "ada", "lovelace", &path("ca.pem")],
+    );
+    assert_eq!(report["wrong_password"], "FlightUnauthenticatedError");
+    assert_eq!(report["no_token"], "FlightUnauthenticatedError");
+    assert_eq!(report["rows"], 1000);
+}
+
+/// The Python package's `FastFlightBouncer` opens `FlightClient(location)` and sends no
+/// header: it reaches a TLS server whose CA gRPC trusts (here named by
+/// `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`), but cannot authenticate (README, "Securing a
+/// server").
+#[test]
+#[cfg_attr(
+    no_python_interop,
+    ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
+)]
+fn python_package_client_calls_over_tls() {
+    let folder =
+        std::env::temp_dir().join(format!("fastflight-interop-pkg-tls-{}", std::process::id()));
+    crate::tls::Certs::new("package CA").write(&folder);
+    let path = |name: &str| folder.join(name).to_str().unwrap().to_owned();
+    let demo = DemoProcess::spawn(
+        &[
+            "start-flight-server",
+            "--flight-location",
+            "grpc+tls://127.0.0.1:0",
+            "--tls-cert",
+            &path("server.pem"),
+            "--tls-key",
+            &path("server.key"),
+        ],
+        &[],
+    );
+    let report = run_script_with(
+        "python_package.py",
+        &[&demo.location],
+        &[("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", &path("ca.pem"))],
+    );
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["rows"], 1);
 }

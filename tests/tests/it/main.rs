@@ -24,3 +24,4 @@ mod sources;
 mod sqlite_sandbox;
 mod support;
 mod three_shapes;
+mod tls;

@@ -225,9 +225,9 @@ impl DemoProcess {
                 .expect("an address line")
                 .expect("readable stdout");
             let address = line.rsplit(' ').next().unwrap_or_default().to_owned();
-            if address.starts_with("grpc://") {
+            if address.starts_with("grpc://") || address.starts_with("grpc+tls://") {
                 location = address;
-            } else if address.starts_with("http://") {
+            } else if address.starts_with("http://") || address.starts_with("https://") {
                 gateway = Some(address);
             } else {
                 panic!("unexpected line: {line}");
@@ -335,18 +335,24 @@ pub async fn serve_tests(
     configure: impl FnOnce(fastflight::ServerBuilder) -> fastflight::ServerBuilder,
 ) -> (String, String, Arc<crate::services::Probes>) {
     let probes = Arc::new(crate::services::Probes::default());
-    let builder = fastflight::Server::builder()
+    let builder = test_services(Arc::clone(&probes));
+    let (location, url) = serve_with_gateway(configure(builder).bind().await.unwrap()).await;
+    (location, url, probes)
+}
+
+/// A server builder of the test services (`it::services`) with their states, on a free
+/// loopback port.
+pub fn test_services(probes: Arc<crate::services::Probes>) -> fastflight::ServerBuilder {
+    fastflight::Server::builder()
         .location("grpc://127.0.0.1:0")
         .registry(
             fastflight::Registry::global()
                 .unwrap()
                 .under("it::services"),
         )
-        .state(Arc::clone(&probes))
+        .state(probes)
         .state(crate::services::Hits::default())
-        .state(crate::services::Label("limits".into()));
-    let (location, url) = serve_with_gateway(configure(builder).bind().await.unwrap()).await;
-    (location, url, probes)
+        .state(crate::services::Label("limits".into()))
 }
 
 /// Serves a bound server and its in-process gateway: the Flight location and the

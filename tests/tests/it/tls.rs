@@ -1,0 +1,367 @@
+//! TLS on the Flight server and the gateway, with certificates made here (rcgen): a
+//! trusted CA, a server certificate for localhost and 127.0.0.1, client certificates of
+//! the CA and of a stranger. Plain and TLS peers that meet fail at once, never hang.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fastflight::tls::{ClientTls, ServerTls};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+
+use crate::services::Pairs;
+use crate::support::serve_tests as serve;
+
+/// PEM texts of a CA, a server certificate it signed, and a client certificate it signed.
+pub struct Certs {
+    pub ca: String,
+    pub server_cert: String,
+    pub server_key: String,
+    pub client_cert: String,
+    pub client_key: String,
+}
+
+impl Certs {
+    /// A fresh CA and what it signs; `name` goes in the CA's common name.
+    pub fn new(name: &str) -> Self {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, name);
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+        let issuer = Issuer::new(ca, ca_key);
+        let leaf = |sans: Vec<String>, cn: &str, purpose: ExtendedKeyUsagePurpose| {
+            let mut params = CertificateParams::new(sans).unwrap();
+            params.distinguished_name.push(DnType::CommonName, cn);
+            params.extended_key_usages = vec![purpose];
+            params.use_authority_key_identifier_extension = true;
+            let key = KeyPair::generate().unwrap();
+            (
+                params.signed_by(&key, &issuer).unwrap().pem(),
+                key.serialize_pem(),
+            )
+        };
+        let (server_cert, server_key) = leaf(
+            vec!["localhost".into(), "127.0.0.1".into()],
+            "localhost",
+            ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        let (client_cert, client_key) =
+            leaf(vec![], "a client", ExtendedKeyUsagePurpose::ClientAuth);
+        Certs {
+            ca: ca_pem,
+            server_cert,
+            server_key,
+            client_cert,
+            client_key,
+        }
+    }
+
+    pub fn server(&self) -> ServerTls {
+        ServerTls::from_pem(self.server_cert.clone(), self.server_key.clone()).unwrap()
+    }
+
+    pub fn trust(&self) -> ClientTls {
+        ClientTls::new().ca_pem(self.ca.clone()).unwrap()
+    }
+
+    /// Writes the PEM files to a folder: ca.pem, server.pem, server.key.
+    pub fn write(&self, folder: &std::path::Path) {
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::write(folder.join("ca.pem"), &self.ca).unwrap();
+        std::fs::write(folder.join("server.pem"), &self.server_cert).unwrap();
+        std::fs::write(folder.join("server.key"), &self.server_key).unwrap();
+    }
+}
+
+/// Connects and fetches three pairs; the error, if any, and how long it took.
+async fn three_pairs(
+    builder: fastflight::client::ClientBuilder,
+) -> (fastflight::Result<usize>, Duration) {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(20), async {
+        let client = builder.connect().await?;
+        Ok(client
+            .fetch(Pairs { rows: 3 })
+            .await?
+            .concat()
+            .await?
+            .num_rows())
+    })
+    .await
+    .expect("a TLS mismatch hung for 20 s");
+    (outcome, started.elapsed())
+}
+
+#[tokio::test]
+async fn the_flight_server_speaks_tls_and_mismatched_peers_fail_at_once() {
+    let certs = Certs::new("fastflight test CA");
+    let (location, _, _) =
+        serve(|b| b.location("grpc+tls://127.0.0.1:0").tls(certs.server())).await;
+    assert!(location.starts_with("grpc+tls://"), "{location}");
+    let (rows, _) = three_pairs(fastflight::Client::builder(&location).tls(certs.trust())).await;
+    assert_eq!(rows.unwrap(), 3);
+    // By name, as the certificate says.
+    let named = location.replace("127.0.0.1", "localhost");
+    let (rows, _) = three_pairs(fastflight::Client::builder(&named).tls(certs.trust())).await;
+    assert_eq!(rows.unwrap(), 3);
+    // A plain client, a client that trusts another CA, a client of the public roots.
+    let plain = location.replace("grpc+tls://", "grpc://");
+    for (who, builder) in [
+        ("plain", fastflight::Client::builder(&plain)),
+        (
+            "another CA",
+            fastflight::Client::builder(&location).tls(Certs::new("stranger").trust()),
+        ),
+        ("public roots", fastflight::Client::builder(&location)),
+    ] {
+        let (outcome, took) = three_pairs(builder).await;
+        let e = outcome.expect_err(who);
+        assert!(
+            took < Duration::from_secs(10),
+            "{who}: failed only after {took:?}"
+        );
+        assert!(!e.to_string().is_empty(), "{who}");
+    }
+    // A TLS client against a plain server.
+    let (plain_server, _, _) = serve(|b| b).await;
+    let tls_to_plain = plain_server.replace("grpc://", "grpc+tls://");
+    let (outcome, took) =
+        three_pairs(fastflight::Client::builder(&tls_to_plain).tls(certs.trust())).await;
+    assert!(
+        outcome.is_err() && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    // TLS options on a plain location are refused before connecting.
+    let e = fastflight::Client::builder(&plain)
+        .tls(certs.trust())
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("grpc+tls://"), "{e}");
+    // A grpc+tls:// location without a certificate does not start.
+    let e = fastflight::Server::builder()
+        .location("grpc+tls://127.0.0.1:0")
+        .bind()
+        .await
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("--tls-cert"), "{e}");
+    // A certificate file that is not one is refused by name.
+    let e = ServerTls::from_pem("not a certificate", certs.server_key.clone()).unwrap_err();
+    assert!(e.to_string().contains("server certificate"), "{e}");
+}
+
+#[tokio::test]
+async fn client_certificates_are_optional_but_checked() {
+    let certs = Certs::new("fastflight test CA");
+    let tls = certs.server().client_ca_pem(certs.ca.clone()).unwrap();
+    let (location, _, _) = serve(|b| b.location("grpc+tls://127.0.0.1:0").tls(tls)).await;
+    let with_cert = certs
+        .trust()
+        .identity_pem(certs.client_cert.clone(), certs.client_key.clone());
+    let (rows, _) = three_pairs(fastflight::Client::builder(&location).tls(with_cert)).await;
+    assert_eq!(rows.unwrap(), 3, "a client certificate of the CA");
+    let (rows, _) = three_pairs(fastflight::Client::builder(&location).tls(certs.trust())).await;
+    assert_eq!(
+        rows.unwrap(),
+        3,
+        "no client certificate (credentials would say who calls)"
+    );
+    let stranger = Certs::new("stranger");
+    let forged = certs
+        .trust()
+        .identity_pem(stranger.client_cert.clone(), stranger.client_key.clone());
+    let (outcome, took) = three_pairs(fastflight::Client::builder(&location).tls(forged)).await;
+    assert!(
+        outcome.is_err(),
+        "a client certificate of another CA was accepted"
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+/// A TLS client of the gateway: one HTTP/1.1 request, the status and the body.
+pub async fn https(url: &str, method: &str, body: &str, ca: &str) -> Result<(u16, String), String> {
+    use http_body_util::BodyExt;
+    use tokio_rustls::rustls;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rest = url.trim_start_matches("https://");
+    let (addr, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("/{path}"))
+        .header("host", "localhost")
+        .header("accept", "text/csv")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_owned(),
+        )))
+        .unwrap();
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+#[tokio::test]
+async fn the_gateway_speaks_https() {
+    let certs = Certs::new("fastflight test CA");
+    let server = crate::support::test_services(Arc::default())
+        .bind()
+        .await
+        .unwrap();
+    let gateway = fastflight::rest::Gateway::new(fastflight::rest::Source::local(&server))
+        .tls(certs.server())
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let url = gateway.url();
+    assert!(url.starts_with("https://"), "{url}");
+    tokio::spawn(gateway.serve());
+    tokio::spawn(server.serve());
+    let (status, body) = https(
+        &format!("{url}/stream"),
+        "POST",
+        r#"{"param_type": "tests.Pairs", "rows": 4}"#,
+        &certs.ca,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().count(), 5, "{body}");
+    // Plain HTTP to the HTTPS port gets no answer but a closed connection, at once.
+    let plain = url.replace("https://", "http://");
+    let started = Instant::now();
+    let answer = reqwest::Client::new()
+        .get(format!("{plain}/services"))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await;
+    assert!(answer.is_err(), "plain HTTP was answered: {answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    // A client that does not trust the CA is refused in the handshake.
+    let e = https(
+        &format!("{url}/services"),
+        "GET",
+        "",
+        &Certs::new("stranger").ca,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_lowercase().contains("certificate") || e.contains("issuer"),
+        "{e}"
+    );
+}
+
+/// The command line over TLS: `start-all --tls-cert --tls-key` prints grpc+tls:// and
+/// https:// addresses; `call --tls-ca` trusts the test CA, and without it the call fails
+/// naming the certificate.
+#[test]
+fn the_command_line_serves_and_calls_over_tls() {
+    let folder = std::env::temp_dir().join(format!("fastflight-cli-tls-{}", std::process::id()));
+    let certs = Certs::new("cli CA");
+    certs.write(&folder);
+    let path = |name: &str| folder.join(name).to_str().unwrap().to_owned();
+    let server = crate::support::DemoProcess::start_all(
+        &[
+            "--tls-cert",
+            &path("server.pem"),
+            "--tls-key",
+            &path("server.key"),
+        ],
+        &[],
+    );
+    assert!(
+        server.location.starts_with("grpc+tls://"),
+        "{}",
+        server.location
+    );
+    assert!(server.gateway.clone().unwrap().starts_with("https://"));
+    let request = r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 12}"#;
+    let call = |extra: &[&str]| {
+        let mut args = vec![
+            "call",
+            "--location",
+            &server.location,
+            request,
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        std::process::Command::new(crate::support::demo_binary())
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let out = call(&["--tls-ca", &path("ca.pem")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 13);
+    let out = call(&[]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        e.contains("certificate") || e.contains("issuer") || e.contains("tls"),
+        "{e}"
+    );
+    // A certificate without its key does not start.
+    let lone = std::process::Command::new(crate::support::demo_binary())
+        .args([
+            "start-flight-server",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+            "--tls-cert",
+            &path("server.pem"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!lone.status.success());
+    assert!(
+        String::from_utf8_lossy(&lone.stderr).contains("--tls-key"),
+        "{}",
+        String::from_utf8_lossy(&lone.stderr)
+    );
+}
