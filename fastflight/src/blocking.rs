@@ -32,14 +32,29 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to `grpc://host:port`.
+    /// Connects to `grpc://host:port` (or `grpc+tls://`, trusting the public roots).
     pub fn connect(location: &str) -> Result<Self> {
+        Self::connect_with(crate::Client::builder(location))
+    }
+
+    /// Connects with options: TLS, credentials (see [`crate::Client::builder`]).
+    ///
+    /// ```no_run
+    /// # fn run() -> fastflight::Result<()> {
+    /// let client = fastflight::blocking::Client::connect_with(
+    ///     fastflight::Client::builder("grpc+tls://127.0.0.1:8815")
+    ///         .tls(fastflight::tls::ClientTls::new().ca_file("ca.pem")?)
+    ///         .basic("ada", "s3cret"),
+    /// )?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connect_with(builder: crate::client::ClientBuilder) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .map_err(Error::Io)?;
-        let inner = runtime.block_on(crate::Client::connect(location))?;
+        let inner = runtime.block_on(builder.connect())?;
         Ok(Self {
             runtime: Arc::new(runtime),
             inner,

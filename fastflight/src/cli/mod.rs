@@ -225,13 +225,27 @@ struct CallArgs {
     credentials: CredentialArgs,
 }
 
+/// The password of `user`: from FASTFLIGHT_PASSWORD, or asked on the terminal (not
+/// echoed).
+fn password_of(user: &str) -> Result<String> {
+    if let Ok(password) = std::env::var("FASTFLIGHT_PASSWORD") {
+        return Ok(password);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(crate::Error::Config(format!(
+            "--user {user} needs a password: set FASTFLIGHT_PASSWORD, or run on a terminal to be asked"
+        )));
+    }
+    rpassword::prompt_password(format!("password for {user}: ")).map_err(crate::Error::Io)
+}
+
 /// How a client proves who it is to a server that authenticates its callers.
 #[derive(Debug, Args)]
 struct CredentialArgs {
     /// The CA (PEM) to trust for a grpc+tls:// location (the public roots otherwise).
     #[arg(long, env = "FASTFLIGHT_TLS_CA")]
     tls_ca: Option<PathBuf>,
-    /// The user to authenticate as (Handshake); the password comes from FASTFLIGHT_PASSWORD.
+    /// The user to authenticate as (Handshake); the password comes from FASTFLIGHT_PASSWORD, or is asked on the terminal.
     #[arg(long, env = "FASTFLIGHT_USER", conflicts_with = "token")]
     user: Option<String>,
     /// A bearer token (a service account's, or one from a Handshake).
@@ -250,12 +264,7 @@ impl CredentialArgs {
             builder = builder.bearer(token);
         }
         if let Some(user) = &self.user {
-            let password = std::env::var("FASTFLIGHT_PASSWORD").map_err(|_| {
-                crate::Error::Config(format!(
-                    "--user {user} needs the password in the environment variable FASTFLIGHT_PASSWORD"
-                ))
-            })?;
-            builder = builder.basic(user, &password);
+            builder = builder.basic(user, &password_of(user)?);
         }
         builder.connect().await
     }

@@ -1069,6 +1069,71 @@ async fn call_authenticates_and_secrets_stay_out_of_logs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // On a terminal, without FASTFLIGHT_PASSWORD, the password is asked (and not echoed).
+    let command = format!(
+        "{} call --location {} --user ada '{}' --format csv",
+        demo_binary().display(),
+        server.location,
+        REQUEST
+    );
+    let mut prompted = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = prompted.stdout.take().unwrap();
+    let (chunks, screen_so_far) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut chunk = [0_u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+            if chunks.send(chunk[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    // The password goes in once the prompt is on the screen (echo is off by then).
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&seen).contains("password for ada:") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match screen_so_far.recv_timeout(left) {
+            Ok(chunk) => seen.extend(chunk),
+            Err(_) => panic!("no prompt: {}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    let mut stdin = prompted.stdin.take().unwrap();
+    {
+        use std::io::Write;
+        stdin.write_all(b"correct-horse-battery\n").unwrap();
+    }
+    // The rest of the screen, to the end of the call; then the end of input ends `script`.
+    while let Ok(chunk) = screen_so_far.recv_timeout(Duration::from_secs(20)) {
+        seen.extend(chunk);
+        if String::from_utf8_lossy(&seen).lines().count() > 2501 {
+            break;
+        }
+    }
+    drop(stdin);
+    let status = prompted.wait().unwrap();
+    while let Ok(chunk) = screen_so_far.recv_timeout(Duration::from_millis(200)) {
+        seen.extend(chunk);
+    }
+    let prompted = std::process::Output {
+        status,
+        stdout: seen,
+        stderr: Vec::new(),
+    };
+    let screen = String::from_utf8_lossy(&prompted.stdout);
+    assert!(prompted.status.success(), "{screen}");
+    assert!(screen.contains("password for ada:"), "{screen}");
+    assert!(
+        !screen.contains("correct-horse-battery"),
+        "the password was echoed: {screen}"
+    );
+    assert!(screen.lines().count() >= 2501, "{screen}");
     // `services --location` asks the running server, as this caller.
     let listed = demo(
         &[

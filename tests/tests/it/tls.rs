@@ -108,6 +108,20 @@ async fn the_flight_server_speaks_tls_and_mismatched_peers_fail_at_once() {
     assert!(location.starts_with("grpc+tls://"), "{location}");
     let (rows, _) = three_pairs(fastflight::Client::builder(&location).tls(certs.trust())).await;
     assert_eq!(rows.unwrap(), 3);
+    // The blocking client, with the same options.
+    let builder = fastflight::Client::builder(&location).tls(certs.trust());
+    let rows = tokio::task::spawn_blocking(move || {
+        fastflight::blocking::Client::connect_with(builder)
+            .unwrap()
+            .fetch(Pairs { rows: 2 })
+            .unwrap()
+            .concat()
+            .unwrap()
+            .num_rows()
+    })
+    .await
+    .unwrap();
+    assert_eq!(rows, 2);
     // By name, as the certificate says.
     let named = location.replace("127.0.0.1", "localhost");
     let (rows, _) = three_pairs(fastflight::Client::builder(&named).tls(certs.trust())).await;
