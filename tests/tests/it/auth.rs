@@ -68,6 +68,11 @@ fn file(name: &str, text: &str) -> std::path::PathBuf {
 /// A server of this module's services with users ada (analyst, hashed password) and bob
 /// (plain password, no role), the static token of `etl` (analyst), and the shared key.
 async fn secured() -> (String, String) {
+    secured_with(fastflight::auth::token::DEFAULT_TOKEN_TTL).await
+}
+
+/// [`secured`] with tokens valid for `ttl`.
+async fn secured_with(ttl: Duration) -> (String, String) {
     let users = file(
         "users",
         &format!(
@@ -81,7 +86,7 @@ async fn secured() -> (String, String) {
         .registry(fastflight::Registry::global().unwrap().under("it::auth"))
         .authenticator(UsersFile::load(users).unwrap())
         .authenticator(TokensFile::load(tokens).unwrap())
-        .token_signer(TokenSigner::new(KEY).unwrap())
+        .token_signer(TokenSigner::new(KEY).unwrap().ttl(ttl))
         .bind()
         .await
         .unwrap();
@@ -417,4 +422,40 @@ async fn a_proxy_gateway_forwards_the_callers_credentials() {
         let answer = reqwest::get(format!("{base}{route}")).await.unwrap();
         assert_eq!(answer.status(), 200, "{route}");
     }
+}
+
+/// A client's token is renewed before it expires: tokens of two seconds, a call after
+/// three, and the call goes through (a token past its time is refused, as the matrix
+/// shows).
+#[tokio::test]
+async fn the_client_renews_its_token_before_it_expires() {
+    let (location, _) = secured_with(Duration::from_secs(2)).await;
+    let ada = fastflight::Client::connect(&location)
+        .await
+        .unwrap()
+        .authenticate_basic("ada", "lovelace")
+        .await
+        .unwrap();
+    assert_eq!(
+        ada.fetch(Hello {})
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap()
+            .num_rows(),
+        1
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        ada.fetch(Hello {})
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap()
+            .num_rows(),
+        1
+    );
+    assert_eq!(ada.list_services().await.unwrap().len(), 2);
 }
