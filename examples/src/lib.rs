@@ -64,7 +64,7 @@ pub fn synthetic_schema() -> SchemaRef {
 /// Generates `rows` rows in batches of `batch_size`, one batch at a time, on a blocking
 /// thread: building batches is CPU work that must not hold up the async workers (health
 /// checks and small calls keep their latency while big results stream).
-#[data_service(blocking, schema = synthetic_schema)]
+#[data_service(blocking, schema = synthetic_schema, partitions = SyntheticParams::split, ordered)]
 pub fn synthetic(req: SyntheticParams) -> SyntheticBatches {
     SyntheticBatches::new(&req)
 }
@@ -83,8 +83,8 @@ impl SyntheticBatches {
     pub fn new(req: &SyntheticParams) -> Self {
         Self {
             schema: synthetic_schema(),
-            next_id: 0,
-            end: req.rows,
+            next_id: req.start,
+            end: req.start + req.rows,
             batch_size: req.batch_size.max(1),
             seed: req.seed.unwrap_or(0x5eed),
         }

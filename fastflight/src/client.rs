@@ -43,6 +43,10 @@ pub struct Client {
     headers: tonic::metadata::MetadataMap,
     timeout: Option<Duration>,
     login: Option<std::sync::Arc<Login>>,
+    /// The TLS it connected with, for the other locations of a partitioned result.
+    tls: Option<crate::tls::ClientTls>,
+    /// The names of the server's partitioned services, learnt at the first typed fetch.
+    partitioned: std::sync::Arc<tokio::sync::OnceCell<std::collections::HashSet<String>>>,
 }
 
 /// How to connect: see [`Client::builder`].
@@ -106,7 +110,8 @@ impl ClientBuilder {
             .connect_with_connector(crate::socket::Connector)
             .await
             .map_err(|e| Error::connect(location, &e))?;
-        let client = Client::from_channel(channel);
+        let mut client = Client::from_channel(channel);
+        client.tls = self.tls.clone();
         let client = match &self.bearer {
             Some(token) => client.with_bearer(token)?,
             None => client,
@@ -175,6 +180,8 @@ impl Client {
             headers: tonic::metadata::MetadataMap::new(),
             timeout: None,
             login: None,
+            tls: None,
+            partitioned: std::sync::Arc::default(),
         }
     }
 
@@ -308,9 +315,72 @@ impl Client {
         self.inner.clone()
     }
 
-    /// Fetches the result of a typed request.
+    /// Fetches the result of a typed request. A request of a partitioned service (the
+    /// server's listing says which, learnt once per client) is read through its
+    /// endpoints ([`Client::fetch_spread`]); any other with one DoGet.
     pub async fn fetch<R: FlightRequest>(&self, request: R) -> Result<RecordBatchStream> {
-        self.fetch_ticket(ticket::encode(&request)?).await
+        let ticket = ticket::encode(&request)?;
+        if self.is_partitioned(R::NAME).await {
+            return self.fetch_spread(ticket).await;
+        }
+        self.fetch_ticket(ticket).await
+    }
+
+    /// Whether the server splits requests named `name` into partitions (from its
+    /// `list_services`, asked once per client and its clones; a server without the
+    /// listing has none).
+    pub async fn is_partitioned(&self, name: &str) -> bool {
+        let names = self
+            .partitioned
+            .get_or_init(|| async {
+                match self.list_services().await {
+                    Ok(services) => services
+                        .into_iter()
+                        .filter(|s| s.partitioned)
+                        .map(|s| s.name)
+                        .collect(),
+                    Err(_) => Default::default(),
+                }
+            })
+            .await;
+        names.contains(name)
+    }
+
+    /// Fetches a request through GetFlightInfo and reads every endpoint of the answer:
+    /// a few at once, each from the first of its locations that answers (the next when
+    /// one is down, this server when it names none), an endpoint that fails midway read
+    /// again as a whole (its partial batches dropped, so no row is lost or doubled);
+    /// batches in endpoint order when the server says `ordered`, else as endpoints end.
+    pub async fn fetch_spread(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
+        self.fresh().await?;
+        let descriptor = FlightDescriptor::new_cmd(ticket.into());
+        let info = self
+            .inner
+            .clone()
+            .get_flight_info(self.request(descriptor))
+            .await?
+            .into_inner();
+        crate::endpoints::read(self, info).await
+    }
+
+    /// A client of another location with this client's TLS and credentials.
+    pub(crate) async fn at(&self, location: &str) -> Result<Client> {
+        let mut builder = Client::builder(location);
+        if let Some(tls) = &self.tls {
+            builder = builder.tls(tls.clone());
+        }
+        let mut client = builder.connect().await?;
+        client.headers = self.headers.clone();
+        client.timeout = self.timeout;
+        client.compression = self.compression;
+        client.login = self.login.as_ref().map(|login| {
+            std::sync::Arc::new(Login {
+                basic: login.basic.clone(),
+                // Its own Handshake at its first call.
+                token: std::sync::RwLock::new((String::new(), 0)),
+            })
+        });
+        Ok(client)
     }
 
     /// Fetches the result of raw ticket bytes (a request written in another language, say).
@@ -452,7 +522,7 @@ fn unix_now() -> u64 {
 /// mistaken for a complete one.
 pub struct RecordBatchStream {
     schema: SchemaRef,
-    decoder: FlightDataDecoder,
+    decoder: Batches,
     /// The call's deadline (see [`Client::with_timeout`]), over the whole stream.
     deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
 }
@@ -472,7 +542,25 @@ fn deadline_exceeded(timeout: Duration) -> Error {
     )
 }
 
+/// Where a result's batches come from: one DoGet, or the endpoints of a partitioned result.
+enum Batches {
+    Flight(FlightDataDecoder),
+    Parts(futures::stream::BoxStream<'static, Result<RecordBatch>>),
+}
+
 impl RecordBatchStream {
+    /// A result read from the endpoints of a partitioned request.
+    pub(crate) fn of_parts(
+        schema: SchemaRef,
+        batches: futures::stream::BoxStream<'static, Result<RecordBatch>>,
+    ) -> Self {
+        Self {
+            schema,
+            decoder: Batches::Parts(batches),
+            deadline: None,
+        }
+    }
+
     async fn start(mut decoder: FlightDataDecoder) -> Result<Self> {
         loop {
             match decoder.next().await {
@@ -480,7 +568,7 @@ impl RecordBatchStream {
                     if let DecodedPayload::Schema(schema) = data.payload {
                         return Ok(Self {
                             schema,
-                            decoder,
+                            decoder: Batches::Flight(decoder),
                             deadline: None,
                         });
                     }
@@ -529,12 +617,16 @@ impl Stream for RecordBatchStream {
                 let timeout = *timeout;
                 self.deadline = None;
                 // Nothing more is read: dropping the decoder cancels the call.
-                self.decoder = FlightDataDecoder::new(futures::stream::empty());
+                self.decoder = Batches::Parts(futures::stream::empty().boxed());
                 return Poll::Ready(Some(Err(deadline_exceeded(timeout))));
             }
         }
+        let decoder = match &mut self.decoder {
+            Batches::Parts(parts) => return parts.poll_next_unpin(cx),
+            Batches::Flight(decoder) => decoder,
+        };
         loop {
-            return match self.decoder.poll_next_unpin(cx) {
+            return match decoder.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(data))) => match data.payload {
                     DecodedPayload::RecordBatch(batch) => Poll::Ready(Some(Ok(batch))),
                     DecodedPayload::Schema(_) | DecodedPayload::None => continue,

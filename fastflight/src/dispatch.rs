@@ -36,6 +36,19 @@ pub(crate) struct ResultStream {
     pub(crate) batches: BatchStream,
 }
 
+/// The most parts (endpoints) one request is split into.
+pub(crate) const MAX_PARTITIONS: usize = 1024;
+
+/// A request as GetFlightInfo describes it.
+pub(crate) struct Plan {
+    /// The result's schema.
+    pub(crate) schema: SchemaRef,
+    /// The tickets of its parts, one per endpoint.
+    pub(crate) parts: Vec<bytes::Bytes>,
+    /// Whether the parts are read in order.
+    pub(crate) ordered: bool,
+}
+
 /// The bounds the dispatch holds every request to.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bounds {
@@ -252,6 +265,38 @@ impl Dispatcher {
         )
         .await?
         .0)
+    }
+
+    /// What GetFlightInfo answers: the result's schema (as [`Dispatcher::schema`] gives
+    /// it) and the tickets of the request's parts, one per endpoint: those of the
+    /// service's `partitions` function, or the request itself.
+    pub(crate) async fn plan(&self, ticket: &[u8], ctx: Context) -> Result<Plan> {
+        let (entry, fields) = self.resolve(ticket)?;
+        let parts = match entry.partitions {
+            Some(split) => {
+                let request = ((entry.request)().decode)(fields)?;
+                entry.admit(ctx.identity(), &request)?;
+                let parts = split(&request)?;
+                if parts.len() > MAX_PARTITIONS {
+                    return Err(Error::status(
+                        tonic::Code::ResourceExhausted,
+                        format!(
+                            "`{}` splits this request into {} parts; at most {MAX_PARTITIONS} are served",
+                            entry.name(),
+                            parts.len()
+                        ),
+                    ));
+                }
+                parts
+            }
+            None => vec![bytes::Bytes::copy_from_slice(ticket)],
+        };
+        let schema = self.schema(ticket, ctx, true).await?;
+        Ok(Plan {
+            schema,
+            parts,
+            ordered: entry.ordered,
+        })
     }
 
     /// Decode → lookup: the service of a ticket, and the request's fields.

@@ -54,6 +54,8 @@ pub mod blocking;
 pub mod client;
 #[cfg(feature = "server")]
 mod dispatch;
+#[cfg(feature = "client")]
+pub mod endpoints;
 pub mod error;
 #[cfg(feature = "server")]
 mod fair;

@@ -19,6 +19,9 @@ pub struct ServiceInfo {
     pub schema_declared: bool,
     /// Whether the service runs on a blocking thread.
     pub blocking: bool,
+    /// Whether GetFlightInfo splits a request into several endpoints (partitions).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partitioned: bool,
     /// The JSON Schema of the request ([`FlightRequest::request_schema`](crate::FlightRequest::request_schema));
     /// null in listings of servers that send none.
     #[serde(default, skip_serializing_if = "Value::is_null")]

@@ -31,6 +31,7 @@ mod server_side {
         IntoBatchStream, States,
     };
     pub use arrow::datatypes::SchemaRef;
+    pub use bytes::Bytes;
     pub use core::any::TypeId;
     pub use futures::future::BoxFuture;
     pub use inventory;
@@ -74,6 +75,24 @@ mod server_side {
                 ),
             )
         })
+    }
+
+    /// A service's `partitions` function applied to the decoded request: the tickets of
+    /// its parts. The one place where it must be `fn(&Request) -> Vec<Request>`.
+    pub fn partitions<R: FlightRequest>(
+        decoded: &Decoded,
+        split: fn(&R) -> Vec<R>,
+    ) -> Result<Vec<Bytes>> {
+        let request = decoded.downcast_ref::<R>().ok_or_else(|| {
+            Error::status(
+                tonic::Code::Internal,
+                "a request reached a service of another request type",
+            )
+        })?;
+        split(request)
+            .iter()
+            .map(|part| crate::ticket::encode(part))
+            .collect()
     }
 
     /// A service's further argument: how it is taken from the call, and the `State<T>` it

@@ -23,6 +23,9 @@ pub type Invoke = fn(Decoded, Context, &States) -> Result<BoxFuture<'static, Res
 #[doc(hidden)]
 pub type Decoded = Box<dyn Any + Send>;
 
+/// A service's `partitions` function over the decoded request: the tickets of its parts.
+pub type Split = fn(&Decoded) -> Result<Vec<bytes::Bytes>>;
+
 /// What the registry knows of a request type, from its `FlightRequest` impl.
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +80,10 @@ pub struct ServiceEntry {
     pub roles: &'static [&'static str],
     /// The service's `authorize` function over the caller and the decoded request.
     pub authorize: Option<fn(&crate::auth::Identity, &Decoded) -> Result<()>>,
+    /// The service's `partitions` function: the tickets of a request's parts.
+    pub partitions: Option<Split>,
+    /// Whether the parts' results are read in order.
+    pub ordered: bool,
     /// The entry point.
     pub invoke: Invoke,
 }
@@ -150,6 +157,7 @@ impl ServiceEntry {
                 .collect(),
             schema_declared: self.schema.is_some(),
             blocking: self.blocking,
+            partitioned: self.partitions.is_some(),
             json_schema: (request.json_schema)(),
         }
     }
@@ -388,6 +396,8 @@ mod tests {
             blocking: false,
             roles: &[],
             authorize: None,
+            partitions: None,
+            ordered: false,
             invoke,
         }
     }

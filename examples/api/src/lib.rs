@@ -49,7 +49,21 @@ pub struct SyntheticParams {
     /// Seed of the `value` column; the same seed gives the same rows.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Parts the rows are split into, each a contiguous range of ids read from its own
+    /// endpoint (GetFlightInfo); their union is the unsplit answer.
+    #[serde(default = "one")]
+    pub partitions: u32,
+    /// The first id (a part's offset).
+    #[serde(default)]
+    pub start: u64,
 }
+
+fn one() -> u32 {
+    1
+}
+
+/// Parts a [`SyntheticParams`] request may be split into at most.
+pub const MAX_PARTITIONS: u32 = 64;
 
 /// The default batch size of [`SyntheticParams`].
 pub const DEFAULT_BATCH_SIZE: usize = 65_536;
@@ -66,7 +80,36 @@ impl SyntheticParams {
         if self.batch_size > 16 * 1024 * 1024 {
             return Err("field `batch_size` must be at most 16777216 rows".to_owned());
         }
+        if !(1..=MAX_PARTITIONS).contains(&self.partitions) {
+            return Err(format!(
+                "field `partitions` must be from 1 to {MAX_PARTITIONS}"
+            ));
+        }
+        if self.start.checked_add(self.rows).is_none() {
+            return Err("fields `start` + `rows` pass the largest id".to_owned());
+        }
         Ok(())
+    }
+
+    /// The parts of this request: `partitions` contiguous ranges of ids, the first ones
+    /// a row longer when the rows do not divide evenly.
+    pub fn split(&self) -> Vec<SyntheticParams> {
+        let parts = u64::from(self.partitions.max(1));
+        let (each, extra) = (self.rows / parts, self.rows % parts);
+        let mut start = self.start;
+        (0..parts)
+            .map(|i| {
+                let rows = each + u64::from(i < extra);
+                let part = SyntheticParams {
+                    rows,
+                    start,
+                    partitions: 1,
+                    ..self.clone()
+                };
+                start += rows;
+                part
+            })
+            .collect()
     }
 }
 

@@ -1,5 +1,5 @@
 //! The attribute's arguments: `blocking`, `schema = path::to::fn`, `roles = [".."]`
-//! and `authorize = path::to::fn`.
+//! `authorize = path::to::fn`, `partitions = path::to::fn` and `ordered`.
 
 use proc_macro2::TokenStream;
 use syn::punctuated::Punctuated;
@@ -15,6 +15,10 @@ pub struct Args {
     pub roles: Option<Vec<LitStr>>,
     /// A function of the caller and the request that allows or denies the call.
     pub authorize: Option<Path>,
+    /// A function splitting a request into the requests of its partitions.
+    pub partitions: Option<Path>,
+    /// `ordered`: the partitions' results are read in order.
+    pub ordered: Option<Path>,
 }
 
 impl Args {
@@ -50,6 +54,23 @@ impl Args {
                         cx.error_spanned_by(nv, "duplicate `schema`");
                     }
                 }
+                Meta::Path(p) if p.is_ident("ordered") => {
+                    if out.ordered.replace(p.clone()).is_some() {
+                        cx.error_spanned_by(p, "duplicate `ordered`");
+                    }
+                }
+                Meta::NameValue(nv) if nv.path.is_ident("partitions") => {
+                    let Expr::Path(path) = &nv.value else {
+                        cx.error_spanned_by(
+                            &nv.value,
+                            "`partitions` takes the path of a function `fn(&Request) -> Vec<Request>` splitting a request into its parts, e.g. `partitions = by_day`",
+                        );
+                        continue;
+                    };
+                    if out.partitions.replace(path.path.clone()).is_some() {
+                        cx.error_spanned_by(nv, "duplicate `partitions`");
+                    }
+                }
                 Meta::NameValue(nv) if nv.path.is_ident("roles") => {
                     let Some(roles) = role_list(&nv.value) else {
                         cx.error_spanned_by(
@@ -76,7 +97,7 @@ impl Args {
                 }
                 other => cx.error_spanned_by(
                     other,
-                    "unknown #[data_service] argument; expected `blocking`, `schema = path::to::fn`, `roles = [\"..\"]` or `authorize = path::to::fn`",
+                    "unknown #[data_service] argument; expected `blocking`, `schema = path::to::fn`, `roles = [\"..\"]`, `authorize = path::to::fn`, `partitions = path::to::fn` or `ordered`",
                 ),
             }
         }

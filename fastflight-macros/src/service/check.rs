@@ -40,6 +40,12 @@ pub fn check(cx: &Ctxt, model: &Service<'_>) {
     for ty in &model.extras {
         by_value(cx, ty, "each further argument");
     }
+    if let (Some(ordered), None) = (&model.args.ordered, &model.args.partitions) {
+        cx.error_spanned_by(
+            ordered,
+            "`ordered` is about the parts of a partitioned service: add `partitions = split_fn`, or remove `ordered`",
+        );
+    }
     if let Returns::Nothing = model.returns {
         cx.error_spanned_by(
             sig,

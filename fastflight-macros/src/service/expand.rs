@@ -72,6 +72,20 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
+    let ordered = model.args.ordered.is_some();
+    let partitions = match &model.args.partitions {
+        Some(path) => quote_spanned! {path.span()=>
+            ::core::option::Option::Some({
+                fn __fastflight_partitions(
+                    __request: &#private::Decoded,
+                ) -> #private::Result<::std::vec::Vec<#private::Bytes>> {
+                    #private::partitions::<#request>(__request, #path)
+                }
+                __fastflight_partitions
+            })
+        },
+        None => quote!(::core::option::Option::None),
+    };
     let request_type = quote_spanned!(request.span()=> #private::request_type::<#request>);
     let roles = model.args.roles.iter().flatten();
     let authorize = match &model.args.authorize {
@@ -143,6 +157,8 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
                             blocking: #blocking,
                             roles: &[#(#roles),*],
                             authorize: #authorize,
+                            partitions: #partitions,
+                            ordered: #ordered,
                             invoke: __fastflight_invoke,
                         }
                     }

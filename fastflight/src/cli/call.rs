@@ -37,7 +37,12 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
     };
     let started = Instant::now();
     let client = args.credentials.connect(&args.location).await?;
-    let mut stream = client.fetch_ticket(request).await?;
+    // A partitioned service's parts are read from their endpoints (and servers).
+    let mut stream = if client.is_partitioned(&param_type).await {
+        client.fetch_spread(request).await?
+    } else {
+        client.fetch_ticket(request).await?
+    };
     let mut writer = format::writer(format, &stream.schema(), out)?;
     let (mut rows, mut bytes) = (0_u64, 0_u64);
     while let Some(batch) = stream.next().await {

@@ -95,6 +95,23 @@ struct FlightArgs {
     /// Where the Flight server listens: grpc://HOST:PORT (port 0 picks a free port).
     #[arg(long, env = "FASTFLIGHT_FLIGHT_LOCATION", default_value = DEFAULT_LOCATION)]
     flight_location: String,
+    /// This server's location as clients reach it, named in the endpoints of partitioned requests.
+    #[arg(long, env = "FASTFLIGHT_ADVERTISE")]
+    advertise: Option<String>,
+    /// The other servers of the same services (comma-separated locations): partitioned requests are spread over them.
+    #[arg(long, env = "FASTFLIGHT_PEERS", value_delimiter = ',')]
+    peers: Vec<String>,
+}
+
+impl FlightArgs {
+    /// The Flight server's location, advertised address and peers, applied.
+    fn apply(self, builder: ServerBuilder) -> ServerBuilder {
+        let builder = builder.location(self.flight_location).peers(self.peers);
+        match self.advertise {
+            Some(advertise) => builder.advertise(advertise),
+            None => builder,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -341,7 +358,7 @@ where
     match command {
         Command::StartFlightServer { flight, serve } => {
             serve::run(serve::Plan {
-                builder: Some(serve.limit(setup().await?.location(flight.flight_location))?),
+                builder: Some(serve.limit(flight.apply(setup().await?))?),
                 gateway: None,
                 grace: serve.grace(),
             })
@@ -373,7 +390,7 @@ where
             serve,
         } => {
             serve::run(serve::Plan {
-                builder: Some(serve.limit(setup().await?.location(flight.flight_location))?),
+                builder: Some(serve.limit(flight.apply(setup().await?))?),
                 gateway: Some(serve::GatewayPlan {
                     addr: rest.addr(),
                     prefix: rest.rest_prefix,

@@ -38,8 +38,12 @@ pub struct FlightRoutes {
 }
 
 impl FlightRoutes {
-    pub(super) fn new(dispatcher: Dispatcher, max_flight_data_size: usize) -> Self {
-        let generated = FlightServiceServer::new(FlightHandler::new(dispatcher.clone()))
+    pub(super) fn new(
+        dispatcher: Dispatcher,
+        max_flight_data_size: usize,
+        topology: super::flight::Topology,
+    ) -> Self {
+        let generated = FlightServiceServer::new(FlightHandler::new(dispatcher.clone(), topology))
             .max_decoding_message_size(dispatcher.max_request_bytes())
             .max_encoding_message_size(usize::MAX);
         Self {

@@ -30,11 +30,39 @@ pub const ACTIONS: &[(&str, &str)] = &[
 #[derive(Clone)]
 pub(super) struct FlightHandler {
     dispatcher: Dispatcher,
+    topology: std::sync::Arc<Topology>,
+}
+
+/// Where a request's parts can be read: this server and its peers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Topology {
+    /// This server's location as clients reach it.
+    pub(crate) advertise: String,
+    /// The other servers of the same services.
+    pub(crate) peers: Vec<String>,
+}
+
+impl Topology {
+    /// The locations of part `i`: none (this server) without peers; else a primary and a
+    /// fallback, spread round the servers.
+    pub(crate) fn locations_for(&self, i: usize) -> Vec<String> {
+        if self.peers.is_empty() {
+            return Vec::new();
+        }
+        let all: Vec<&String> = std::iter::once(&self.advertise)
+            .chain(&self.peers)
+            .collect();
+        let n = all.len();
+        vec![all[i % n].clone(), all[(i + 1) % n].clone()]
+    }
 }
 
 impl FlightHandler {
-    pub(super) fn new(dispatcher: Dispatcher) -> Self {
-        Self { dispatcher }
+    pub(super) fn new(dispatcher: Dispatcher, topology: Topology) -> Self {
+        Self {
+            dispatcher,
+            topology: std::sync::Arc::new(topology),
+        }
     }
 
     fn context<T>(request: &Request<T>) -> Context {
@@ -98,14 +126,21 @@ impl FlightService for FlightHandler {
         let ctx = Self::context(&request);
         let descriptor = request.into_inner();
         let cmd = cmd_of(&descriptor)?.to_vec();
-        let schema = self.dispatcher.schema(&cmd, ctx, true).await?;
-        let info = FlightInfo::new()
-            .try_with_schema(&schema)
+        let plan = self.dispatcher.plan(&cmd, ctx).await?;
+        let mut info = FlightInfo::new()
+            .try_with_schema(&plan.schema)
             .map_err(|e| Status::internal(e.to_string()))?
             .with_descriptor(descriptor)
-            .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(cmd)))
+            .with_ordered(plan.ordered)
             .with_total_records(-1)
             .with_total_bytes(-1);
+        for (i, part) in plan.parts.into_iter().enumerate() {
+            let mut endpoint = FlightEndpoint::new().with_ticket(Ticket::new(part));
+            for location in self.topology.locations_for(i) {
+                endpoint = endpoint.with_location(location);
+            }
+            info = info.with_endpoint(endpoint);
+        }
         Ok(Response::new(info))
     }
 

@@ -84,6 +84,8 @@ impl Server {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             auth: Auth::default(),
             tls: None,
+            advertise: None,
+            peers: Vec::new(),
             bounds: Bounds {
                 max_concurrency: DEFAULT_MAX_CONCURRENCY,
                 queue_wait: DEFAULT_QUEUE_WAIT,
@@ -106,10 +108,27 @@ pub struct ServerBuilder {
     idle_timeout: Option<Duration>,
     auth: Auth,
     tls: Option<crate::tls::ServerTls>,
+    advertise: Option<String>,
+    peers: Vec<String>,
     bounds: Bounds,
 }
 
 impl ServerBuilder {
+    /// The location clients reach this server at, named in the endpoints of partitioned
+    /// requests (by default the bound location: set it behind NAT or in a container).
+    pub fn advertise(mut self, location: impl Into<String>) -> Self {
+        self.advertise = Some(location.into());
+        self
+    }
+
+    /// The other servers of the same services: the parts of a partitioned request are
+    /// spread over this server and its peers, each endpoint naming a primary and a
+    /// fallback location. Without peers, endpoints name no location (this server).
+    pub fn peers(mut self, peers: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.peers = peers.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Serves over TLS (the location is then `grpc+tls://`), with client certificates
     /// accepted when the configuration names their CA.
     pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
@@ -218,6 +237,9 @@ impl ServerBuilder {
     /// Checks the registry and the states, and binds the listening socket.
     pub async fn bind(self) -> Result<BoundServer> {
         let addr = host_port(&self.location)?;
+        for location in self.peers.iter().chain(&self.advertise) {
+            host_port(location)?;
+        }
         let tls = match (&self.tls, crate::wire::is_tls(&self.location)) {
             (Some(tls), _) => {
                 let config = tls.tonic();
@@ -263,7 +285,17 @@ impl ServerBuilder {
         Ok(BoundServer {
             listener,
             local_addr,
-            routes: FlightRoutes::new(dispatcher.clone(), self.max_flight_data_size),
+            routes: FlightRoutes::new(
+                dispatcher.clone(),
+                self.max_flight_data_size,
+                flight::Topology {
+                    advertise: self.advertise.clone().unwrap_or_else(|| {
+                        let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
+                        format!("{scheme}://{local_addr}")
+                    }),
+                    peers: self.peers.clone(),
+                },
+            ),
             dispatcher,
             max_concurrent_streams: self.max_concurrent_streams,
             idle_timeout: self.idle_timeout,

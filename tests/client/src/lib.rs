@@ -52,6 +52,8 @@ pub async fn call_every_service(client: &fastflight::Client) -> fastflight::Resu
 
     let synthetic = client
         .synthetic(SyntheticParams {
+            partitions: 1,
+            start: 0,
             rows: 1_000,
             batch_size: 300,
             seed: Some(7),

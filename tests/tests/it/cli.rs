@@ -38,6 +38,8 @@ async fn expected(location: &str) -> RecordBatch {
     let client = fastflight::Client::connect(location).await.unwrap();
     client
         .fetch(SyntheticParams {
+            partitions: 1,
+            start: 0,
             rows: 2500,
             batch_size: 1000,
             seed: Some(4),
@@ -500,6 +502,8 @@ async fn exit_status(server: &mut DemoProcess, within: Duration) -> std::process
 /// 2,000,000 synthetic rows: about 72 MB, more than the HTTP/2 windows (16 + 32 MiB),
 /// so the server cannot have sent it all before the client reads on.
 const BIG: SyntheticParams = SyntheticParams {
+    partitions: 1,
+    start: 0,
     rows: 2_000_000,
     batch_size: 10_000,
     seed: None,
@@ -557,6 +561,8 @@ async fn a_stream_outliving_the_grace_period_is_cut_and_the_process_exits() {
     let client = fastflight::Client::connect(&server.location).await.unwrap();
     let mut stream = client
         .fetch(SyntheticParams {
+            partitions: 1,
+            start: 0,
             rows: 100_000_000,
             ..BIG
         })
@@ -603,6 +609,8 @@ async fn each_stream_is_logged_with_its_figures_and_outcome() {
     let client = fastflight::Client::connect(&server.location).await.unwrap();
     let rows = client
         .fetch(SyntheticParams {
+            partitions: 1,
+            start: 0,
             rows: 1234,
             batch_size: 1000,
             seed: None,
@@ -953,6 +961,8 @@ async fn health_and_small_calls_answer_while_big_streams_run() {
         readers.push(tokio::spawn(async move {
             let mut stream = client
                 .fetch(SyntheticParams {
+                    partitions: 1,
+                    start: 0,
                     rows: 50_000_000,
                     batch_size: 65_536,
                     seed: None,

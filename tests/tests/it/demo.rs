@@ -18,6 +18,8 @@ async fn demo_serves_echo_and_synthetic() {
     assert_eq!(echo.num_rows(), 1);
     let rows: usize = client
         .synthetic(SyntheticParams {
+            partitions: 1,
+            start: 0,
             rows: 300_000,
             batch_size: 65_536,
             seed: None,

@@ -84,6 +84,8 @@ async fn failed_validation_is_an_invalid_argument() {
     // ... and through a path hook.
     let e = client
         .synthetic(SyntheticParams {
+            partitions: 1,
+            start: 0,
             rows: 5,
             batch_size: 0,
             seed: None,

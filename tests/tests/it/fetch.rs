@@ -108,6 +108,8 @@ async fn large_batches_are_received_whole() {
     let client = client(&server).await;
     let batches = client
         .synthetic(SyntheticParams {
+            partitions: 1,
+            start: 0,
             rows: 1_000_000,
             batch_size: 1_000_000,
             seed: Some(1),
@@ -128,6 +130,8 @@ async fn synthetic_rows_are_lazy_deterministic_and_sized() {
     let server = start().await;
     let client = client(&server).await;
     let request = SyntheticParams {
+        partitions: 1,
+        start: 0,
         rows: 100_003,
         batch_size: 10_000,
         seed: Some(7),
@@ -156,6 +160,8 @@ async fn synthetic_rows_are_lazy_deterministic_and_sized() {
     // Another seed: the same ids and names, other values.
     let c = client
         .synthetic(SyntheticParams {
+            partitions: 1,
+            start: 0,
             seed: Some(8),
             ..request
         })
@@ -174,6 +180,8 @@ async fn synthetic_rows_are_lazy_deterministic_and_sized() {
     let first = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         let mut huge = client
             .synthetic(SyntheticParams {
+                partitions: 1,
+                start: 0,
                 rows: 100_000_000,
                 batch_size: 1_000,
                 seed: None,
@@ -322,6 +330,8 @@ async fn compressed_streams_carry_the_same_rows() {
     let server = start().await;
     let plain = client(&server).await;
     let request = SyntheticParams {
+        partitions: 1,
+        start: 0,
         rows: 200_000,
         batch_size: 50_000,
         seed: Some(3),

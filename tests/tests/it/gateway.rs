@@ -119,6 +119,8 @@ async fn every_format_matches_the_flight_answer() {
         &server.gateway,
         &flight,
         fastflight_demo_api::SyntheticParams {
+            partitions: 1,
+            start: 0,
             rows: 5_000,
             batch_size: 1_024,
             seed: Some(9),

@@ -10,7 +10,7 @@ use std::process::Command;
 use crate::support::DemoProcess;
 
 /// Runs a script of `tests/python` against `location`; its last line is a JSON report.
-fn run_script(name: &str, args: &[&str]) -> serde_json::Value {
+pub fn run_script(name: &str, args: &[&str]) -> serde_json::Value {
     run_script_with(name, args, &[])
 }
 

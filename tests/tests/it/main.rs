@@ -18,6 +18,7 @@ mod hygiene;
 mod interop;
 mod limits;
 mod metadata;
+mod partitions;
 mod paths;
 mod services;
 mod sources;

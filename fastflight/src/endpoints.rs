@@ -1,0 +1,159 @@
+//! Reading a result spread over several endpoints (a partitioned request's
+//! `FlightInfo`): every endpoint is read whole, from the first of its locations that
+//! answers, a few at once; one that fails midway is read again from the start, so the
+//! caller gets each endpoint's rows exactly once, or an error.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use arrow_flight::FlightInfo;
+use futures::{StreamExt, TryStreamExt};
+use tokio::sync::Mutex;
+
+use crate::client::{Client, RecordBatchStream};
+use crate::{Error, Result};
+
+/// Endpoints read at once.
+pub const PARALLEL_ENDPOINTS: usize = 4;
+
+/// Times an endpoint is tried over its locations before its error is the result's.
+const ROUNDS: usize = 2;
+
+/// The batches of every endpoint of `info`.
+pub(crate) async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
+    let schema = Arc::new(info.clone().try_decode_schema().map_err(|e| {
+        Error::status(
+            tonic::Code::Internal,
+            format!("the FlightInfo's schema: {e}"),
+        )
+    })?);
+    let clients = Arc::new(Clients {
+        origin: client.clone(),
+        by_location: Mutex::default(),
+    });
+    // One endpoint streams as it comes (nothing to keep apart): from its first location
+    // that opens.
+    if let [endpoint] = info.endpoint.as_slice() {
+        let ticket = endpoint
+            .ticket
+            .clone()
+            .ok_or_else(|| Error::status(tonic::Code::Internal, "an endpoint without a ticket"))?
+            .ticket;
+        let locations: Vec<String> = endpoint.location.iter().map(|l| l.uri.clone()).collect();
+        return clients.open_endpoint(ticket, &locations).await;
+    }
+    let parts = info.endpoint.into_iter().map(move |endpoint| {
+        let clients = Arc::clone(&clients);
+        async move {
+            let ticket = endpoint
+                .ticket
+                .ok_or_else(|| {
+                    Error::status(tonic::Code::Internal, "an endpoint without a ticket")
+                })?
+                .ticket;
+            let locations: Vec<String> = endpoint.location.into_iter().map(|l| l.uri).collect();
+            clients.read_endpoint(ticket, &locations).await
+        }
+    });
+    let parts = futures::stream::iter(parts);
+    let batches = if info.ordered {
+        parts.buffered(PARALLEL_ENDPOINTS).boxed()
+    } else {
+        parts.buffer_unordered(PARALLEL_ENDPOINTS).boxed()
+    };
+    let batches = batches
+        .map_ok(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
+        .try_flatten()
+        .boxed();
+    Ok(RecordBatchStream::of_parts(schema, batches))
+}
+
+/// One client per location, made at first use, with the origin's TLS and credentials.
+struct Clients {
+    origin: Client,
+    by_location: Mutex<HashMap<String, Client>>,
+}
+
+impl Clients {
+    async fn at(&self, location: Option<&str>) -> Result<Client> {
+        let Some(location) = location else {
+            return Ok(self.origin.clone());
+        };
+        let mut known = self.by_location.lock().await;
+        if let Some(client) = known.get(location) {
+            return Ok(client.clone());
+        }
+        let client = self.origin.at(location).await?;
+        known.insert(location.to_owned(), client.clone());
+        Ok(client)
+    }
+
+    /// One endpoint opened at the first of its locations that answers, streamed.
+    async fn open_endpoint(
+        &self,
+        ticket: bytes::Bytes,
+        locations: &[String],
+    ) -> Result<RecordBatchStream> {
+        let mut last = None;
+        for location in candidates(locations) {
+            let opened = async { self.at(location).await?.fetch_ticket(ticket.clone()).await };
+            match opened.await {
+                Ok(stream) => return Ok(stream),
+                Err(e) if retryable(&e) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::status(tonic::Code::Unavailable, "no location answered")))
+    }
+
+    /// One endpoint's batches, whole: its locations in turn (the origin when it names
+    /// none), each attempt read to its end before any batch is kept.
+    async fn read_endpoint(
+        &self,
+        ticket: bytes::Bytes,
+        locations: &[String],
+    ) -> Result<Vec<RecordBatch>> {
+        let candidates = candidates(locations);
+        let mut last = None;
+        for _ in 0..ROUNDS {
+            for location in &candidates {
+                let attempt = async {
+                    let client = self.at(*location).await?;
+                    client.fetch_ticket(ticket.clone()).await?.collect().await
+                };
+                match attempt.await {
+                    Ok(batches) => return Ok(batches),
+                    Err(e) if retryable(&e) => {
+                        tracing::warn!(
+                            location = location.unwrap_or("the origin"),
+                            error = %e,
+                            "an endpoint failed; reading it again elsewhere"
+                        );
+                        last = Some(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::status(tonic::Code::Unavailable, "no location answered")))
+    }
+}
+
+/// The locations to try: the endpoint's, or the origin when it names none.
+fn candidates(locations: &[String]) -> Vec<Option<&str>> {
+    if locations.is_empty() {
+        vec![None]
+    } else {
+        locations.iter().map(|l| Some(l.as_str())).collect()
+    }
+}
+
+/// Errors of the way, not of the request (a server down, a connection cut): another
+/// location may succeed.
+fn retryable(e: &Error) -> bool {
+    matches!(
+        e.code(),
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Aborted
+    )
+}
