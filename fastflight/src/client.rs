@@ -47,6 +47,8 @@ pub struct Client {
     tls: Option<crate::tls::ClientTls>,
     /// The names of the server's partitioned services, learnt at the first typed fetch.
     partitioned: std::sync::Arc<tokio::sync::OnceCell<std::collections::HashSet<String>>>,
+    /// Retries and the circuit breaker, when configured.
+    guard: Option<std::sync::Arc<crate::resilience::Guard>>,
 }
 
 /// How to connect: see [`Client::builder`].
@@ -55,6 +57,7 @@ pub struct ClientBuilder {
     tls: Option<crate::tls::ClientTls>,
     basic: Option<(String, String)>,
     bearer: Option<String>,
+    resilience: Option<crate::resilience::Resilience>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -76,6 +79,13 @@ impl ClientBuilder {
     /// Authenticate with the Handshake (see [`Client::authenticate_basic`]).
     pub fn basic(mut self, user: &str, password: &str) -> Self {
         self.basic = Some((user.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Retries (only while a call opens, before its first batch) and a circuit breaker;
+    /// see [`crate::resilience`].
+    pub fn resilience(mut self, resilience: crate::resilience::Resilience) -> Self {
+        self.resilience = Some(resilience);
         self
     }
 
@@ -112,6 +122,10 @@ impl ClientBuilder {
             .map_err(|e| Error::connect(location, &e))?;
         let mut client = Client::from_channel(channel);
         client.tls = self.tls.clone();
+        client.guard = self
+            .resilience
+            .clone()
+            .map(|r| crate::resilience::Guard::new(r, location));
         let client = match &self.bearer {
             Some(token) => client.with_bearer(token)?,
             None => client,
@@ -167,6 +181,7 @@ impl Client {
             tls: None,
             basic: None,
             bearer: None,
+            resilience: None,
         }
     }
 
@@ -182,6 +197,27 @@ impl Client {
             login: None,
             tls: None,
             partitioned: std::sync::Arc::default(),
+            guard: None,
+        }
+    }
+
+    /// The state of this client's circuit breaker (`None` without resilience).
+    pub fn circuit(&self) -> Option<crate::resilience::Circuit> {
+        self.guard.as_ref().map(|g| g.circuit())
+    }
+
+    /// Runs one opening of a call under the client's retries and breaker.
+    async fn guarded<T, F, Fut>(&self, attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        match &self.guard {
+            Some(guard) => guard.call(attempt).await,
+            None => {
+                let mut attempt = attempt;
+                attempt().await
+            }
         }
     }
 
@@ -353,14 +389,24 @@ impl Client {
     /// batches in endpoint order when the server says `ordered`, else as endpoints end.
     pub async fn fetch_spread(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
         self.fresh().await?;
-        let descriptor = FlightDescriptor::new_cmd(ticket.into());
         let info = self
-            .inner
-            .clone()
-            .get_flight_info(self.request(descriptor))
-            .await?
-            .into_inner();
+            .info_of(FlightDescriptor::new_cmd(ticket.into()))
+            .await?;
         crate::endpoints::read(self, info).await
+    }
+
+    /// GetFlightInfo, under the client's retries.
+    async fn info_of(&self, descriptor: FlightDescriptor) -> Result<FlightInfo> {
+        self.guarded(|| async {
+            let request = self.request(descriptor.clone());
+            Ok(self
+                .inner
+                .clone()
+                .get_flight_info(request)
+                .await?
+                .into_inner())
+        })
+        .await
     }
 
     /// A client of another location with this client's TLS and credentials.
@@ -386,16 +432,18 @@ impl Client {
     /// Fetches the result of raw ticket bytes (a request written in another language, say).
     pub async fn fetch_ticket(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
         self.fresh().await?;
-        // One timer for the whole call: the opening, then every batch.
+        let ticket: Bytes = ticket.into();
+        // One timer for the whole call: the opening (with its retries), then every batch.
         let mut deadline = self.timeout.map(|t| (Box::pin(tokio::time::sleep(t)), t));
-        let request = self.request(Ticket::new(ticket));
-        let call = async {
+        let open = || async {
+            let request = self.request(Ticket::new(ticket.clone()));
             let response = self.inner.clone().do_get(request).await?.into_inner();
             RecordBatchStream::start(FlightDataDecoder::new(
                 response.map_err(FlightErrorOf::from),
             ))
             .await
         };
+        let call = self.guarded(open);
         let mut stream = match &mut deadline {
             Some((sleep, timeout)) => tokio::select! {
                 opened = call => opened?,
@@ -411,12 +459,7 @@ impl Client {
     pub async fn flight_info<R: FlightRequest>(&self, request: &R) -> Result<FlightInfo> {
         let descriptor = FlightDescriptor::new_cmd(ticket::encode(request)?);
         self.fresh().await?;
-        Ok(self
-            .inner
-            .clone()
-            .get_flight_info(self.request(descriptor))
-            .await?
-            .into_inner())
+        self.info_of(descriptor).await
     }
 
     /// The services the server offers (the `list_services` action).
@@ -434,11 +477,11 @@ impl Client {
     pub async fn action(&self, name: &str) -> Result<Bytes> {
         self.fresh().await?;
         let mut results = self
-            .inner
-            .clone()
-            .do_action(self.request(Action::new(name, Bytes::new())))
-            .await?
-            .into_inner();
+            .guarded(|| async {
+                let action = self.request(Action::new(name.to_owned(), Bytes::new()));
+                Ok(self.inner.clone().do_action(action).await?.into_inner())
+            })
+            .await?;
         match results.message().await? {
             Some(result) => Ok(result.body),
             None => Ok(Bytes::new()),

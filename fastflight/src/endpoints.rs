@@ -149,11 +149,15 @@ fn candidates(locations: &[String]) -> Vec<Option<&str>> {
     }
 }
 
-/// Errors of the way, not of the request (a server down, a connection cut): another
-/// location may succeed.
+/// Errors of the way, not of the request (a server down, a connection cut, which the
+/// transport reports as `Cancelled`): another location may succeed. Nothing else cancels
+/// an endpoint's read: dropping the result drops the reads with it.
 fn retryable(e: &Error) -> bool {
     matches!(
         e.code(),
-        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Aborted
+        tonic::Code::Unavailable
+            | tonic::Code::Unknown
+            | tonic::Code::Aborted
+            | tonic::Code::Cancelled
     )
 }

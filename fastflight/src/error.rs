@@ -215,6 +215,24 @@ impl From<Error> for tonic::Status {
 
 impl From<tonic::Status> for Error {
     fn from(s: tonic::Status) -> Self {
+        // A connection that failed under a call is the way's error, not the service's:
+        // `Unavailable` (which retries and circuit breakers act on), with its cause.
+        if s.code() == tonic::Code::Unknown && s.message() == "transport error" {
+            let cause = std::error::Error::source(&s)
+                .map(|e| {
+                    let mut text = e.to_string();
+                    let mut next = e.source();
+                    while let Some(inner) = next {
+                        text = format!("{text}: {inner}");
+                        next = inner.source();
+                    }
+                    text
+                })
+                .unwrap_or_default();
+            return Error::Status(Box::new(tonic::Status::unavailable(format!(
+                "transport error: {cause}"
+            ))));
+        }
         Error::Status(Box::new(s))
     }
 }
@@ -223,7 +241,7 @@ impl From<arrow_flight::error::FlightError> for Error {
     fn from(e: arrow_flight::error::FlightError) -> Self {
         use arrow_flight::error::FlightError;
         match e {
-            FlightError::Tonic(s) => Error::Status(s),
+            FlightError::Tonic(s) => Error::from(*s),
             FlightError::Arrow(a) => Error::Arrow(a),
             other => Error::Status(Box::new(tonic::Status::internal(other.to_string()))),
         }

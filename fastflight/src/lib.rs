@@ -64,6 +64,8 @@ pub mod listing;
 #[cfg(feature = "server")]
 pub mod registry;
 pub mod request;
+#[cfg(feature = "client")]
+pub mod resilience;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]

@@ -92,7 +92,7 @@ def main(location, gateway):
     meta = getattr(flights[SYNTHETIC], "app_metadata", None)
     if meta:
         described = json.loads(meta)
-        assert [f["name"] for f in described["fields"]] == ["rows", "batch_size", "seed"], described
+        assert [f["name"] for f in described["fields"]] == ["rows", "batch_size", "seed", "partitions", "start"], described
 
     # 5. Errors: their types follow the gRPC codes.
     kinds = {

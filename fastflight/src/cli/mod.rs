@@ -162,6 +162,9 @@ struct ServeArgs {
     /// Accept client certificates signed by this CA (PEM); clients without one still authenticate with credentials.
     #[arg(long, env = "FASTFLIGHT_TLS_CLIENT_CA", requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
+    /// Retries and circuit breaker of the gateway's calls to its Flight server (start-rest-server): none, default, aggressive or conservative.
+    #[arg(long, env = "FASTFLIGHT_RESILIENCE_PRESET", default_value = "default")]
+    resilience_preset: String,
     /// The CA (PEM) to trust for a grpc+tls:// Flight server the gateway forwards to (start-rest-server).
     #[arg(long, env = "FASTFLIGHT_FLIGHT_TLS_CA")]
     flight_tls_ca: Option<PathBuf>,
@@ -259,6 +262,9 @@ fn password_of(user: &str) -> Result<String> {
 /// How a client proves who it is to a server that authenticates its callers.
 #[derive(Debug, Args)]
 struct CredentialArgs {
+    /// Retries and circuit breaker: none, default, aggressive or conservative.
+    #[arg(long, env = "FASTFLIGHT_RESILIENCE_PRESET", default_value = "default")]
+    resilience_preset: String,
     /// The CA (PEM) to trust for a grpc+tls:// location (the public roots otherwise).
     #[arg(long, env = "FASTFLIGHT_TLS_CA")]
     tls_ca: Option<PathBuf>,
@@ -273,7 +279,9 @@ struct CredentialArgs {
 impl CredentialArgs {
     /// A client of `location` with these credentials and TLS.
     async fn connect(&self, location: &str) -> Result<crate::Client> {
-        let mut builder = crate::Client::builder(location);
+        let mut builder = crate::Client::builder(location).resilience(
+            crate::resilience::Resilience::preset(&self.resilience_preset)?,
+        );
         if let Some(ca) = &self.tls_ca {
             builder = builder.tls(crate::tls::ClientTls::new().ca_file(ca)?);
         }
@@ -379,6 +387,7 @@ where
                     header_read_timeout: serve.header_read_timeout,
                     tls: serve.tls()?,
                     flight_tls_ca: serve.flight_tls_ca.clone(),
+                    resilience: crate::resilience::Resilience::preset(&serve.resilience_preset)?,
                 }),
                 grace: serve.grace(),
             })
@@ -399,6 +408,7 @@ where
                     header_read_timeout: serve.header_read_timeout,
                     tls: serve.tls()?,
                     flight_tls_ca: serve.flight_tls_ca.clone(),
+                    resilience: crate::resilience::Resilience::preset(&serve.resilience_preset)?,
                 }),
                 grace: serve.grace(),
             })

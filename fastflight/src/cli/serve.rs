@@ -23,6 +23,8 @@ pub(super) struct GatewayPlan {
     pub tls: Option<crate::tls::ServerTls>,
     /// The CA to trust for a grpc+tls:// Flight server in proxy mode.
     pub flight_tls_ca: Option<std::path::PathBuf>,
+    /// Retries and breaker of the calls to a proxied Flight server.
+    pub resilience: crate::resilience::Resilience,
 }
 
 pub(super) struct Plan {
@@ -44,7 +46,8 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
         Some(g) => {
             let source = match (&g.proxy_to, &flight) {
                 (Some(location), _) => {
-                    let mut client = crate::Client::builder(location);
+                    let mut client =
+                        crate::Client::builder(location).resilience(g.resilience.clone());
                     if let Some(ca) = &g.flight_tls_ca {
                         client = client.tls(crate::tls::ClientTls::new().ca_file(ca)?);
                     }

@@ -20,6 +20,7 @@ mod limits;
 mod metadata;
 mod partitions;
 mod paths;
+mod resilience;
 mod services;
 mod sources;
 mod sqlite_sandbox;

@@ -143,6 +143,42 @@ pub async fn count(
     Ok(futures::stream::iter([Ok(batch)]).boxed())
 }
 
+/// Calls per key of [`Flaky`].
+#[derive(Default)]
+pub struct FlakyCalls(pub std::sync::Mutex<std::collections::HashMap<String, u32>>);
+
+/// Fails its first `fail_first` calls of a key with `code` (`unavailable` or
+/// `invalid`), then answers one row: the number of the call that succeeded.
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "tests.Flaky")]
+pub struct Flaky {
+    pub key: String,
+    pub fail_first: u32,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+#[data_service]
+pub async fn flaky(req: Flaky, calls: State<FlakyCalls>) -> fastflight::Result<BatchStream> {
+    let call = {
+        let mut calls = calls.0.lock().unwrap();
+        let n = calls.entry(req.key).or_default();
+        *n += 1;
+        *n
+    };
+    if call <= req.fail_first {
+        let code = match req.code.as_deref() {
+            Some("invalid") => tonic::Code::InvalidArgument,
+            _ => tonic::Code::Unavailable,
+        };
+        return Err(fastflight::Error::status(
+            code,
+            format!("call {call} fails"),
+        ));
+    }
+    Ok(futures::stream::iter([Ok(numbers_batch(i64::from(call), 1))]).boxed())
+}
+
 /// What cancellation tests watch: set when a service's stream or iterator is dropped,
 /// or when its context reports cancellation.
 #[derive(Default)]

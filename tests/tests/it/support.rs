@@ -351,6 +351,7 @@ pub fn test_services(probes: Arc<crate::services::Probes>) -> fastflight::Server
                 .under("it::services"),
         )
         .state(probes)
+        .state(crate::services::FlakyCalls::default())
         .state(crate::services::Hits::default())
         .state(crate::services::Label("limits".into()))
 }
