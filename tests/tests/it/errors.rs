@@ -260,6 +260,7 @@ async fn a_missing_state_fails_the_start_naming_it() {
         )
         .state(std::sync::Arc::new(Probes::default()))
         .state(Hits::default())
+        .state(crate::services::FlakyCalls::default())
         .bind()
         .await
     else {

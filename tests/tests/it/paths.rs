@@ -28,6 +28,7 @@ async fn routes_mounted_in_a_router_of_ones_own_serve_every_rpc() {
         .registry(tests_only())
         .state(Arc::new(Probes::default()))
         .state(Hits::default())
+        .state(crate::services::FlakyCalls::default())
         .state(Label("own router".into()))
         .bind()
         .await

@@ -39,6 +39,7 @@ pub async fn start() -> TestServer {
         .state(fastflight::sources::files::FileRoot::new(&data_dir).expect("fixture root"))
         .state(Arc::clone(&probes))
         .state(Hits::default())
+        .state(crate::services::FlakyCalls::default())
         .state(Label("from the builder".into()))
         .state(crate::hygiene::Shared)
         .state(crate::extractors::Pool("from the builder".into()));
