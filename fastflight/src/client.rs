@@ -102,7 +102,11 @@ impl ClientBuilder {
             .map_err(|e| Error::Config(format!("bad location `{location}`: {e}")))?
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
-            .max_frame_size(MAX_FRAME_SIZE);
+            .max_frame_size(MAX_FRAME_SIZE)
+            // A peer that vanished without a word (a server's host gone) is found out.
+            .http2_keep_alive_interval(KEEPALIVE)
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(false);
         match (crate::wire::is_tls(location), &self.tls) {
             (true, tls) => {
                 endpoint = endpoint
@@ -505,6 +509,10 @@ type FlightErrorOf = arrow_flight::error::FlightError;
 
 /// The header of credentials.
 const AUTHORIZATION: &str = "authorization";
+
+/// How often a connection with calls open is pinged, and how long an answer may take.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The Handshake with `basic` credentials: the token (from the `authorization: Bearer`
 /// response header, or the first response message) and when it expires.

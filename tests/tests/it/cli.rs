@@ -1114,6 +1114,9 @@ async fn call_authenticates_and_secrets_stay_out_of_logs() {
             Err(_) => panic!("no prompt: {}", String::from_utf8_lossy(&seen)),
         }
     }
+    // The prompt is printed just before echo is turned off: a person types later than
+    // that, and so does the test.
+    std::thread::sleep(Duration::from_millis(500));
     let mut stdin = prompted.stdin.take().unwrap();
     {
         use std::io::Write;

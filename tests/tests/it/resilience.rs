@@ -192,3 +192,56 @@ fn call_takes_a_resilience_preset() {
         "{e}"
     );
 }
+
+/// Through a relay that resets, truncates or slows connections (a different fault for
+/// each new connection), every call of a resilient client either gives the whole result
+/// or fails: never a wrong row count.
+#[tokio::test]
+async fn faults_on_the_wire_never_give_a_wrong_row_count() {
+    use crate::services::Numbers;
+    use crate::support::{Fault, FaultyRelay};
+    let (location, _, _) = serve(|b| b).await;
+    let faults = [
+        Fault::ResetAfter(100),
+        Fault::ResetAfter(60_000),
+        Fault::CloseAfter(300_000),
+        Fault::Delay(Duration::from_millis(2)),
+        Fault::ResetAfter(1_000_000),
+        Fault::None,
+        Fault::CloseAfter(30),
+    ];
+    let relay = FaultyRelay::start(&location, move |n| faults[n as usize % faults.len()]).await;
+    let request = || Numbers {
+        count: 200_000,
+        batch_size: 10_000,
+        fail_after: None,
+        fail_code: None,
+    };
+    let (mut whole, mut failed) = (0, 0);
+    for _ in 0..28 {
+        // A connection of its own for each call, so each meets the next fault.
+        let call = async {
+            let client = fastflight::Client::builder(&relay.location)
+                .resilience(quick(3))
+                .connect()
+                .await?
+                .with_timeout(Duration::from_secs(20));
+            client.fetch(request()).await?.collect().await
+        };
+        match call.await {
+            Ok(batches) => {
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                assert_eq!(
+                    rows, 200_000,
+                    "a call gave a wrong row count as a whole result"
+                );
+                whole += 1;
+            }
+            Err(e) => {
+                assert_ne!(e.code(), Code::Ok);
+                failed += 1;
+            }
+        }
+    }
+    assert!(whole > 0 && failed > 0, "whole {whole}, failed {failed}");
+}

@@ -395,3 +395,89 @@ pub async fn client_from(location: &str, local_ip: &str) -> fastflight::Client {
         .unwrap();
     fastflight::Client::from_channel(channel)
 }
+
+/// A fault a [`FaultyRelay`] injects into a connection, server to client.
+#[derive(Debug, Clone, Copy)]
+pub enum Fault {
+    /// Pass everything.
+    None,
+    /// Reset the connection after this many bytes to the client.
+    ResetAfter(u64),
+    /// Close the client's side cleanly after this many bytes (a truncation).
+    CloseAfter(u64),
+    /// Hold each chunk (16 kB at most) to the client this long.
+    Delay(std::time::Duration),
+}
+
+/// A TCP relay in front of a server that injects a [`Fault`] into each connection:
+/// `pick(n)` for the connection numbered `n`.
+pub struct FaultyRelay {
+    /// Where clients connect: `grpc://127.0.0.1:PORT`.
+    pub location: String,
+}
+
+impl FaultyRelay {
+    pub async fn start(
+        server_location: &str,
+        pick: impl Fn(u64) -> Fault + Send + Sync + 'static,
+    ) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let target = server_location.trim_start_matches("grpc://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let location = format!("grpc://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut n = 0_u64;
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
+                    continue;
+                };
+                let fault = pick(n);
+                n += 1;
+                if let Fault::ResetAfter(_) = fault {
+                    // Closed with linger 0: a reset, not an orderly end.
+                    let _ = inbound.set_zero_linger();
+                }
+                let (mut in_read, mut in_write) = inbound.into_split();
+                let (mut out_read, mut out_write) = outbound.into_split();
+                tokio::spawn(async move {
+                    let up = async move { tokio::io::copy(&mut in_read, &mut out_write).await };
+                    let down = async move {
+                        let mut buffer = vec![0_u8; 16 * 1024];
+                        let mut sent = 0_u64;
+                        loop {
+                            let n = out_read.read(&mut buffer).await?;
+                            if n == 0 {
+                                return in_write.shutdown().await;
+                            }
+                            let mut chunk = &buffer[..n];
+                            match fault {
+                                Fault::ResetAfter(limit) | Fault::CloseAfter(limit)
+                                    if sent + n as u64 >= limit =>
+                                {
+                                    chunk = &chunk[..(limit - sent) as usize];
+                                    in_write.write_all(chunk).await?;
+                                    if let Fault::ResetAfter(_) = fault {
+                                        // No orderly shutdown: the socket closes with a reset.
+                                        in_write.forget();
+                                        return Ok(());
+                                    }
+                                    return in_write.shutdown().await;
+                                }
+                                Fault::Delay(pause) => tokio::time::sleep(pause).await,
+                                _ => {}
+                            }
+                            sent += chunk.len() as u64;
+                            in_write.write_all(chunk).await?;
+                        }
+                    };
+                    // Either way ending ends the relay of this connection.
+                    tokio::select! {
+                        _ = up => {}
+                        _ = down => {}
+                    }
+                });
+            }
+        });
+        Self { location }
+    }
+}
