@@ -52,7 +52,7 @@ pub struct FieldDescription {
 /// let info = ServiceInfo {
 ///     name: "demo.Range".into(), request_type: "Range".into(), handler: "range".into(),
 ///     fields: vec![FieldDescription { name: "n".into(), ty: "u64".into(), required: true, default: None }],
-///     schema_declared: false, blocking: false, json_schema: serde_json::Value::Null,
+///     schema_declared: false, blocking: false, partitioned: false, json_schema: serde_json::Value::Null,
 /// };
 /// let schema = fastflight::listing::request_schema(&info);
 /// assert_eq!(schema["properties"]["param_type"]["const"], "demo.Range");
