@@ -1,6 +1,7 @@
 //! Whether the interop tests can run: they need `python3` with pyarrow and the Python
-//! `fastflight` package. Without them the tests are compiled as ignored, with the reason,
-//! so `cargo test` shows them as such; with `FASTFLIGHT_REQUIRE_PYARROW` set (as in CI)
+//! `fastflight` package; and the load-balancer test, which needs `nginx`. Without them
+//! the tests are compiled as ignored, with the reason, so `cargo test` shows them as
+//! such; with `FASTFLIGHT_REQUIRE_PYARROW` (or `FASTFLIGHT_REQUIRE_NGINX`) set, as in CI,
 //! their absence fails the build.
 
 use std::process::Command;
@@ -8,6 +9,7 @@ use std::process::Command;
 const MODULES: &str = "pyarrow.flight, fastflight";
 
 fn main() {
+    nginx();
     println!("cargo::rustc-check-cfg=cfg(no_python_interop)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_PYARROW");
@@ -35,4 +37,24 @@ fn python(args: &[&str]) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Sets `no_nginx` when no `nginx` runs here.
+fn nginx() {
+    println!("cargo::rustc-check-cfg=cfg(no_nginx)");
+    println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_NGINX");
+    let found = ["nginx", "/usr/sbin/nginx"].iter().any(|nginx| {
+        Command::new(nginx)
+            .arg("-v")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found {
+        return;
+    }
+    if std::env::var_os("FASTFLIGHT_REQUIRE_NGINX").is_some() {
+        panic!("FASTFLIGHT_REQUIRE_NGINX is set, but nginx is not installed: apt-get install -y nginx-light");
+    }
+    println!("cargo::rustc-cfg=no_nginx");
+    println!("cargo::warning=nginx is not installed: the load-balancer test is ignored (apt-get install -y nginx-light)");
 }

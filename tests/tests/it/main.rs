@@ -5,6 +5,7 @@
 use fastflight_examples as _;
 
 mod auth;
+mod balancer;
 mod blocking_client;
 mod cancel;
 mod cli;

@@ -1,0 +1,166 @@
+//! A real load balancer in front of three replicas: nginx (started here on loopback
+//! with a generated configuration) passing gRPC to three demo servers. Calls over one
+//! client connection spread over all three, and a bulk stream goes through whole.
+
+use std::time::{Duration, Instant};
+
+use crate::support::DemoProcess;
+
+/// The nginx binary.
+fn nginx_binary() -> &'static str {
+    if std::path::Path::new("/usr/sbin/nginx").exists() {
+        "/usr/sbin/nginx"
+    } else {
+        "nginx"
+    }
+}
+
+/// An nginx process on a free loopback port, killed on drop.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Nginx {
+    fn start(upstreams: &[String], folder: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::create_dir_all(folder.join("logs")).unwrap();
+        let servers: String = upstreams
+            .iter()
+            .map(|u| format!("        server {};\n", u.trim_start_matches("grpc://")))
+            .collect();
+        // The settings a deployment needs: HTTP/2 towards the clients, gRPC to the
+        // replicas, long read/send timeouts for long streams, no buffering of responses.
+        let config = format!(
+            "daemon off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/logs/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    upstream replicas {{
+{servers}        keepalive 8;
+    }}
+    server {{
+        listen 127.0.0.1:{port} http2;
+        grpc_read_timeout 300s;
+        grpc_send_timeout 300s;
+        grpc_buffer_size 1m;
+        http2_chunk_size 64k;
+        client_max_body_size 8m;
+        location / {{
+            grpc_pass grpc://replicas;
+        }}
+    }}
+}}
+",
+            folder = folder.display()
+        );
+        let conf = folder.join("nginx.conf");
+        std::fs::write(&conf, config).unwrap();
+        let child = std::process::Command::new(nginx_binary())
+            .args(["-p", folder.to_str().unwrap(), "-c", conf.to_str().unwrap()])
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen: {}",
+                std::fs::read_to_string(folder.join("logs/error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nginx { child, port }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(
+    no_nginx,
+    ignore = "nginx is not installed: apt-get install -y nginx-light"
+)]
+async fn nginx_spreads_calls_over_three_replicas() {
+    let folder = std::env::temp_dir().join(format!("fastflight-nginx-{}", std::process::id()));
+    let logs: Vec<std::path::PathBuf> = (0..3)
+        .map(|i| folder.join(format!("replica-{i}.log")))
+        .collect();
+    std::fs::create_dir_all(&folder).unwrap();
+    let replicas: Vec<DemoProcess> = logs
+        .iter()
+        .map(|log| {
+            DemoProcess::spawn_with_stderr(
+                &[
+                    "start-flight-server",
+                    "--flight-location",
+                    "grpc://127.0.0.1:0",
+                ],
+                &[("RUST_LOG", "info"), ("NO_COLOR", "1")],
+                std::fs::File::create(log).unwrap().into(),
+            )
+        })
+        .collect();
+    let upstreams: Vec<String> = replicas.iter().map(|r| r.location.clone()).collect();
+    let nginx = Nginx::start(&upstreams, &folder);
+    let client = fastflight::Client::connect(&format!("grpc://127.0.0.1:{}", nginx.port))
+        .await
+        .unwrap();
+    let echo = r#"{"param_type": "fastflight.demo_services.echo_demo.EchoParams"}"#;
+    for _ in 0..300 {
+        let rows = client
+            .fetch_ticket(echo)
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap()
+            .num_rows();
+        assert_eq!(rows, 1);
+    }
+    // A bulk stream through the balancer.
+    let big = r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 2000000}"#;
+    let rows: usize = client
+        .fetch_ticket(big)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(rows, 2_000_000);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let echoes: Vec<usize> = logs
+        .iter()
+        .map(|log| {
+            std::fs::read_to_string(log)
+                .unwrap()
+                .lines()
+                .filter(|l| l.contains("stream ended") && l.contains("EchoParams"))
+                .count()
+        })
+        .collect();
+    assert_eq!(echoes.iter().sum::<usize>(), 300, "{echoes:?}");
+    for served in &echoes {
+        assert!((60..=140).contains(served), "calls per replica: {echoes:?}");
+    }
+    drop(nginx);
+}
