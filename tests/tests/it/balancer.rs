@@ -68,8 +68,12 @@ http {{
         );
         let conf = folder.join("nginx.conf");
         std::fs::write(&conf, config).unwrap();
+        // Its output not ours: a worker that outlived its master would hold our pipes.
         let child = std::process::Command::new(nginx_binary())
             .args(["-p", folder.to_str().unwrap(), "-c", conf.to_str().unwrap()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -86,7 +90,18 @@ http {{
 }
 
 impl Drop for Nginx {
+    /// SIGTERM: the master stops its workers, then itself (SIGKILL would orphan them).
     fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
