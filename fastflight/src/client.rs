@@ -16,7 +16,9 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::listing::ServiceInfo;
 use crate::request::FetchRequest;
-use crate::wire::{endpoint_uri, CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW};
+use crate::wire::{
+    endpoint_uri, Credentials, AUTHORIZATION, CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW,
+};
 use crate::{ticket, Error, FlightRequest, Result};
 
 pub use crate::wire::{Compression, COMPRESSION_HEADER};
@@ -144,8 +146,8 @@ impl ClientBuilder {
 /// Basic credentials traded for a token with the Handshake, and the token, renewed
 /// shortly before it expires. Clones of a client share it.
 struct Login {
-    /// `Basic base64(user:password)`.
-    basic: String,
+    /// The user and password.
+    basic: Credentials,
     /// The token and when it expires (seconds since 1970; `u64::MAX` when unknown).
     token: std::sync::RwLock<(String, u64)>,
 }
@@ -228,11 +230,7 @@ impl Client {
     /// Sends `authorization: Bearer <token>` with every call: a static token of a
     /// service account, or one from a Handshake made elsewhere.
     pub fn with_bearer(mut self, token: &str) -> Result<Self> {
-        let mut value: tonic::metadata::MetadataValue<tonic::metadata::Ascii> =
-            format!("Bearer {token}")
-                .parse()
-                .map_err(|_| Error::Config("a token must be printable ASCII".into()))?;
-        value.set_sensitive(true);
+        let value = secret(Credentials::Bearer(token.to_owned()))?;
         self.headers.insert(AUTHORIZATION, value);
         Ok(self)
     }
@@ -251,11 +249,10 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn authenticate_basic(mut self, user: &str, password: &str) -> Result<Self> {
-        use base64::Engine;
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-        );
+        let basic = Credentials::Basic {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        };
         let token = handshake(&self.inner, &basic).await?;
         self.login = Some(std::sync::Arc::new(Login {
             basic,
@@ -265,7 +262,7 @@ impl Client {
     }
 
     /// Renews the login's token when it expires within half a minute.
-    async fn fresh(&self) -> Result<()> {
+    pub(crate) async fn fresh(&self) -> Result<()> {
         let Some(login) = &self.login else {
             return Ok(());
         };
@@ -315,13 +312,8 @@ impl Client {
             }
         }
         if let Some(login) = &self.login {
-            let bearer = login
-                .token
-                .read()
-                .ok()
-                .and_then(|t| format!("Bearer {}", t.0).parse().ok());
-            if let Some(mut bearer) = bearer {
-                tonic::metadata::MetadataValue::set_sensitive(&mut bearer, true);
+            let token = login.token.read().map(|t| t.0.clone()).unwrap_or_default();
+            if let Ok(bearer) = secret(Credentials::Bearer(token)) {
                 request.metadata_mut().insert(AUTHORIZATION, bearer);
             }
         }
@@ -386,21 +378,8 @@ impl Client {
         names.contains(name)
     }
 
-    /// Fetches a request through GetFlightInfo and reads every endpoint of the answer:
-    /// a few at once, each from the first of its locations that answers (the next when
-    /// one is down, this server when it names none), an endpoint that fails midway read
-    /// again as a whole (its partial batches dropped, so no row is lost or doubled);
-    /// batches in endpoint order when the server says `ordered`, else as endpoints end.
-    pub async fn fetch_spread(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
-        self.fresh().await?;
-        let info = self
-            .info_of(FlightDescriptor::new_cmd(ticket.into()))
-            .await?;
-        crate::endpoints::read(self, info).await
-    }
-
     /// GetFlightInfo, under the client's retries.
-    async fn info_of(&self, descriptor: FlightDescriptor) -> Result<FlightInfo> {
+    pub(crate) async fn info_of(&self, descriptor: FlightDescriptor) -> Result<FlightInfo> {
         self.guarded(|| async {
             let request = self.request(descriptor.clone());
             Ok(self
@@ -507,23 +486,21 @@ impl Client {
 
 type FlightErrorOf = arrow_flight::error::FlightError;
 
-/// The header of credentials.
-const AUTHORIZATION: &str = "authorization";
-
 /// How often a connection with calls open is pinged, and how long an answer may take.
 const KEEPALIVE: Duration = Duration::from_secs(30);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The Handshake with `basic` credentials: the token (from the `authorization: Bearer`
 /// response header, or the first response message) and when it expires.
-async fn handshake(client: &FlightServiceClient<Channel>, basic: &str) -> Result<(String, u64)> {
+async fn handshake(
+    client: &FlightServiceClient<Channel>,
+    basic: &Credentials,
+) -> Result<(String, u64)> {
     let mut request =
         tonic::Request::new(futures::stream::empty::<arrow_flight::HandshakeRequest>());
-    let mut value: tonic::metadata::MetadataValue<tonic::metadata::Ascii> = basic
-        .parse()
-        .map_err(|_| Error::Config("user and password must be printable".into()))?;
-    value.set_sensitive(true);
-    request.metadata_mut().insert(AUTHORIZATION, value);
+    request
+        .metadata_mut()
+        .insert(AUTHORIZATION, secret(basic.clone())?);
     let response = client.clone().handshake(request).await?;
     let from_header = response
         .metadata()
@@ -548,6 +525,18 @@ async fn handshake(client: &FlightServiceClient<Channel>, basic: &str) -> Result
     };
     let expires = token_expiry(&token).unwrap_or(u64::MAX);
     Ok((token, expires))
+}
+
+/// Credentials as a header value kept out of debug output.
+fn secret(
+    credentials: Credentials,
+) -> Result<tonic::metadata::MetadataValue<tonic::metadata::Ascii>> {
+    let mut value: tonic::metadata::MetadataValue<tonic::metadata::Ascii> = credentials
+        .header_value()
+        .parse()
+        .map_err(|_| Error::Config("credentials must be printable ASCII".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// The `exp` claim of a JSON Web Token, read without checking it (the server does).

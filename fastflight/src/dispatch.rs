@@ -239,9 +239,20 @@ impl Dispatcher {
         ctx: Context,
         may_run: bool,
     ) -> Result<SchemaRef> {
+        let (entry, fields) = self.resolve(ticket)?;
+        self.schema_of(entry, fields, ctx, may_run).await
+    }
+
+    /// [`Dispatcher::schema`] of a resolved request.
+    async fn schema_of(
+        &self,
+        entry: &'static ServiceEntry,
+        fields: Map<String, Value>,
+        ctx: Context,
+        may_run: bool,
+    ) -> Result<SchemaRef> {
         let _cancel_on_drop = ctx.cancellation_token().drop_guard();
         let deadline = self.deadline(&ctx);
-        let (entry, fields) = self.resolve(ticket)?;
         if let Some(schema) = entry.schema {
             let request = ((entry.request)().decode)(fields)?;
             entry.admit(ctx.identity(), &request)?;
@@ -272,26 +283,30 @@ impl Dispatcher {
     /// service's `partitions` function, or the request itself.
     pub(crate) async fn plan(&self, ticket: &[u8], ctx: Context) -> Result<Plan> {
         let (entry, fields) = self.resolve(ticket)?;
-        let parts = match entry.partitions {
-            Some(split) => {
-                let request = ((entry.request)().decode)(fields)?;
-                entry.admit(ctx.identity(), &request)?;
-                let parts = split(&request)?;
-                if parts.len() > MAX_PARTITIONS {
-                    return Err(Error::status(
-                        tonic::Code::ResourceExhausted,
-                        format!(
-                            "`{}` splits this request into {} parts; at most {MAX_PARTITIONS} are served",
-                            entry.name(),
-                            parts.len()
-                        ),
-                    ));
-                }
-                parts
-            }
-            None => vec![bytes::Bytes::copy_from_slice(ticket)],
+        let Some(split) = entry.partitions else {
+            return Ok(Plan {
+                schema: self.schema_of(entry, fields, ctx, true).await?,
+                parts: vec![bytes::Bytes::copy_from_slice(ticket)],
+                ordered: entry.ordered,
+            });
         };
-        let schema = self.schema(ticket, ctx, true).await?;
+        let request = ((entry.request)().decode)(fields.clone())?;
+        entry.admit(ctx.identity(), &request)?;
+        let parts = split(&request)?;
+        if parts.len() > MAX_PARTITIONS {
+            return Err(Error::status(
+                tonic::Code::ResourceExhausted,
+                format!(
+                    "`{}` splits this request into {} parts; at most {MAX_PARTITIONS} are served",
+                    entry.name(),
+                    parts.len()
+                ),
+            ));
+        }
+        let schema = match entry.schema {
+            Some(schema) => schema(),
+            None => self.schema_of(entry, fields, ctx, true).await?,
+        };
         Ok(Plan {
             schema,
             parts,

@@ -7,12 +7,28 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
-use arrow_flight::FlightInfo;
+use arrow_flight::{FlightDescriptor, FlightInfo};
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 
 use crate::client::{Client, RecordBatchStream};
 use crate::{Error, Result};
+
+impl Client {
+    /// Fetches a request through GetFlightInfo and reads every endpoint of the answer:
+    /// a few at once, each from the first of its locations that answers (the next when
+    /// one is down, this server when it names none), an endpoint that fails midway read
+    /// again as a whole (its partial batches dropped, so no row is lost or doubled);
+    /// batches in endpoint order when the server says `ordered`, else as endpoints end.
+    pub async fn fetch_spread(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
+        self.fresh().await?;
+        let info = self
+            .info_of(FlightDescriptor::new_cmd(ticket.into()))
+            .await?;
+        read(self, info).await
+    }
+}
 
 /// Endpoints read at once.
 pub const PARALLEL_ENDPOINTS: usize = 4;
@@ -21,7 +37,7 @@ pub const PARALLEL_ENDPOINTS: usize = 4;
 const ROUNDS: usize = 2;
 
 /// The batches of every endpoint of `info`.
-pub(crate) async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
+async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
     let schema = Arc::new(info.clone().try_decode_schema().map_err(|e| {
         Error::status(
             tonic::Code::Internal,

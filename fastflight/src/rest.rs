@@ -338,11 +338,11 @@ async fn authenticate(
     next: axum::middleware::Next,
 ) -> Response {
     if let Origin::Local(dispatcher) = &gateway.source.0 {
-        let header = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        match dispatcher.auth().identify(header).await {
+        match dispatcher
+            .auth()
+            .identify(authorization(request.headers()))
+            .await
+        {
             Ok(Some(identity)) => {
                 request.extensions_mut().insert(identity);
             }

@@ -224,6 +224,18 @@ pub trait FromCall: Sized {
     fn from_call(call: &Call<'_>) -> Result<Self>;
 }
 
+/// The caller, when the server authenticates its callers; `Unauthenticated` otherwise,
+/// so a service that takes its caller is never reached anonymously.
+impl FromCall for crate::auth::Identity {
+    fn from_call(call: &Call<'_>) -> Result<Self> {
+        call.context().identity().cloned().ok_or_else(|| {
+            crate::auth::unauthenticated(
+                "this service needs to know its caller, and this server authenticates nobody (configure an authenticator)",
+            )
+        })
+    }
+}
+
 impl FromCall for Context {
     fn from_call(call: &Call<'_>) -> Result<Self> {
         Ok(call.context.clone())
@@ -487,20 +499,13 @@ where
 {
     /// The iterator, if it goes on, and the item it gave.
     type Step = (Option<BatchIter>, Option<Result<RecordBatch>>);
-    fn next_of(mut batches: BatchIter) -> tokio::task::JoinHandle<Step> {
-        tokio::task::spawn_blocking(move || {
-            let item = batches.next();
-            (Some(batches), item)
-        })
+    fn step(mut batches: BatchIter) -> Step {
+        let item = batches.next();
+        (Some(batches), item)
     }
-    let first = tokio::task::spawn_blocking(move || -> Step {
-        match producer() {
-            Ok(mut batches) => {
-                let item = batches.next();
-                (Some(batches), item)
-            }
-            Err(e) => (None, Some(Err(e))),
-        }
+    let first = tokio::task::spawn_blocking(move || match producer() {
+        Ok(batches) => step(batches),
+        Err(e) => (None, Some(Err(e))),
     });
     futures::stream::unfold(Some(first), |pending| async move {
         let (batches, item) = match pending?.await {
@@ -511,7 +516,7 @@ where
         let item = item?;
         // After an error nothing more is made.
         let next = match (&item, batches) {
-            (Ok(_), Some(batches)) => Some(next_of(batches)),
+            (Ok(_), Some(batches)) => Some(tokio::task::spawn_blocking(move || step(batches))),
             _ => None,
         };
         Some((item, next))

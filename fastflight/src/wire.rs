@@ -6,6 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use base64::Engine;
+
 use crate::{Error, Result};
 
 /// The ticket key that names the request type (the Python package's spelling).
@@ -161,6 +163,83 @@ pub(crate) fn is_tls(location: &str) -> bool {
     location.starts_with("grpc+tls://") || location.starts_with("https://")
 }
 
+/// The header that carries credentials.
+pub const AUTHORIZATION: &str = "authorization";
+
+/// Credentials of a call, as its `authorization` header gives them. Their `Debug` shows
+/// no secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `Basic base64(user:password)`.
+    Basic {
+        /// The user.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// `Bearer token`.
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Basic { user, .. } => write!(f, "Basic {{ user: {user:?}, .. }}"),
+            Credentials::Bearer(_) => f.write_str("Bearer(..)"),
+        }
+    }
+}
+
+impl Credentials {
+    /// The credentials of an `authorization` header value: the scheme (`Basic` or
+    /// `Bearer`, any case), one space, then the rest. Basic credentials split on the
+    /// first `:`.
+    pub fn parse(header: &str) -> Result<Self> {
+        let (scheme, rest) = header.trim().split_once(' ').ok_or_else(|| {
+            unauthenticated("the authorization header must be `Bearer <token>` or `Basic <base64 of user:password>`")
+        })?;
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+            return Ok(Credentials::Bearer(rest.to_owned()));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    unauthenticated("Basic credentials must be the base64 of `user:password`")
+                })?;
+            let (user, password) = decoded.split_once(':').ok_or_else(|| {
+                unauthenticated("Basic credentials must be the base64 of `user:password`")
+            })?;
+            return Ok(Credentials::Basic {
+                user: user.to_owned(),
+                password: password.to_owned(),
+            });
+        }
+        Err(unauthenticated(
+            "the authorization header must be `Bearer <token>` or `Basic <base64 of user:password>`",
+        ))
+    }
+
+    /// The header value of these credentials.
+    pub fn header_value(&self) -> String {
+        match self {
+            Credentials::Basic { user, password } => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            ),
+            Credentials::Bearer(token) => format!("Bearer {token}"),
+        }
+    }
+}
+
+/// An `Unauthenticated` error.
+fn unauthenticated(message: &str) -> Error {
+    Error::status(tonic::Code::Unauthenticated, message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +272,30 @@ mod tests {
         let e = Compression::from_header(Some("gzip")).unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert!(e.to_string().contains(COMPRESSION_HEADER), "{e}");
+    }
+
+    #[test]
+    fn headers_parse_and_refuse_with_reasons() {
+        let basic = Credentials::Basic {
+            user: "ada".into(),
+            password: "pa:ss".into(),
+        };
+        assert_eq!(Credentials::parse(&basic.header_value()).unwrap(), basic);
+        assert_eq!(
+            Credentials::parse("bearer abc").unwrap(),
+            Credentials::Bearer("abc".into())
+        );
+        for bad in [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Basic !!!",
+            "Basic YWRh",
+            "Digest x",
+        ] {
+            let e = Credentials::parse(bad).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::Unauthenticated, "{bad}: {e}");
+        }
+        assert!(!format!("{basic:?}").contains("pa:ss"));
     }
 }

@@ -24,17 +24,14 @@ pub mod token;
 
 use std::sync::Arc;
 
-use base64::Engine;
 use futures::future::BoxFuture;
 use tonic::Code;
 
 use crate::{Error, Result};
 
+pub use crate::wire::{Credentials, AUTHORIZATION};
 pub use files::{hash_password, TokensFile, UsersFile};
 pub use token::TokenSigner;
-
-/// The header that carries credentials.
-pub const AUTHORIZATION: &str = "authorization";
 
 /// The caller of a service, as an [`Authenticator`] named it: a name and roles.
 #[derive(Clone, PartialEq, Eq)]
@@ -75,75 +72,6 @@ impl std::fmt::Debug for Identity {
             .field("name", &self.name())
             .field("roles", &self.roles())
             .finish()
-    }
-}
-
-/// Credentials of a call, as its `authorization` header gives them. Their `Debug` shows
-/// no secret.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// `Basic base64(user:password)`.
-    Basic {
-        /// The user.
-        user: String,
-        /// The password.
-        password: String,
-    },
-    /// `Bearer token`.
-    Bearer(String),
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::Basic { user, .. } => write!(f, "Basic {{ user: {user:?}, .. }}"),
-            Credentials::Bearer(_) => f.write_str("Bearer(..)"),
-        }
-    }
-}
-
-impl Credentials {
-    /// The credentials of an `authorization` header value: the scheme (`Basic` or
-    /// `Bearer`, any case), one space, then the rest. Basic credentials split on the
-    /// first `:`.
-    pub fn parse(header: &str) -> Result<Self> {
-        let (scheme, rest) = header.trim().split_once(' ').ok_or_else(|| {
-            unauthenticated("the authorization header must be `Bearer <token>` or `Basic <base64 of user:password>`")
-        })?;
-        let rest = rest.trim();
-        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
-            return Ok(Credentials::Bearer(rest.to_owned()));
-        }
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(rest)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| {
-                    unauthenticated("Basic credentials must be the base64 of `user:password`")
-                })?;
-            let (user, password) = decoded.split_once(':').ok_or_else(|| {
-                unauthenticated("Basic credentials must be the base64 of `user:password`")
-            })?;
-            return Ok(Credentials::Basic {
-                user: user.to_owned(),
-                password: password.to_owned(),
-            });
-        }
-        Err(unauthenticated(
-            "the authorization header must be `Bearer <token>` or `Basic <base64 of user:password>`",
-        ))
-    }
-
-    /// The header value of these credentials.
-    pub fn header_value(&self) -> String {
-        match self {
-            Credentials::Basic { user, password } => format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-            ),
-            Credentials::Bearer(token) => format!("Bearer {token}"),
-        }
     }
 }
 
@@ -288,46 +216,4 @@ impl Auth {
 /// An `Unauthenticated` error.
 pub(crate) fn unauthenticated(message: impl Into<String>) -> Error {
     Error::status(Code::Unauthenticated, message)
-}
-
-/// Builds identities from the `Identity` argument of a service: the caller, or
-/// `Unauthenticated` when the server authenticates nobody.
-impl crate::service::FromCall for Identity {
-    fn from_call(call: &crate::service::Call<'_>) -> Result<Self> {
-        call.context().identity().cloned().ok_or_else(|| {
-            unauthenticated(
-                "this service needs to know its caller, and this server authenticates nobody (configure an authenticator)",
-            )
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers_parse_and_refuse_with_reasons() {
-        let basic = Credentials::Basic {
-            user: "ada".into(),
-            password: "pa:ss".into(),
-        };
-        assert_eq!(Credentials::parse(&basic.header_value()).unwrap(), basic);
-        assert_eq!(
-            Credentials::parse("bearer abc").unwrap(),
-            Credentials::Bearer("abc".into())
-        );
-        for bad in [
-            "",
-            "Bearer",
-            "Bearer ",
-            "Basic !!!",
-            "Basic YWRh",
-            "Digest x",
-        ] {
-            let e = Credentials::parse(bad).unwrap_err();
-            assert_eq!(e.code(), Code::Unauthenticated, "{bad}: {e}");
-        }
-        assert!(!format!("{basic:?}").contains("pa:ss"));
-    }
 }

@@ -356,13 +356,7 @@ async fn the_client_authenticates_with_a_handshake_or_a_token() {
         .to_owned();
     assert_eq!(name, "ada");
     assert_eq!(
-        ada.fetch(Secret { rows: 3 })
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap()
-            .num_rows(),
+        crate::support::rows_of(ada.fetch(Secret { rows: 3 }).await).await,
         3
     );
     let etl = client.clone().with_bearer(TOKEN).unwrap();
@@ -436,26 +430,8 @@ async fn the_client_renews_its_token_before_it_expires() {
         .authenticate_basic("ada", "lovelace")
         .await
         .unwrap();
-    assert_eq!(
-        ada.fetch(Hello {})
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap()
-            .num_rows(),
-        1
-    );
+    assert_eq!(crate::support::rows_of(ada.fetch(Hello {}).await).await, 1);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        ada.fetch(Hello {})
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap()
-            .num_rows(),
-        1
-    );
+    assert_eq!(crate::support::rows_of(ada.fetch(Hello {}).await).await, 1);
     assert_eq!(ada.list_services().await.unwrap().len(), 2);
 }

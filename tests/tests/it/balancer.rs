@@ -139,29 +139,17 @@ async fn nginx_spreads_calls_over_three_replicas() {
         .unwrap();
     let echo = r#"{"param_type": "fastflight.demo_services.echo_demo.EchoParams"}"#;
     for _ in 0..300 {
-        let rows = client
-            .fetch_ticket(echo)
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap()
-            .num_rows();
-        assert_eq!(rows, 1);
+        assert_eq!(
+            crate::support::rows_of(client.fetch_ticket(echo).await).await,
+            1
+        );
     }
     // A bulk stream through the balancer.
     let big = r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 2000000}"#;
-    let rows: usize = client
-        .fetch_ticket(big)
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap()
-        .iter()
-        .map(|b| b.num_rows())
-        .sum();
-    assert_eq!(rows, 2_000_000);
+    assert_eq!(
+        crate::support::rows_of(client.fetch_ticket(big).await).await,
+        2_000_000
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let echoes: Vec<usize> = logs
         .iter()

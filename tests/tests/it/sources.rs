@@ -555,33 +555,25 @@ async fn bad_paths_and_unbounded_requests_are_refused_by_name() {
     assert!(e.to_string().contains("first line"), "{e}");
     // Batch sizes far beyond any sense are bounded, not allocated.
     for batch_size in [1_000_000_000_000_usize, 1 << 62, usize::MAX] {
-        let batch = client
-            .fetch(CsvFile {
-                path: "numbers.csv".into(),
-                columns: None,
-                limit: Some(5),
-                batch_size: Some(batch_size),
-            })
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap();
-        assert_eq!(batch.num_rows(), 5, "batch_size {batch_size}");
-        let batch = client
-            .fetch(ParquetFile {
-                path: "numbers.parquet".into(),
-                columns: None,
-                limit: None,
-                batch_size: Some(batch_size),
-            })
-            .await
-            .unwrap()
-            .concat()
-            .await
-            .unwrap();
+        let csv = client.fetch(CsvFile {
+            path: "numbers.csv".into(),
+            columns: None,
+            limit: Some(5),
+            batch_size: Some(batch_size),
+        });
         assert_eq!(
-            batch.num_rows(),
+            crate::support::rows_of(csv.await).await,
+            5,
+            "batch_size {batch_size}"
+        );
+        let parquet = client.fetch(ParquetFile {
+            path: "numbers.parquet".into(),
+            columns: None,
+            limit: None,
+            batch_size: Some(batch_size),
+        });
+        assert_eq!(
+            crate::support::rows_of(parquet.await).await,
             FILE_ROWS as usize,
             "batch_size {batch_size}"
         );

@@ -75,6 +75,18 @@ pub async fn client(server: &TestServer) -> fastflight::Client {
 }
 
 /// The `n` column of all batches, in order.
+/// The rows of a result, read to its end (an error fails the test).
+pub async fn rows_of(stream: fastflight::Result<fastflight::RecordBatchStream>) -> usize {
+    stream
+        .unwrap()
+        .collect()
+        .await
+        .unwrap()
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum()
+}
+
 pub fn column_n(batches: &[RecordBatch]) -> Vec<i64> {
     batches
         .iter()
