@@ -2,7 +2,8 @@
 //! `fastflight` package; and the load-balancer test, which needs `nginx`. Without them
 //! the tests are compiled as ignored, with the reason, so `cargo test` shows them as
 //! such; with `FASTFLIGHT_REQUIRE_PYARROW` (or `FASTFLIGHT_REQUIRE_NGINX`) set, as in CI,
-//! their absence fails the build.
+//! their absence fails the build. The test of peers named by DNS needs a name with three
+//! loopback addresses (`FASTFLIGHT_REQUIRE_PEER_NAME`).
 
 use std::process::Command;
 
@@ -10,6 +11,8 @@ const MODULES: &str = "pyarrow.flight, fastflight";
 
 fn main() {
     nginx();
+    peer_name();
+    script();
     println!("cargo::rustc-check-cfg=cfg(no_python_interop)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_PYARROW");
@@ -57,4 +60,40 @@ fn nginx() {
     }
     println!("cargo::rustc-cfg=no_nginx");
     println!("cargo::warning=nginx is not installed: the load-balancer test is ignored (apt-get install -y nginx-light)");
+}
+
+/// Sets `no_peer_name` unless `peers.fastflight.test` resolves to 127.0.0.2, 127.0.0.3
+/// and 127.0.0.4, as the test of peers named by DNS needs.
+fn peer_name() {
+    use std::net::ToSocketAddrs;
+    println!("cargo::rustc-check-cfg=cfg(no_peer_name)");
+    println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_PEER_NAME");
+    println!("cargo::rerun-if-changed=/etc/hosts");
+    let mut found: Vec<String> = ("peers.fastflight.test", 1)
+        .to_socket_addrs()
+        .map(|addrs| addrs.map(|a| a.ip().to_string()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found.dedup();
+    if found == ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        return;
+    }
+    let fix = "add `127.0.0.2 peers.fastflight.test`, and the same for 127.0.0.3 and 127.0.0.4, to /etc/hosts";
+    if std::env::var_os("FASTFLIGHT_REQUIRE_PEER_NAME").is_some() {
+        panic!("FASTFLIGHT_REQUIRE_PEER_NAME is set, but peers.fastflight.test resolves to {found:?}: {fix}");
+    }
+    println!("cargo::rustc-cfg=no_peer_name");
+    println!("cargo::warning=peers.fastflight.test resolves to {found:?}: the test of peers named by DNS is ignored ({fix})");
+}
+
+/// Sets `no_script` when `script` (util-linux), which makes the progress test's
+/// terminal, is not installed.
+fn script() {
+    println!("cargo::rustc-check-cfg=cfg(no_script)");
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("cargo::rustc-cfg=no_script");
+        println!(
+            "cargo::warning=`script` (util-linux) is not installed: the progress test is ignored"
+        );
+    }
 }

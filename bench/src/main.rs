@@ -111,6 +111,8 @@ enum ServerKind {
 #[derive(Clone, Copy, ValueEnum)]
 enum ClientKind {
     Fastflight,
+    /// fastflight's client with retries and a circuit breaker (the `default` preset).
+    Resilient,
     /// fastflight's client over TLS with a bearer token.
     Secure,
     Raw,
@@ -133,6 +135,19 @@ fn client(
             bulk,
             || async {
                 fastflight::Client::connect(location)
+                    .await
+                    .map(clients::Fastflight)
+                    .map_err(|e| e.to_string())
+            },
+            plan,
+        )?,
+        ClientKind::Resilient => clients::measure(
+            &small,
+            bulk,
+            || async {
+                fastflight::Client::builder(location)
+                    .resilience(fastflight::resilience::Resilience::default())
+                    .connect()
                     .await
                     .map(clients::Fastflight)
                     .map_err(|e| e.to_string())

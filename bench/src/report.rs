@@ -215,6 +215,11 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             Box::new(|| plan.rust_client("fastflight", &ff.location, FF_PAYLOAD, FF_ECHO)),
         ),
         (
+            "fastflight ← fastflight client + resilience",
+            &ff,
+            Box::new(|| plan.rust_client("resilient", &ff.location, FF_PAYLOAD, FF_ECHO)),
+        ),
+        (
             "fastflight TLS + token ← fastflight client",
             &secure,
             Box::new(|| plan.rust_client("secure", &secure.location, FF_PAYLOAD, FF_ECHO)),
@@ -300,7 +305,8 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
     drop(server);
 
     let find = |prefix: &str| systems.iter().find(|s| s.name.starts_with(prefix)).cloned();
-    let ff = find("fastflight ← fastflight").ok_or("no fastflight figures")?;
+    let ff = find("fastflight ← fastflight client").ok_or("no fastflight figures")?;
+    let resilient = find("fastflight ← fastflight client + resilience");
     let raw = find("raw arrow-flight").ok_or("no raw figures")?;
     let pyarrow = find("pyarrow ← pyarrow");
     let ratio = |a: f64, b: Option<f64>| b.map(|b| a / b);
@@ -310,6 +316,7 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         "throughput_vs_pyarrow": ratio(ff.mb_per_s, pyarrow.as_ref().map(|p| p.mb_per_s)),
         "calls_vs_pyarrow": ratio(ff.calls_per_s, pyarrow.as_ref().map(|p| p.calls_per_s)),
         "echo_p50_vs_pyarrow": ratio(ff.echo_p50_us, pyarrow.as_ref().map(|p| p.echo_p50_us)),
+        "resilience_echo_p50_cost": resilient.as_ref().map(|r| r.echo_p50_us / ff.echo_p50_us),
     });
 
     print_table(&systems, tcp, &big, &ratios);
@@ -388,11 +395,12 @@ fn print_table(systems: &[System], tcp: f64, big: &Value, ratios: &Value) {
             .unwrap_or_else(|| "n/a".into())
     };
     println!(
-        "ratios: throughput fastflight/raw {}, calls/s fastflight/raw {}, throughput fastflight/pyarrow {}, calls/s fastflight/pyarrow {}, echo p50 fastflight/pyarrow {}",
+        "ratios: throughput fastflight/raw {}, calls/s fastflight/raw {}, throughput fastflight/pyarrow {}, calls/s fastflight/pyarrow {}, echo p50 fastflight/pyarrow {}, echo p50 with resilience/without {}",
         show(&ratios["throughput_vs_raw"]),
         show(&ratios["calls_vs_raw"]),
         show(&ratios["throughput_vs_pyarrow"]),
         show(&ratios["calls_vs_pyarrow"]),
         show(&ratios["echo_p50_vs_pyarrow"]),
+        show(&ratios["resilience_echo_p50_cost"]),
     );
 }

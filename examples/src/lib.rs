@@ -25,6 +25,7 @@ pub use fastflight_demo_api::{
 };
 
 use fastflight::sources::files::{FileRoot, ReadOptions};
+use fastflight::sources::range::RangePart;
 use fastflight::sources::sqlite::{params_from_json, SqlitePool};
 use fastflight::sources::DEFAULT_BATCH_SIZE;
 
@@ -131,15 +132,20 @@ fn unit_float(x: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Runs a read-only query over the demo database.
-#[data_service]
+/// Runs a read-only query over the demo database; split by ranges of a column when the
+/// request asks for partitions (GetFlightInfo answers one endpoint per part).
+#[data_service(partitions = SqlQuery::split, ordered)]
 pub async fn sql_query(req: SqlQuery, db: State<SqlitePool>) -> fastflight::Result<BatchStream> {
     let params = params_from_json(&req.params)?;
-    Ok(db.stream(
-        &req.query,
-        params,
-        req.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
-    ))
+    let batch_size = req.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    match (req.part, req.partition_on.as_deref()) {
+        (Some(part), Some(column)) if req.partitions > 1 => {
+            let part = RangePart::new(column, part, req.partitions)?;
+            Ok(db.stream_part(&req.query, params, &part, batch_size))
+        }
+        // Asked for whole (DoGet of the unsplit request): every part at once.
+        _ => Ok(db.stream(&req.query, params, batch_size)),
+    }
 }
 
 /// Reads a CSV file of the data directory.

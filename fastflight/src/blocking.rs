@@ -77,6 +77,19 @@ impl Client {
         Ok(self)
     }
 
+    /// Sends a header with every call of this client (see
+    /// [`crate::Client::with_header`]); for one call, use a clone.
+    pub fn with_header(mut self, name: &str, value: &str) -> Result<Self> {
+        self.inner = self.inner.with_header(name, value)?;
+        Ok(self)
+    }
+
+    /// Gives every call of this client a deadline (see [`crate::Client::with_timeout`]).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.inner = self.inner.with_timeout(timeout);
+        self
+    }
+
     /// Fetches a typed request; the iterator yields batches as they arrive.
     pub fn fetch<R: FlightRequest>(&self, request: R) -> Result<RecordBatchIter> {
         let stream = self.runtime.block_on(self.inner.fetch(request))?;

@@ -41,6 +41,10 @@ pub use crate::wire::{Compression, COMPRESSION_HEADER};
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: FlightServiceClient<Channel>,
+    /// Further connections to the same location, taken in turn with `inner` by calls.
+    more: std::sync::Arc<[FlightServiceClient<Channel>]>,
+    /// The next connection's number.
+    turn: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     compression: Option<Compression>,
     headers: tonic::metadata::MetadataMap,
     timeout: Option<Duration>,
@@ -60,6 +64,7 @@ pub struct ClientBuilder {
     basic: Option<(String, String)>,
     bearer: Option<String>,
     resilience: Option<crate::resilience::Resilience>,
+    connections: usize,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -88,6 +93,24 @@ impl ClientBuilder {
     /// see [`crate::resilience`].
     pub fn resilience(mut self, resilience: crate::resilience::Resilience) -> Self {
         self.resilience = Some(resilience);
+        self
+    }
+
+    /// Opens `n` HTTP/2 connections to the location (1 by default, at most
+    /// [`MAX_CONNECTIONS`]) and spreads calls over them in turn: for many concurrent bulk
+    /// streams, where one connection's flow control and its one task per side are the
+    /// limit. Clients of a partitioned result's other locations get as many.
+    ///
+    /// ```no_run
+    /// # async fn run() -> fastflight::Result<()> {
+    /// let client = fastflight::Client::builder("grpc://127.0.0.1:8815")
+    ///     .connections(4)
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connections(mut self, n: usize) -> Self {
+        self.connections = n.clamp(1, MAX_CONNECTIONS);
         self
     }
 
@@ -122,11 +145,22 @@ impl ClientBuilder {
             }
             (false, None) => {}
         }
-        let channel = endpoint
-            .connect_with_connector(crate::socket::Connector)
-            .await
-            .map_err(|e| Error::connect(location, &e))?;
-        let mut client = Client::from_channel(channel);
+        let channels = futures::future::try_join_all((0..self.connections).map(|_| {
+            let endpoint = endpoint.clone();
+            async move {
+                endpoint
+                    .connect_with_connector(crate::socket::Connector)
+                    .await
+            }
+        }))
+        .await
+        .map_err(|e| Error::connect(location, &e))?;
+        let mut channels = channels.into_iter();
+        let first = channels
+            .next()
+            .ok_or_else(|| Error::Config("a client needs at least one connection".to_owned()))?;
+        let mut client = Client::from_channel(first);
+        client.more = channels.map(grpc_client).collect();
         client.tls = self.tls.clone();
         client.guard = self
             .resilience
@@ -188,15 +222,16 @@ impl Client {
             basic: None,
             bearer: None,
             resilience: None,
+            connections: 1,
         }
     }
 
     /// A client over a channel made elsewhere.
     pub fn from_channel(channel: Channel) -> Self {
         Self {
-            inner: FlightServiceClient::new(channel)
-                .max_decoding_message_size(usize::MAX)
-                .max_encoding_message_size(usize::MAX),
+            inner: grpc_client(channel),
+            more: std::sync::Arc::new([]),
+            turn: std::sync::Arc::default(),
             compression: None,
             headers: tonic::metadata::MetadataMap::new(),
             timeout: None,
@@ -204,6 +239,19 @@ impl Client {
             tls: None,
             partitioned: std::sync::Arc::default(),
             guard: None,
+        }
+    }
+
+    /// The connection the next call goes over: each in turn.
+    fn grpc(&self) -> FlightServiceClient<Channel> {
+        if self.more.is_empty() {
+            return self.inner.clone();
+        }
+        let turn =
+            self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % (self.more.len() + 1);
+        match turn {
+            0 => self.inner.clone(),
+            n => self.more[n - 1].clone(),
         }
     }
 
@@ -349,7 +397,8 @@ impl Client {
 
     /// Fetches the result of a typed request. A request of a partitioned service (the
     /// server's listing says which, learnt once per client) is read through its
-    /// endpoints ([`Client::fetch_spread`]); any other with one DoGet.
+    /// endpoints ([`Client::fetch_spread`]; a request the service leaves whole with one
+    /// DoGet still); any other with one DoGet.
     pub async fn fetch<R: FlightRequest>(&self, request: R) -> Result<RecordBatchStream> {
         let ticket = ticket::encode(&request)?;
         if self.is_partitioned(R::NAME).await {
@@ -382,19 +431,14 @@ impl Client {
     pub(crate) async fn info_of(&self, descriptor: FlightDescriptor) -> Result<FlightInfo> {
         self.guarded(|| async {
             let request = self.request(descriptor.clone());
-            Ok(self
-                .inner
-                .clone()
-                .get_flight_info(request)
-                .await?
-                .into_inner())
+            Ok(self.grpc().get_flight_info(request).await?.into_inner())
         })
         .await
     }
 
     /// A client of another location with this client's TLS and credentials.
     pub(crate) async fn at(&self, location: &str) -> Result<Client> {
-        let mut builder = Client::builder(location);
+        let mut builder = Client::builder(location).connections(self.more.len() + 1);
         if let Some(tls) = &self.tls {
             builder = builder.tls(tls.clone());
         }
@@ -420,7 +464,7 @@ impl Client {
         let mut deadline = self.timeout.map(|t| (Box::pin(tokio::time::sleep(t)), t));
         let open = || async {
             let request = self.request(Ticket::new(ticket.clone()));
-            let response = self.inner.clone().do_get(request).await?.into_inner();
+            let response = self.grpc().do_get(request).await?.into_inner();
             RecordBatchStream::start(FlightDataDecoder::new(
                 response.map_err(FlightErrorOf::from),
             ))
@@ -458,11 +502,16 @@ impl Client {
 
     /// Runs an action and returns the body of its first result.
     pub async fn action(&self, name: &str) -> Result<Bytes> {
+        self.action_with(name, Bytes::new()).await
+    }
+
+    /// Runs an action with a body and returns the body of its first result.
+    pub(crate) async fn action_with(&self, name: &str, body: Bytes) -> Result<Bytes> {
         self.fresh().await?;
         let mut results = self
             .guarded(|| async {
-                let action = self.request(Action::new(name.to_owned(), Bytes::new()));
-                Ok(self.inner.clone().do_action(action).await?.into_inner())
+                let action = self.request(Action::new(name.to_owned(), body.clone()));
+                Ok(self.grpc().do_action(action).await?.into_inner())
             })
             .await?;
         match results.message().await? {
@@ -475,8 +524,7 @@ impl Client {
     pub async fn list_flights(&self) -> Result<Vec<FlightInfo>> {
         self.fresh().await?;
         let stream = self
-            .inner
-            .clone()
+            .grpc()
             .list_flights(self.request(Criteria::default()))
             .await?
             .into_inner();
@@ -485,6 +533,17 @@ impl Client {
 }
 
 type FlightErrorOf = arrow_flight::error::FlightError;
+
+/// Connections a client opens to one location at most ([`ClientBuilder::connections`]).
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// The generated client over a channel, with no message size limit of its own (the
+/// server's frames are bounded by the server).
+fn grpc_client(channel: Channel) -> FlightServiceClient<Channel> {
+    FlightServiceClient::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX)
+}
 
 /// How often a connection with calls open is pinged, and how long an answer may take.
 const KEEPALIVE: Duration = Duration::from_secs(30);

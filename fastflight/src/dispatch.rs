@@ -41,8 +41,8 @@ pub(crate) const MAX_PARTITIONS: usize = 1024;
 
 /// A request as GetFlightInfo describes it.
 pub(crate) struct Plan {
-    /// The result's schema.
-    pub(crate) schema: SchemaRef,
+    /// The result's schema, when it was asked for.
+    pub(crate) schema: Option<SchemaRef>,
     /// The tickets of its parts, one per endpoint.
     pub(crate) parts: Vec<bytes::Bytes>,
     /// Whether the parts are read in order.
@@ -279,13 +279,21 @@ impl Dispatcher {
     }
 
     /// What GetFlightInfo answers: the result's schema (as [`Dispatcher::schema`] gives
-    /// it) and the tickets of the request's parts, one per endpoint: those of the
-    /// service's `partitions` function, or the request itself.
-    pub(crate) async fn plan(&self, ticket: &[u8], ctx: Context) -> Result<Plan> {
+    /// it; only when `schema`, so the `endpoints` action runs no service) and the tickets
+    /// of the request's parts, one per endpoint: those of the service's `partitions`
+    /// function, or the request itself.
+    pub(crate) async fn plan(&self, ticket: &[u8], ctx: Context, schema: bool) -> Result<Plan> {
         let (entry, fields) = self.resolve(ticket)?;
         let Some(split) = entry.partitions else {
+            let schema = if schema {
+                Some(self.schema_of(entry, fields, ctx, true).await?)
+            } else {
+                let request = ((entry.request)().decode)(fields)?;
+                entry.admit(ctx.identity(), &request)?;
+                None
+            };
             return Ok(Plan {
-                schema: self.schema_of(entry, fields, ctx, true).await?,
+                schema,
                 parts: vec![bytes::Bytes::copy_from_slice(ticket)],
                 ordered: entry.ordered,
             });
@@ -303,9 +311,10 @@ impl Dispatcher {
                 ),
             ));
         }
-        let schema = match entry.schema {
-            Some(schema) => schema(),
-            None => self.schema_of(entry, fields, ctx, true).await?,
+        let schema = match (schema, entry.schema) {
+            (false, _) => None,
+            (true, Some(schema)) => Some(schema()),
+            (true, None) => Some(self.schema_of(entry, fields, ctx, true).await?),
         };
         Ok(Plan {
             schema,

@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow_flight::{FlightDescriptor, FlightInfo};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
+use prost::Message;
 use tokio::sync::Mutex;
 
 use crate::client::{Client, RecordBatchStream};
@@ -21,11 +23,25 @@ impl Client {
     /// one is down, this server when it names none), an endpoint that fails midway read
     /// again as a whole (its partial batches dropped, so no row is lost or doubled);
     /// batches in endpoint order when the server says `ordered`, else as endpoints end.
+    ///
+    /// The endpoints come from the server's `endpoints` action (GetFlightInfo without the
+    /// schema, so no service runs before the reads); a server without it is asked
+    /// GetFlightInfo.
     pub async fn fetch_spread(&self, ticket: impl Into<Bytes>) -> Result<RecordBatchStream> {
-        self.fresh().await?;
-        let info = self
-            .info_of(FlightDescriptor::new_cmd(ticket.into()))
-            .await?;
+        let ticket = ticket.into();
+        let info = match self.action_with("endpoints", ticket.clone()).await {
+            Ok(body) => FlightInfo::decode(body).map_err(|e| {
+                Error::status(tonic::Code::Internal, format!("bad endpoints answer: {e}"))
+            })?,
+            Err(e)
+                if e.code() == tonic::Code::InvalidArgument
+                    && e.to_string().contains("unknown action") =>
+            {
+                self.fresh().await?;
+                self.info_of(FlightDescriptor::new_cmd(ticket)).await?
+            }
+            Err(e) => return Err(e),
+        };
         read(self, info).await
     }
 }
@@ -38,12 +54,17 @@ const ROUNDS: usize = 2;
 
 /// The batches of every endpoint of `info`.
 async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
-    let schema = Arc::new(info.clone().try_decode_schema().map_err(|e| {
-        Error::status(
-            tonic::Code::Internal,
-            format!("the FlightInfo's schema: {e}"),
-        )
-    })?);
+    // Without a schema (the `endpoints` action), the parts' own schema is the result's.
+    let schema: Option<SchemaRef> = if info.schema.is_empty() {
+        None
+    } else {
+        Some(Arc::new(info.clone().try_decode_schema().map_err(|e| {
+            Error::status(
+                tonic::Code::Internal,
+                format!("the FlightInfo's schema: {e}"),
+            )
+        })?))
+    };
     let clients = Arc::new(Clients {
         origin: client.clone(),
         by_location: Mutex::default(),
@@ -73,13 +94,26 @@ async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
         }
     });
     let parts = futures::stream::iter(parts);
-    let batches = if info.ordered {
+    let mut parts = if info.ordered {
         parts.buffered(PARALLEL_ENDPOINTS).boxed()
     } else {
         parts.buffer_unordered(PARALLEL_ENDPOINTS).boxed()
     };
-    let batches = batches
-        .map_ok(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
+    let (schema, parts) = match schema {
+        Some(schema) => (schema, parts),
+        // The first part read gives the schema; it goes first still.
+        None => match parts.next().await {
+            Some(first) => {
+                let first = first?;
+                let schema = first.0.clone();
+                let first = futures::stream::once(async { Ok(first) });
+                (schema, first.chain(parts).boxed())
+            }
+            None => (Arc::new(arrow::datatypes::Schema::empty()), parts),
+        },
+    };
+    let batches = parts
+        .map_ok(|(_, batches)| futures::stream::iter(batches.into_iter().map(Ok)))
         .try_flatten()
         .boxed();
     Ok(RecordBatchStream::of_parts(schema, batches))
@@ -129,14 +163,16 @@ impl Clients {
         &self,
         ticket: bytes::Bytes,
         locations: &[String],
-    ) -> Result<Vec<RecordBatch>> {
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         let candidates = candidates(locations);
         let mut last = None;
         for _ in 0..ROUNDS {
             for location in &candidates {
                 let attempt = async {
                     let client = self.at(*location).await?;
-                    client.fetch_ticket(ticket.clone()).await?.collect().await
+                    let stream = client.fetch_ticket(ticket.clone()).await?;
+                    let schema = stream.schema();
+                    Ok::<_, Error>((schema, stream.collect().await?))
                 };
                 match attempt.await {
                     Ok(batches) => return Ok(batches),

@@ -72,7 +72,6 @@ pub mod server;
 pub mod service;
 #[cfg(feature = "client")]
 mod socket;
-#[cfg(feature = "server")]
 pub mod sources;
 pub mod ticket;
 pub mod tls;

@@ -28,6 +28,7 @@ use crate::{Error, Result};
 
 /// How the pause between attempts grows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Strategy {
     /// The base delay each time.
     Fixed,
@@ -158,6 +159,7 @@ impl Resilience {
 
 /// The state of a circuit, as [`crate::Client::circuit`] reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Circuit {
     /// Calls go through.
     Closed,

@@ -419,6 +419,41 @@ impl Emitter {
         }
     }
 
+    /// Sends one batch from an async producer ([`produce`]), and waits until the reader
+    /// has taken it (or [`Stopped`]: the stream was dropped, or its reader stalled past
+    /// the server's `stall_timeout`).
+    pub async fn send_async(&self, batch: RecordBatch) -> std::result::Result<(), Stopped> {
+        let room = self.room.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let room = match room {
+            Some(room) => room,
+            None => self.room_async().await?,
+        };
+        room.send(Ok(batch));
+        let room = self.room_async().await?;
+        *self.room.lock().unwrap_or_else(|p| p.into_inner()) = Some(room);
+        Ok(())
+    }
+
+    async fn room_async(&self) -> std::result::Result<Room, Stopped> {
+        let wait = self.tx.clone().reserve_owned();
+        let Some(limit) = self.serving.stall_timeout else {
+            return wait.await.map_err(|_| Stopped);
+        };
+        match tokio::time::timeout(limit, wait).await {
+            Ok(room) => room.map_err(|_| Stopped),
+            Err(_) => {
+                self.stalled
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                Err(Stopped)
+            }
+        }
+    }
+
+    /// Completes once the stream is dropped.
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
+
     /// The caller's address, when the call came over the network.
     pub fn peer(&self) -> Option<std::net::IpAddr> {
         self.serving.peer
@@ -449,19 +484,45 @@ pub fn produce_blocking<F>(producer: F) -> BatchStream
 where
     F: FnOnce(&Emitter) -> Result<()> + Send + 'static,
 {
+    produced(|emitter| {
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = producer(&emitter) {
+                let _ = emitter.put(Err(e));
+            }
+        })
+    })
+}
+
+/// Runs an async producer as a task of its own, as [`produce_blocking`] runs a blocking
+/// one: its batches reach the stream through a channel of one ([`Emitter::send_async`]),
+/// and [`Emitter::closed`] tells it at once when the stream is dropped (to cancel a
+/// database statement, say).
+pub fn produce<F, Fut>(producer: F) -> BatchStream
+where
+    F: FnOnce(Emitter) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+{
+    produced(|emitter| {
+        tokio::spawn(async move {
+            let tx = emitter.tx.clone();
+            if let Err(e) = producer(emitter).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        })
+    })
+}
+
+/// The stream of a producer `start`ed with its emitter: its batches, then an error when
+/// it stalled, a panic resumed where the stream is polled.
+fn produced(start: impl FnOnce(Emitter) -> tokio::task::JoinHandle<()>) -> BatchStream {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(1);
     let serving = Serving::current();
     let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let emitter = Emitter {
+    let task = start(Emitter {
         tx,
         room: std::sync::Mutex::new(None),
         serving,
         stalled: Arc::clone(&stalled),
-    };
-    let task = tokio::task::spawn_blocking(move || {
-        if let Err(e) = producer(&emitter) {
-            let _ = emitter.put(Err(e));
-        }
     });
     let ended = futures::stream::once(async move {
         if let Err(e) = task.await {

@@ -169,6 +169,7 @@ pub const AUTHORIZATION: &str = "authorization";
 /// Credentials of a call, as its `authorization` header gives them. Their `Debug` shows
 /// no secret.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Credentials {
     /// `Basic base64(user:password)`.
     Basic {

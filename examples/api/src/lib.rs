@@ -115,8 +115,13 @@ impl SyntheticParams {
 
 /// A read-only SQL query over the demo SQLite database (tables `trades`, `symbols`,
 /// `daily_bars`), with parameters bound to `?1`, `?2`, ...
-#[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
-#[flight(name = "fastflight.demo.SqlQuery")]
+///
+/// With `partitions` above 1 and an integer column named in `partition_on`, GetFlightInfo
+/// answers one endpoint per range of that column (equal widths between its smallest and
+/// largest value over the query; rows where it is NULL in the first part), each an
+/// ordinary `SqlQuery` with its `part` set: their union is the unsplit answer.
+#[derive(Debug, Clone, Default, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "fastflight.demo.SqlQuery", validate = SqlQuery::check)]
 pub struct SqlQuery {
     /// One SELECT statement.
     pub query: String,
@@ -126,6 +131,69 @@ pub struct SqlQuery {
     /// Rows per batch.
     #[serde(default)]
     pub batch_size: Option<usize>,
+    /// Parts the answer is split into by ranges of `partition_on` (1: not split).
+    #[serde(default, skip_serializing_if = "is_at_most_one")]
+    pub partitions: u32,
+    /// The integer column the parts are cut on (`id`, say); needed with `partitions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_on: Option<String>,
+    /// Which part (from 0) this request reads; set in the parts GetFlightInfo answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
+}
+
+fn is_at_most_one(n: &u32) -> bool {
+    *n <= 1
+}
+
+impl SqlQuery {
+    /// A query with no parameters, unsplit.
+    pub fn new(query: impl Into<String>) -> Self {
+        Self {
+            query: query.into(),
+            ..Self::default()
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.partitions > MAX_PARTITIONS {
+            return Err(format!(
+                "field `partitions` must be from 1 to {MAX_PARTITIONS}"
+            ));
+        }
+        if self.partitions > 1 {
+            match &self.partition_on {
+                Some(column) => fastflight::sources::range::check_column(column)?,
+                None => {
+                    return Err(
+                        "field `partition_on` must name an integer column to split on when `partitions` is above 1"
+                            .to_owned(),
+                    )
+                }
+            }
+        }
+        match self.part {
+            Some(part) if part >= self.partitions.max(1) => Err(format!(
+                "field `part` must be below `partitions` ({})",
+                self.partitions.max(1)
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The parts of this request: one per range of `partition_on`, or the request
+    /// itself when it is not split (or is a part already).
+    pub fn split(&self) -> Vec<SqlQuery> {
+        if self.partitions <= 1 || self.part.is_some() {
+            return vec![self.clone()];
+        }
+        (0..self.partitions)
+            .map(|part| SqlQuery {
+                part: Some(part),
+                ..self.clone()
+            })
+            .collect()
+    }
 }
 
 /// A CSV file of the demo's data directory (`trades.csv`).

@@ -10,19 +10,26 @@ use crate::ctxt::Ctxt;
 /// name would be hidden behind them.
 pub const CLIENT_METHODS: &[&str] = &[
     "action",
+    "at",
+    "authenticate_basic",
+    "circuit",
     "clone",
     "clone_from",
     "connect",
     "fetch",
     "fetch_request",
+    "fetch_spread",
     "fetch_ticket",
     "flight_client",
     "flight_info",
     "fmt",
+    "is_partitioned",
+    "iter",
     "from_channel",
     "list_flights",
     "list_services",
     "to_owned",
+    "with_bearer",
     "with_compression",
     "with_header",
     "with_timeout",
@@ -81,5 +88,53 @@ pub fn check(cx: &Ctxt, model: &Request<'_>) {
                 model.ident, method.name
             ),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CLIENT_METHODS;
+
+    /// Every method of the clients' own `impl` blocks is in [`CLIENT_METHODS`], read from
+    /// the sources themselves, so a method added to a client cannot hide a stub silently.
+    #[test]
+    fn the_list_holds_every_method_of_the_clients() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fastflight/src");
+        let mut missing = Vec::new();
+        let mut seen = 0;
+        for file in ["client.rs", "blocking.rs", "endpoints.rs"] {
+            let text = std::fs::read_to_string(src.join(file)).expect("client source");
+            let parsed = syn::parse_file(&text).expect("client source parses");
+            for item in parsed.items {
+                let syn::Item::Impl(block) = item else {
+                    continue;
+                };
+                let syn::Type::Path(ty) = &*block.self_ty else {
+                    continue;
+                };
+                if !ty.path.is_ident("Client") {
+                    continue;
+                }
+                for item in block.items {
+                    let syn::ImplItem::Fn(method) = item else {
+                        continue;
+                    };
+                    let public = matches!(method.vis, syn::Visibility::Public(_));
+                    if !public || method.sig.receiver().is_none() {
+                        continue;
+                    }
+                    seen += 1;
+                    let name = method.sig.ident.to_string();
+                    if !CLIENT_METHODS.contains(&name.as_str()) {
+                        missing.push(format!("{file}: {name}"));
+                    }
+                }
+            }
+        }
+        assert!(
+            seen > 12,
+            "only {seen} client methods found: the sources moved?"
+        );
+        assert!(missing.is_empty(), "add to CLIENT_METHODS: {missing:?}");
     }
 }

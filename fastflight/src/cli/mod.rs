@@ -98,7 +98,7 @@ struct FlightArgs {
     /// This server's location as clients reach it, named in the endpoints of partitioned requests.
     #[arg(long, env = "FASTFLIGHT_ADVERTISE")]
     advertise: Option<String>,
-    /// The other servers of the same services (comma-separated locations): partitioned requests are spread over them.
+    /// The other servers of the same services (comma-separated locations): partitioned requests are spread over them. A DNS name stands for every address it resolves to (a headless service).
     #[arg(long, env = "FASTFLIGHT_PEERS", value_delimiter = ',')]
     peers: Vec<String>,
 }
@@ -165,6 +165,9 @@ struct ServeArgs {
     /// Retries and circuit breaker of the gateway's calls to its Flight server (start-rest-server): none, default, aggressive or conservative.
     #[arg(long, env = "FASTFLIGHT_RESILIENCE_PRESET", default_value = "default")]
     resilience_preset: String,
+    /// HTTP/2 connections the gateway opens to its Flight server (start-rest-server), calls taking them in turn.
+    #[arg(long, env = "FASTFLIGHT_CONNECTIONS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    connections: u16,
     /// The CA (PEM) to trust for a grpc+tls:// Flight server the gateway forwards to (start-rest-server).
     #[arg(long, env = "FASTFLIGHT_FLIGHT_TLS_CA")]
     flight_tls_ca: Option<PathBuf>,
@@ -265,6 +268,9 @@ struct CredentialArgs {
     /// Retries and circuit breaker: none, default, aggressive or conservative.
     #[arg(long, env = "FASTFLIGHT_RESILIENCE_PRESET", default_value = "default")]
     resilience_preset: String,
+    /// HTTP/2 connections to open to each location, calls (and a partitioned result's endpoints) taking them in turn.
+    #[arg(long, env = "FASTFLIGHT_CONNECTIONS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    connections: u16,
     /// The CA (PEM) to trust for a grpc+tls:// location (the public roots otherwise).
     #[arg(long, env = "FASTFLIGHT_TLS_CA")]
     tls_ca: Option<PathBuf>,
@@ -279,9 +285,11 @@ struct CredentialArgs {
 impl CredentialArgs {
     /// A client of `location` with these credentials and TLS.
     async fn connect(&self, location: &str) -> Result<crate::Client> {
-        let mut builder = crate::Client::builder(location).resilience(
-            crate::resilience::Resilience::preset(&self.resilience_preset)?,
-        );
+        let mut builder = crate::Client::builder(location)
+            .resilience(crate::resilience::Resilience::preset(
+                &self.resilience_preset,
+            )?)
+            .connections(self.connections.into());
         if let Some(ca) = &self.tls_ca {
             builder = builder.tls(crate::tls::ClientTls::new().ca_file(ca)?);
         }
@@ -388,6 +396,7 @@ where
                     tls: serve.tls()?,
                     flight_tls_ca: serve.flight_tls_ca.clone(),
                     resilience: crate::resilience::Resilience::preset(&serve.resilience_preset)?,
+                    connections: serve.connections.into(),
                 }),
                 grace: serve.grace(),
             })
@@ -409,6 +418,7 @@ where
                     tls: serve.tls()?,
                     flight_tls_ca: serve.flight_tls_ca.clone(),
                     resilience: crate::resilience::Resilience::preset(&serve.resilience_preset)?,
+                    connections: serve.connections.into(),
                 }),
                 grace: serve.grace(),
             })

@@ -25,6 +25,8 @@ pub(super) struct GatewayPlan {
     pub flight_tls_ca: Option<std::path::PathBuf>,
     /// Retries and breaker of the calls to a proxied Flight server.
     pub resilience: crate::resilience::Resilience,
+    /// HTTP/2 connections to the Flight server it forwards to.
+    pub connections: usize,
 }
 
 pub(super) struct Plan {
@@ -46,8 +48,9 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
         Some(g) => {
             let source = match (&g.proxy_to, &flight) {
                 (Some(location), _) => {
-                    let mut client =
-                        crate::Client::builder(location).resilience(g.resilience.clone());
+                    let mut client = crate::Client::builder(location)
+                        .resilience(g.resilience.clone())
+                        .connections(g.connections);
                     if let Some(ca) = &g.flight_tls_ca {
                         client = client.tls(crate::tls::ClientTls::new().ca_file(ca)?);
                     }

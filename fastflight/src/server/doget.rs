@@ -41,7 +41,7 @@ impl FlightRoutes {
     pub(super) fn new(
         dispatcher: Dispatcher,
         max_flight_data_size: usize,
-        topology: super::flight::Topology,
+        topology: super::peers::Topology,
     ) -> Self {
         let generated = FlightServiceServer::new(FlightHandler::new(dispatcher.clone(), topology))
             .max_decoding_message_size(dispatcher.max_request_bytes())

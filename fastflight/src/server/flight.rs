@@ -21,6 +21,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "JSON array of the registered services: request name, handler, fields",
     ),
     (
+        "endpoints",
+        "the FlightInfo of the request JSON in the body, without its schema (no service runs): its endpoints, one per part, and whether they are ordered",
+    ),
+    (
         "health",
         "JSON object {\"status\": \"ok\", \"services\": N, \"streams_in_flight\": N}",
     ),
@@ -30,35 +34,44 @@ pub const ACTIONS: &[(&str, &str)] = &[
 #[derive(Clone)]
 pub(super) struct FlightHandler {
     dispatcher: Dispatcher,
-    topology: std::sync::Arc<Topology>,
-}
-
-/// Where a request's parts can be read: this server and its peers.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Topology {
-    /// This server's location as clients reach it.
-    pub(crate) advertise: String,
-    /// The other servers of the same services.
-    pub(crate) peers: Vec<String>,
-}
-
-impl Topology {
-    /// The locations of part `i`: none (this server) without peers; else a primary and a
-    /// fallback, spread round the servers.
-    pub(crate) fn locations_for(&self, i: usize) -> Vec<String> {
-        if self.peers.is_empty() {
-            return Vec::new();
-        }
-        let all: Vec<&String> = std::iter::once(&self.advertise)
-            .chain(&self.peers)
-            .collect();
-        let n = all.len();
-        vec![all[i % n].clone(), all[(i + 1) % n].clone()]
-    }
+    topology: std::sync::Arc<super::peers::Topology>,
 }
 
 impl FlightHandler {
-    pub(super) fn new(dispatcher: Dispatcher, topology: Topology) -> Self {
+    /// A request's FlightInfo: its endpoints (one per part, spread over the topology),
+    /// whether they are ordered, and its schema when `schema` (else none, and no service
+    /// runs: the `endpoints` action).
+    async fn info(
+        &self,
+        descriptor: FlightDescriptor,
+        ctx: Context,
+        schema: bool,
+    ) -> Result<FlightInfo, Status> {
+        let cmd = cmd_of(&descriptor)?.to_vec();
+        let plan = self.dispatcher.plan(&cmd, ctx, schema).await?;
+        let mut info = FlightInfo::new();
+        if let Some(schema) = &plan.schema {
+            info = info
+                .try_with_schema(schema)
+                .map_err(|e| Status::internal(e.to_string()))?;
+        }
+        let mut info = info
+            .with_descriptor(descriptor)
+            .with_ordered(plan.ordered)
+            .with_total_records(-1)
+            .with_total_bytes(-1);
+        let locations = self.topology.locations(plan.parts.len()).await;
+        for (part, locations) in plan.parts.into_iter().zip(locations) {
+            let mut endpoint = FlightEndpoint::new().with_ticket(Ticket::new(part));
+            for location in locations {
+                endpoint = endpoint.with_location(location);
+            }
+            info = info.with_endpoint(endpoint);
+        }
+        Ok(info)
+    }
+
+    pub(super) fn new(dispatcher: Dispatcher, topology: super::peers::Topology) -> Self {
         Self {
             dispatcher,
             topology: std::sync::Arc::new(topology),
@@ -124,23 +137,7 @@ impl FlightService for FlightHandler {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let ctx = Self::context(&request);
-        let descriptor = request.into_inner();
-        let cmd = cmd_of(&descriptor)?.to_vec();
-        let plan = self.dispatcher.plan(&cmd, ctx).await?;
-        let mut info = FlightInfo::new()
-            .try_with_schema(&plan.schema)
-            .map_err(|e| Status::internal(e.to_string()))?
-            .with_descriptor(descriptor)
-            .with_ordered(plan.ordered)
-            .with_total_records(-1)
-            .with_total_bytes(-1);
-        for (i, part) in plan.parts.into_iter().enumerate() {
-            let mut endpoint = FlightEndpoint::new().with_ticket(Ticket::new(part));
-            for location in self.topology.locations_for(i) {
-                endpoint = endpoint.with_location(location);
-            }
-            info = info.with_endpoint(endpoint);
-        }
+        let info = self.info(request.into_inner(), ctx, true).await?;
         Ok(Response::new(info))
     }
 
@@ -195,6 +192,11 @@ impl FlightService for FlightHandler {
         let body = match action.r#type.as_str() {
             "list_services" => {
                 json_bytes(&self.dispatcher.registry().services_for(who.identity()))?
+            }
+            "endpoints" => {
+                let descriptor = FlightDescriptor::new_cmd(action.body);
+                let info = self.info(descriptor, who, false).await?;
+                bytes::Bytes::from(prost::Message::encode_to_vec(&info))
             }
             "health" => json_bytes(&serde_json::json!({
                 "status": "ok",

@@ -9,6 +9,7 @@ mod doget;
 mod flight;
 mod grpc;
 mod ipc;
+mod peers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -124,6 +125,11 @@ impl ServerBuilder {
     /// The other servers of the same services: the parts of a partitioned request are
     /// spread over this server and its peers, each endpoint naming a primary and a
     /// fallback location. Without peers, endpoints name no location (this server).
+    ///
+    /// A peer given by a DNS name (`grpc://flight.default.svc:8815`, a Kubernetes
+    /// headless service) stands for every address the name resolves to, resolved again
+    /// every 5 seconds, this server's own address left out. With TLS, the certificates
+    /// then need the addresses among their names (IP subject alternative names).
     pub fn peers(mut self, peers: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.peers = peers.into_iter().map(Into::into).collect();
         self
@@ -288,13 +294,13 @@ impl ServerBuilder {
             routes: FlightRoutes::new(
                 dispatcher.clone(),
                 self.max_flight_data_size,
-                flight::Topology {
-                    advertise: self.advertise.clone().unwrap_or_else(|| {
+                peers::Topology::new(
+                    self.advertise.clone().unwrap_or_else(|| {
                         let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
                         format!("{scheme}://{local_addr}")
                     }),
-                    peers: self.peers.clone(),
-                },
+                    self.peers.clone(),
+                ),
             ),
             dispatcher,
             max_concurrent_streams: self.max_concurrent_streams,

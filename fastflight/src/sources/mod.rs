@@ -1,9 +1,14 @@
-//! Reusable data sources, each behind a cargo feature: SQLite (`sqlite`), CSV and
-//! Parquet files (`files`). They run on the blocking adapter, off the async threads,
-//! and stream batch by batch.
+//! Reusable data sources, each behind a cargo feature: SQLite (`sqlite`), PostgreSQL
+//! (`postgres`), CSV and Parquet files (`files`). They run on the blocking adapter, off the async threads,
+//! and stream batch by batch. [`range`] cuts a SQL query into parts by ranges of a
+//! column, for partitioned services over any of them (compiled without features, so a
+//! request type's crate can check its fields with it).
 
 #[cfg(feature = "files")]
 pub mod files;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod range;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

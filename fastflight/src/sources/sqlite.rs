@@ -47,6 +47,7 @@ use tonic::Code;
 
 use crate::fair::Shares;
 use crate::service::{produce_blocking, BatchStream, Emitter};
+use crate::sources::range::{read_bounds, Placeholders, RangePart};
 use crate::{Error, Result};
 
 pub use r2d2_sqlite::rusqlite;
@@ -198,6 +199,36 @@ impl SqlitePool {
                 other => other,
             }
         })
+    }
+}
+
+impl SqlitePool {
+    /// One part of `sql`'s rows, cut by ranges of a column (see
+    /// [`crate::sources::range`]): the column's bounds over the query are read first,
+    /// then the part's rows are streamed as [`SqlitePool::stream`] does.
+    pub fn stream_part(
+        &self,
+        sql: &str,
+        params: Vec<SqlValue>,
+        part: &RangePart,
+        batch_size: usize,
+    ) -> BatchStream {
+        use futures::{StreamExt, TryStreamExt};
+        let pool = self.clone();
+        let sql = sql.to_owned();
+        let part = part.clone();
+        let opened = async move {
+            let bounds: Vec<RecordBatch> = pool
+                .stream(&part.bounds_sql(&sql), params.clone(), 1)
+                .try_collect()
+                .await?;
+            let bounds = read_bounds(&bounds, part.column())?;
+            let (part_sql, extra) = part.sql(&sql, bounds, params.len(), Placeholders::Question);
+            let mut params = params;
+            params.extend(extra.into_iter().map(SqlValue::Integer));
+            Ok::<_, Error>(pool.stream(&part_sql, params, batch_size))
+        };
+        futures::stream::once(opened).try_flatten().boxed()
     }
 }
 

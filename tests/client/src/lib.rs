@@ -72,6 +72,7 @@ pub async fn call_every_service(client: &fastflight::Client) -> fastflight::Resu
             query: "SELECT count(*) AS n FROM trades WHERE quantity > ?1".into(),
             params: vec![serde_json::json!(0)],
             batch_size: None,
+            ..Default::default()
         })
         .await?
         .concat()

@@ -210,11 +210,11 @@ async fn start_rest_server_proxies_to_a_flight_server() {
 
 /// Under a terminal (a pseudo-terminal made by `script`), `call` shows its progress on stderr.
 #[test]
+#[cfg_attr(
+    no_script,
+    ignore = "`script` (util-linux) is not installed: it makes the test's terminal"
+)]
 fn call_shows_progress_on_a_terminal() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: `script` (util-linux) is not installed");
-        return;
-    }
     let server = DemoProcess::start();
     let output = temp_path("progress.csv");
     let command = format!(
@@ -286,6 +286,7 @@ async fn demo_serves_its_database_and_files() {
             query: "SELECT count(*) AS n, count(DISTINCT symbol) AS symbols FROM trades".into(),
             params: vec![],
             batch_size: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -302,6 +303,7 @@ async fn demo_serves_its_database_and_files() {
             query: "SELECT id, price FROM trades WHERE symbol = ?1 AND quantity > ?2".into(),
             params: vec!["AAPL".into(), 990.into()],
             batch_size: Some(100),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -47,10 +47,34 @@ async fn flight_info_with_a_declared_schema_does_not_run_the_service() {
         .unwrap()
         .into_inner();
     assert_eq!(Schema::try_from(&schema).unwrap(), *numbers_schema());
+    // The `endpoints` action: the FlightInfo without a schema.
+    let ticket = fastflight::ticket::encode(&BlockingEndless {}).unwrap();
+    let mut answers = client
+        .flight_client()
+        .do_action(arrow_flight::Action::new("endpoints", ticket.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let body = answers.message().await.unwrap().unwrap().body;
+    let info = <arrow_flight::FlightInfo as prost::Message>::decode(body).unwrap();
+    assert!(info.schema.is_empty());
+    assert_eq!(info.endpoint.len(), 1);
+    assert_eq!(info.endpoint[0].ticket.as_ref().unwrap().ticket, ticket);
+    assert!(info.endpoint[0].location.is_empty());
+    let e = client
+        .flight_client()
+        .do_action(arrow_flight::Action::new(
+            "endpoints",
+            r#"{"param_type":"tests.Pairs","rows":"x"}"#,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("field `rows`"), "{}", e.message());
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(
         !server.probes.producer_started.load(Ordering::SeqCst),
-        "the service ran for GetFlightInfo or GetSchema"
+        "the service ran for GetFlightInfo, GetSchema or the endpoints action"
     );
     // The probe can see a start: a DoGet runs the service.
     let mut stream = client.fetch(BlockingEndless {}).await.unwrap();
@@ -165,7 +189,7 @@ async fn actions_list_services_and_health() {
         .map(|a| a.unwrap().r#type)
         .collect()
         .await;
-    assert_eq!(actions, ["list_services", "health"]);
+    assert_eq!(actions, ["list_services", "endpoints", "health"]);
     let e = raw
         .do_action(Action::new("drop_tables", ""))
         .await

@@ -167,6 +167,78 @@ async fn a_partitioned_read_over_three_servers_equals_one_servers_answer() {
     );
 }
 
+/// The name the peer test gives its servers: it must resolve to 127.0.0.2, 127.0.0.3 and
+/// 127.0.0.4 (`.ci/run` writes these lines into `/etc/hosts`).
+const PEER_NAME: &str = "peers.fastflight.test";
+
+#[tokio::test]
+#[cfg_attr(
+    no_peer_name,
+    ignore = "peers.fastflight.test does not resolve to 127.0.0.2-4: add `127.0.0.2 peers.fastflight.test` (and .3, .4) to /etc/hosts"
+)]
+async fn a_peer_named_by_dns_stands_for_every_address_it_resolves_to() {
+    // One port free on the three addresses: the servers share it, as replicas behind a
+    // headless service do, so the one name with that port reaches each of them.
+    let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+    let port = (0..20)
+        .find_map(|_| {
+            let first = std::net::TcpListener::bind((hosts[0], 0)).ok()?;
+            let port = first.local_addr().ok()?.port();
+            let others: Vec<_> = hosts[1..]
+                .iter()
+                .map(|h| std::net::TcpListener::bind((*h, port)))
+                .collect::<Result<_, _>>()
+                .ok()?;
+            drop((first, others));
+            Some(port)
+        })
+        .expect("a port free on 127.0.0.2-4");
+    let peers = format!("grpc://{PEER_NAME}:{port}");
+    let servers: Vec<DemoProcess> = hosts
+        .iter()
+        .map(|host| {
+            DemoProcess::spawn(
+                &[
+                    "start-flight-server",
+                    "--flight-location",
+                    &format!("grpc://{host}:{port}"),
+                    "--peers",
+                    &peers,
+                ],
+                &[],
+            )
+        })
+        .collect();
+    let all: BTreeSet<String> = servers.iter().map(|s| s.location.clone()).collect();
+    assert_eq!(all.len(), 3);
+    for server in &servers {
+        let client = fastflight::Client::connect(&server.location).await.unwrap();
+        let info = client.flight_info(&synthetic(300_000, 6)).await.unwrap();
+        let primaries: BTreeSet<String> = info
+            .endpoint
+            .iter()
+            .map(|e| e.location[0].uri.clone())
+            .collect();
+        assert_eq!(primaries, all, "asked at {}", server.location);
+        // Each server is named once: its own address was left out of the name's.
+        let named: BTreeSet<String> = info
+            .endpoint
+            .iter()
+            .flat_map(|e| e.location.iter().map(|l| l.uri.clone()))
+            .collect();
+        assert_eq!(named, all);
+        assert!(info
+            .endpoint
+            .iter()
+            .all(|e| e.location.len() == 2 && e.location[0] != e.location[1]));
+        let expected = figures(&read(&client, synthetic(300_000, 1)).await);
+        assert_same(
+            figures(&read(&client, synthetic(300_000, 6)).await),
+            expected,
+        );
+    }
+}
+
 #[test]
 #[cfg_attr(
     no_python_interop,
@@ -210,4 +282,152 @@ async fn a_server_killed_mid_read_costs_no_row() {
         batches.push(batch.unwrap());
     }
     assert_same(figures(&batches), expected);
+}
+
+fn sql_parts(query: &str, partitions: u32, on: &str) -> fastflight_demo_api::SqlQuery {
+    fastflight_demo_api::SqlQuery {
+        partitions,
+        partition_on: Some(on.into()),
+        batch_size: Some(10_000),
+        ..fastflight_demo_api::SqlQuery::new(query)
+    }
+}
+
+/// Rows and the sum of an integer column (NULLs counted as rows, not summed).
+fn rows_and_sum(batches: &[RecordBatch], column: usize) -> (usize, i64) {
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let sum = batches
+        .iter()
+        .flat_map(|b| b.column(column).as_primitive::<Int64Type>().iter())
+        .flatten()
+        .sum();
+    (rows, sum)
+}
+
+#[tokio::test]
+async fn a_sql_query_split_by_id_ranges_over_three_servers_equals_the_whole() {
+    let servers = three_servers();
+    let client = fastflight::Client::connect(&servers[2].location)
+        .await
+        .unwrap();
+    let query = "SELECT id, price FROM trades WHERE id <= 300000 ORDER BY id";
+    let whole = read_sql(&client, fastflight_demo_api::SqlQuery::new(query)).await;
+    assert_eq!(rows_and_sum(&whole, 0), (300_000, 300_000 * 300_001 / 2));
+
+    let info = client
+        .flight_info(&sql_parts(query, 4, "id"))
+        .await
+        .unwrap();
+    assert_eq!(info.endpoint.len(), 4);
+    assert!(info.ordered);
+    let primaries: BTreeSet<String> = info
+        .endpoint
+        .iter()
+        .map(|e| e.location[0].uri.clone())
+        .collect();
+    assert_eq!(
+        primaries.len(),
+        3,
+        "the parts are spread over the three servers"
+    );
+    // Each endpoint's ticket is an ordinary SqlQuery naming its part.
+    for (i, endpoint) in info.endpoint.iter().enumerate() {
+        let ticket: serde_json::Value =
+            serde_json::from_slice(&endpoint.ticket.as_ref().unwrap().ticket).unwrap();
+        assert_eq!(ticket["part"], i);
+        assert_eq!(ticket["partition_on"], "id");
+    }
+
+    let split = read_sql(&client, sql_parts(query, 4, "id")).await;
+    assert_eq!(rows_and_sum(&split, 0), rows_and_sum(&whole, 0));
+    let ids: Vec<i64> = split
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "in id order across parts"
+    );
+
+    // Rows whose column is NULL are read once (with the first part), and a query ending
+    // in a comment keeps its filter.
+    let nullable = "SELECT CASE WHEN id % 7 = 0 THEN NULL ELSE id END AS k, id FROM trades WHERE id <= 10000 -- every 7th k is NULL";
+    let split = read_sql(&client, sql_parts(nullable, 3, "k")).await;
+    assert_eq!(rows_and_sum(&split, 1), (10_000, 10_000 * 10_001 / 2));
+    // A query with no row at all gives no row, split or not.
+    let none = read_sql(
+        &client,
+        sql_parts("SELECT id FROM trades WHERE id < 0", 3, "id"),
+    )
+    .await;
+    assert_eq!(rows_and_sum(&none, 0), (0, 0));
+}
+
+#[tokio::test]
+async fn bad_partitions_of_a_sql_query_are_refused_by_field() {
+    let server = DemoProcess::start();
+    let client = fastflight::Client::connect(&server.location).await.unwrap();
+    let query = "SELECT id, price, symbol FROM trades WHERE id <= 1000";
+    let cases = [
+        (
+            sql_parts(query, 2, "price"),
+            "column `price` holds Float64 values, not integers",
+        ),
+        (
+            sql_parts(query, 2, "symbol"),
+            "column `symbol` holds Utf8 values, not integers",
+        ),
+        (
+            sql_parts(query, 2, "id; DROP TABLE trades"),
+            "field `partition_on` must name a column",
+        ),
+        (
+            sql_parts(query, 2, "\"id\""),
+            "field `partition_on` must name a column",
+        ),
+        (
+            sql_parts(query, 65, "id"),
+            "field `partitions` must be from 1 to 64",
+        ),
+        (
+            fastflight_demo_api::SqlQuery {
+                partitions: 2,
+                ..fastflight_demo_api::SqlQuery::new(query)
+            },
+            "field `partition_on` must name an integer column",
+        ),
+        (
+            fastflight_demo_api::SqlQuery {
+                part: Some(2),
+                ..sql_parts(query, 2, "id")
+            },
+            "field `part` must be below `partitions` (2)",
+        ),
+    ];
+    for (request, expected) in cases {
+        let outcome = async {
+            let stream = client.fetch(request.clone()).await?;
+            stream.collect().await
+        }
+        .await;
+        let e = outcome.expect_err(expected);
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+        assert!(e.to_string().contains(expected), "{expected}: {e}");
+    }
+    // The server still answers.
+    let rows = read_sql(&client, sql_parts(query, 2, "id")).await;
+    assert_eq!(rows_and_sum(&rows, 0), (1000, 1000 * 1001 / 2));
+}
+
+async fn read_sql(
+    client: &fastflight::Client,
+    request: fastflight_demo_api::SqlQuery,
+) -> Vec<RecordBatch> {
+    client
+        .fetch(request)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap()
 }

@@ -121,6 +121,108 @@ async fn batches_above_max_flight_data_size_are_split_on_the_copy_free_path() {
 }
 
 #[tokio::test]
+async fn a_client_spreads_its_calls_over_the_connections_it_is_given() {
+    let (location, _, _) = serve_tests(|b| b).await;
+    async fn ports(client: &fastflight::Client, calls: usize) -> Vec<String> {
+        let mut ports = Vec::new();
+        for _ in 0..calls {
+            let who = client
+                .fetch(Whoami {})
+                .await
+                .unwrap()
+                .concat()
+                .await
+                .unwrap();
+            ports.push(who.column(2).as_string::<i32>().value(0).to_owned());
+        }
+        ports
+    }
+    let one = fastflight::Client::connect(&location).await.unwrap();
+    let seen: std::collections::BTreeSet<String> = ports(&one, 6).await.into_iter().collect();
+    assert_eq!(seen.len(), 1, "one connection by default: {seen:?}");
+
+    let three = fastflight::Client::builder(&location)
+        .connections(3)
+        .connect()
+        .await
+        .unwrap();
+    let ports = ports(&three, 9).await;
+    // Calls take the connections in turn: the listing (first fetch) took one turn.
+    let seen: std::collections::BTreeSet<&String> = ports.iter().collect();
+    assert_eq!(seen.len(), 3, "{ports:?}");
+    for port in &seen {
+        assert_eq!(ports.iter().filter(|p| p == port).count(), 3, "{ports:?}");
+    }
+    // Clones share the connections; a request of 0 connections gets one.
+    let clone = three.clone();
+    let again = clone
+        .fetch(Whoami {})
+        .await
+        .unwrap()
+        .concat()
+        .await
+        .unwrap();
+    assert!(seen.contains(&again.column(2).as_string::<i32>().value(0).to_owned()));
+    let zero = fastflight::Client::builder(&location)
+        .connections(0)
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(
+        zero.fetch(Whoami {})
+            .await
+            .unwrap()
+            .concat()
+            .await
+            .unwrap()
+            .num_rows(),
+        1
+    );
+}
+
+/// A log written into memory, for the test to read.
+#[derive(Clone, Default)]
+struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_server_without_services_says_why_it_may_have_none() {
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing_subscriber::util::SubscriberInitExt::set_default(subscriber);
+    let empty = Registry::global().unwrap().under("no::such::module");
+    assert!(empty.is_empty());
+    let server = fastflight::Server::builder()
+        .location("grpc://127.0.0.1:0")
+        .registry(empty)
+        .bind()
+        .await
+        .expect("a server without services starts");
+    let location = server.location();
+    tokio::spawn(server.serve());
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("this server has no services") && text.contains("use my_services as _;"),
+        "{text}"
+    );
+    let client = fastflight::Client::connect(&location).await.unwrap();
+    assert!(client.list_services().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_server_serves_the_registry_it_is_given() {
     let only_numbers = Registry::global()
         .unwrap()
@@ -223,4 +325,31 @@ async fn per_call_headers_and_deadlines_reach_the_server() {
     .expect("the deadline ends the call, not the test's timeout");
     let e = outcome.expect_err("a call past its deadline fails");
     assert_eq!(e.code(), Code::DeadlineExceeded, "{e}");
+
+    // The blocking client carries both too.
+    let blocking = tokio::task::spawn_blocking(move || {
+        let client = fastflight::blocking::Client::connect(&location).unwrap();
+        let who = client
+            .clone()
+            .with_header("x-user", "grace")
+            .unwrap()
+            .fetch(Whoami {})
+            .unwrap()
+            .concat()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let late = client
+            .with_timeout(Duration::from_millis(300))
+            .fetch(Slow {})
+            .and_then(|batches| batches.collect_batches());
+        (who, late.map(|_| ()), started.elapsed())
+    });
+    let (who, late, took) = tokio::time::timeout(Duration::from_secs(10), blocking)
+        .await
+        .expect("the blocking deadline ends the call")
+        .unwrap();
+    assert_eq!(who.column(0).as_string::<i32>().value(0), "grace");
+    let e = late.expect_err("a blocking call past its deadline fails");
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e}");
+    assert!(took < Duration::from_secs(9), "{took:?}");
 }

@@ -95,7 +95,7 @@ pub async fn refuse(
     Err(std::io::Error::other(req.reason))
 }
 
-/// Who called: the `x-user` header and the peer's IP, from the [`Context`].
+/// Who called: the `x-user` header and the peer's IP and port, from the [`Context`].
 #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Whoami")]
 pub struct Whoami {}
@@ -107,10 +107,12 @@ pub async fn whoami(
 ) -> impl Stream<Item = Result<RecordBatch, fastflight::arrow::error::ArrowError>> {
     let user = ctx.header("x-user").unwrap_or("anonymous").to_owned();
     let peer = ctx.peer().map(|p| p.ip().to_string()).unwrap_or_default();
+    let port = ctx.peer().map(|p| p.port().to_string()).unwrap_or_default();
     futures::stream::once(async move {
         RecordBatch::try_from_iter([
             ("user", Arc::new(StringArray::from(vec![user])) as ArrayRef),
             ("peer", Arc::new(StringArray::from(vec![peer])) as ArrayRef),
+            ("port", Arc::new(StringArray::from(vec![port])) as ArrayRef),
         ])
     })
 }

@@ -17,6 +17,7 @@ fn sql(query: &str, params: serde_json::Value, batch_size: Option<usize>) -> Sql
         query: query.into(),
         params: serde_json::from_value(params).unwrap(),
         batch_size,
+        ..Default::default()
     }
 }
 

@@ -17,6 +17,7 @@ fn sql(query: &str) -> SqlQuery {
         query: query.into(),
         params: Vec::new(),
         batch_size: None,
+        ..Default::default()
     }
 }
 
@@ -93,6 +94,7 @@ async fn values_and_batches_are_bounded() {
             query: "SELECT 1 AS one".into(),
             params: Vec::new(),
             batch_size: Some(1_000_000_000_000),
+            ..Default::default()
         })
         .await
         .unwrap()
