@@ -13,6 +13,7 @@ fn main() {
     nginx();
     peer_name();
     script();
+    postgres();
     println!("cargo::rustc-check-cfg=cfg(no_python_interop)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_PYARROW");
@@ -96,4 +97,25 @@ fn script() {
             "cargo::warning=`script` (util-linux) is not installed: the progress test is ignored"
         );
     }
+}
+
+/// Sets `no_postgres` when PostgreSQL's server binaries (`initdb`, `pg_ctl`) are not
+/// installed: the tests start a throw-away cluster of their own.
+fn postgres() {
+    println!("cargo::rustc-check-cfg=cfg(no_postgres)");
+    println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_POSTGRES");
+    println!("cargo::rerun-if-changed=/usr/lib/postgresql");
+    let found = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .filter_map(|v| v.ok())
+            .any(|v| v.path().join("bin/initdb").exists() && v.path().join("bin/pg_ctl").exists())
+    });
+    if found {
+        return;
+    }
+    if std::env::var_os("FASTFLIGHT_REQUIRE_POSTGRES").is_some() {
+        panic!("FASTFLIGHT_REQUIRE_POSTGRES is set, but PostgreSQL is not installed: apt-get install -y postgresql");
+    }
+    println!("cargo::rustc-cfg=no_postgres");
+    println!("cargo::warning=PostgreSQL is not installed: its tests are ignored (apt-get install -y postgresql)");
 }

@@ -20,11 +20,12 @@ use fastflight::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use fastflight::prelude::*;
 
 pub use fastflight_demo_api::{
-    CsvFile, CsvFileClient, EchoParams, EchoParamsClient, ParquetFile, ParquetFileClient, SqlQuery,
-    SqlQueryClient, SyntheticParams, SyntheticParamsClient,
+    CsvFile, CsvFileClient, EchoParams, EchoParamsClient, ParquetFile, ParquetFileClient, PgQuery,
+    PgQueryClient, SqlQuery, SqlQueryClient, SyntheticParams, SyntheticParamsClient,
 };
 
 use fastflight::sources::files::{FileRoot, ReadOptions};
+use fastflight::sources::postgres::PgPool;
 use fastflight::sources::range::RangePart;
 use fastflight::sources::sqlite::{params_from_json, SqlitePool};
 use fastflight::sources::DEFAULT_BATCH_SIZE;
@@ -138,13 +139,37 @@ fn unit_float(x: u64) -> f64 {
 pub async fn sql_query(req: SqlQuery, db: State<SqlitePool>) -> fastflight::Result<BatchStream> {
     let params = params_from_json(&req.params)?;
     let batch_size = req.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
-    match (req.part, req.partition_on.as_deref()) {
-        (Some(part), Some(column)) if req.partitions > 1 => {
-            let part = RangePart::new(column, part, req.partitions)?;
+    match req.split.range_part() {
+        Some((column, part, of)) => {
+            let part = RangePart::new(column, part, of)?;
             Ok(db.stream_part(&req.query, params, &part, batch_size))
         }
         // Asked for whole (DoGet of the unsplit request): every part at once.
-        _ => Ok(db.stream(&req.query, params, batch_size)),
+        None => Ok(db.stream(&req.query, params, batch_size)),
+    }
+}
+
+/// The PostgreSQL database of `--postgres-url`, when the demo was given one.
+#[derive(Debug, Clone, Default)]
+pub struct Postgres(pub Option<PgPool>);
+
+/// Runs a read-only query over the PostgreSQL database of `--postgres-url`; split by
+/// ranges of a column when the request asks for partitions.
+#[data_service(partitions = PgQuery::split, ordered)]
+pub async fn pg_query(req: PgQuery, pg: State<Postgres>) -> fastflight::Result<BatchStream> {
+    let Some(pool) = &pg.0 else {
+        return Err(fastflight::Error::status(
+            fastflight::tonic::Code::FailedPrecondition,
+            "this demo server has no PostgreSQL database: start it with --postgres-url postgresql://USER@HOST:PORT/DB (or FASTFLIGHT_POSTGRES_URL)",
+        ));
+    };
+    let batch_size = req.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    match req.split.range_part() {
+        Some((column, part, of)) => {
+            let part = RangePart::new(column, part, of)?;
+            Ok(pool.stream_part(&req.query, req.params, &part, batch_size))
+        }
+        None => Ok(pool.stream(&req.query, req.params, batch_size)),
     }
 }
 
@@ -201,6 +226,14 @@ pub struct DemoArgs {
         global = true
     )]
     pub sql_timeout: std::time::Duration,
+    /// A PostgreSQL database for `fastflight.demo.PgQuery` (postgresql://USER@HOST:PORT/DB); connect as a role that may only read.
+    #[arg(
+        long,
+        env = "FASTFLIGHT_POSTGRES_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub postgres_url: Option<String>,
 }
 
 /// The server builder of the demo: the data directory prepared, its database (statements
@@ -213,7 +246,8 @@ pub fn demo_server(
     let db = SqlitePool::open_read_only(data::database(&dir))?.statement_timeout(sql_timeout);
     Ok(fastflight::Server::builder()
         .state(db)
-        .state(FileRoot::new(&dir)?))
+        .state(FileRoot::new(&dir)?)
+        .state(Postgres::default()))
 }
 
 /// The demo's `main`: the fastflight command line over these services.
@@ -221,9 +255,14 @@ pub async fn run() -> fastflight::Result<()> {
     fastflight::cli::run_app(|args: DemoArgs| async move {
         let dir = args.data_dir;
         let sql_timeout = args.sql_timeout.max(std::time::Duration::from_millis(1));
-        tokio::task::spawn_blocking(move || demo_server(&dir, sql_timeout))
+        let postgres = match &args.postgres_url {
+            Some(url) => Postgres(Some(PgPool::connect(url)?.statement_timeout(sql_timeout))),
+            None => Postgres(None),
+        };
+        let builder = tokio::task::spawn_blocking(move || demo_server(&dir, sql_timeout))
             .await
-            .map_err(|e| fastflight::Error::Config(format!("preparing the data failed: {e}")))?
+            .map_err(|e| fastflight::Error::Config(format!("preparing the data failed: {e}")))??;
+        Ok(builder.state(postgres))
     })
     .await
 }

@@ -4,7 +4,8 @@
 //! call the demo server with the typed stubs the derive writes next to each type:
 //! `client.echo(EchoParams::default())` (trait [`EchoParamsClient`]),
 //! `client.synthetic(...)`, `client.sql_query(...)`, `client.csv_file(...)`,
-//! `client.parquet_file(...)`. The services live in `fastflight-examples`.
+//! `client.parquet_file(...)`, `client.pg_query(...)`. The services live in
+//! `fastflight-examples`.
 
 use fastflight::prelude::*;
 
@@ -113,24 +114,13 @@ impl SyntheticParams {
     }
 }
 
-/// A read-only SQL query over the demo SQLite database (tables `trades`, `symbols`,
-/// `daily_bars`), with parameters bound to `?1`, `?2`, ...
-///
-/// With `partitions` above 1 and an integer column named in `partition_on`, GetFlightInfo
-/// answers one endpoint per range of that column (equal widths between its smallest and
-/// largest value over the query; rows where it is NULL in the first part), each an
-/// ordinary `SqlQuery` with its `part` set: their union is the unsplit answer.
-#[derive(Debug, Clone, Default, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
-#[flight(name = "fastflight.demo.SqlQuery", validate = SqlQuery::check)]
-pub struct SqlQuery {
-    /// One SELECT statement.
-    pub query: String,
-    /// Values for the statement's parameters: JSON null, booleans, numbers or strings.
-    #[serde(default)]
-    pub params: Vec<serde_json::Value>,
-    /// Rows per batch.
-    #[serde(default)]
-    pub batch_size: Option<usize>,
+/// How a SQL query is split into parts by ranges of an integer column: with `partitions`
+/// above 1 and a column in `partition_on`, GetFlightInfo answers one endpoint per range
+/// of that column (equal widths between its smallest and largest value over the query;
+/// rows where it is NULL in the first part), each the same request with its `part` set:
+/// their union is the unsplit answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RangeSplit {
     /// Parts the answer is split into by ranges of `partition_on` (1: not split).
     #[serde(default, skip_serializing_if = "is_at_most_one")]
     pub partitions: u32,
@@ -146,12 +136,13 @@ fn is_at_most_one(n: &u32) -> bool {
     *n <= 1
 }
 
-impl SqlQuery {
-    /// A query with no parameters, unsplit.
-    pub fn new(query: impl Into<String>) -> Self {
+impl RangeSplit {
+    /// `partitions` parts of `column`.
+    pub fn on(column: &str, partitions: u32) -> Self {
         Self {
-            query: query.into(),
-            ..Self::default()
+            partitions,
+            partition_on: Some(column.to_owned()),
+            part: None,
         }
     }
 
@@ -181,20 +172,104 @@ impl SqlQuery {
         }
     }
 
-    /// The parts of this request: one per range of `partition_on`, or the request
-    /// itself when it is not split (or is a part already).
-    pub fn split(&self) -> Vec<SqlQuery> {
+    /// The splits of the parts: one per range, or this one when it is not split (or is a
+    /// part already).
+    pub fn parts(&self) -> Vec<RangeSplit> {
         if self.partitions <= 1 || self.part.is_some() {
             return vec![self.clone()];
         }
         (0..self.partitions)
-            .map(|part| SqlQuery {
+            .map(|part| RangeSplit {
                 part: Some(part),
                 ..self.clone()
             })
             .collect()
     }
+
+    /// The part this request reads, when it is one part of several.
+    pub fn range_part(&self) -> Option<(&str, u32, u32)> {
+        match (self.part, self.partition_on.as_deref()) {
+            (Some(part), Some(column)) if self.partitions > 1 => {
+                Some((column, part, self.partitions))
+            }
+            _ => None,
+        }
+    }
 }
+
+/// A read-only SQL query over the demo SQLite database (tables `trades`, `symbols`,
+/// `daily_bars`), with parameters bound to `?1`, `?2`, ..., split into parts by ranges of
+/// a column on request ([`RangeSplit`]).
+#[derive(Debug, Clone, Default, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "fastflight.demo.SqlQuery", validate = SqlQuery::check)]
+pub struct SqlQuery {
+    /// One SELECT statement.
+    pub query: String,
+    /// Values for the statement's parameters: JSON null, booleans, numbers or strings.
+    #[serde(default)]
+    pub params: Vec<serde_json::Value>,
+    /// Rows per batch.
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+    /// Parts by ranges of a column (`partitions`, `partition_on`, `part`).
+    #[serde(flatten)]
+    pub split: RangeSplit,
+}
+
+/// `new`, the validation and the split of a SQL request type (`query`, `params`,
+/// `batch_size`, `split`).
+macro_rules! sql_request {
+    ($name:ident) => {
+        impl $name {
+            /// A query with no parameters, unsplit.
+            pub fn new(query: impl Into<String>) -> Self {
+                Self {
+                    query: query.into(),
+                    ..Self::default()
+                }
+            }
+
+            fn check(&self) -> Result<(), String> {
+                self.split.check()
+            }
+
+            /// The parts of this request (see [`RangeSplit`]).
+            pub fn split(&self) -> Vec<$name> {
+                self.split
+                    .parts()
+                    .into_iter()
+                    .map(|split| $name {
+                        split,
+                        ..self.clone()
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+sql_request!(SqlQuery);
+
+/// A read-only SQL query over the PostgreSQL database the demo is given
+/// (`--postgres-url`), with parameters bound to `$1`, `$2`, ..., split into parts by
+/// ranges of a column on request ([`RangeSplit`]).
+#[derive(Debug, Clone, Default, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "fastflight.demo.PgQuery", validate = PgQuery::check)]
+pub struct PgQuery {
+    /// One SELECT statement.
+    pub query: String,
+    /// Values for the statement's parameters: JSON null, booleans, numbers or strings.
+    #[serde(default)]
+    pub params: Vec<serde_json::Value>,
+    /// Rows per batch.
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+    /// Parts by ranges of a column (`partitions`, `partition_on`, `part`).
+    #[serde(flatten)]
+    pub split: RangeSplit,
+}
+
+sql_request!(PgQuery);
 
 /// A CSV file of the demo's data directory (`trades.csv`).
 #[derive(Debug, Clone, PartialEq, FlightRequest, Serialize, Deserialize, JsonSchema)]

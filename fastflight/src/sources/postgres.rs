@@ -292,6 +292,17 @@ impl PgPool {
             self.max_batch_bytes,
         )
         .map_err(Ended::Failed)?;
+        let types = statement.params();
+        if types.len() != params.len() {
+            return Err(Ended::Failed(Error::status(
+                Code::InvalidArgument,
+                format!(
+                    "field `params`: the statement takes {} parameters, {} given",
+                    types.len(),
+                    params.len()
+                ),
+            )));
+        }
         if params.is_empty() {
             // COPY takes no parameters; the statement above gave the columns.
             let copy = conn
@@ -312,17 +323,6 @@ impl PgPool {
                 )));
             }
         } else {
-            let types = statement.params();
-            if types.len() != params.len() {
-                return Err(Ended::Failed(Error::status(
-                    Code::InvalidArgument,
-                    format!(
-                        "field `params`: the statement takes {} parameters, {} given",
-                        types.len(),
-                        params.len()
-                    ),
-                )));
-            }
             let bound: Vec<JsonParam> = params
                 .iter()
                 .zip(types)
@@ -371,9 +371,8 @@ fn pg_error(sql: &str, e: &tokio_postgres::Error, timeout: Duration) -> Error {
             Code::DeadlineExceeded,
             format!("the SQL statement ran past its time limit of {timeout:?} (statement_timeout)"),
         );
-    } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION
-        || *code == SqlState::INSUFFICIENT_PRIVILEGE
-    {
+    } else if *code == SqlState::INSUFFICIENT_PRIVILEGE || code.code().starts_with("25") {
+        // Class 25: what a read-only transaction refuses (a write, leaving read-only).
         Code::PermissionDenied
     } else if code.code().starts_with("53") || code.code().starts_with("54") {
         Code::ResourceExhausted

@@ -21,6 +21,8 @@ mod limits;
 mod metadata;
 mod partitions;
 mod paths;
+mod pg_cluster;
+mod postgres;
 mod resilience;
 mod services;
 mod sources;

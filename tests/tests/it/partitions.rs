@@ -286,8 +286,7 @@ async fn a_server_killed_mid_read_costs_no_row() {
 
 fn sql_parts(query: &str, partitions: u32, on: &str) -> fastflight_demo_api::SqlQuery {
     fastflight_demo_api::SqlQuery {
-        partitions,
-        partition_on: Some(on.into()),
+        split: fastflight_demo_api::RangeSplit::on(on, partitions),
         batch_size: Some(10_000),
         ..fastflight_demo_api::SqlQuery::new(query)
     }
@@ -391,15 +390,19 @@ async fn bad_partitions_of_a_sql_query_are_refused_by_field() {
         ),
         (
             fastflight_demo_api::SqlQuery {
-                partitions: 2,
+                split: fastflight_demo_api::RangeSplit {
+                    partitions: 2,
+                    ..Default::default()
+                },
                 ..fastflight_demo_api::SqlQuery::new(query)
             },
             "field `partition_on` must name an integer column",
         ),
         (
-            fastflight_demo_api::SqlQuery {
-                part: Some(2),
-                ..sql_parts(query, 2, "id")
+            {
+                let mut request = sql_parts(query, 2, "id");
+                request.split.part = Some(2);
+                request
             },
             "field `part` must be below `partitions` (2)",
         ),
