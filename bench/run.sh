@@ -2,11 +2,16 @@
 # Runs the benchmark: installs pyarrow and the Python fastflight package into a local
 # venv (bench/.venv), builds in release mode, and runs fastflight-bench with its arguments.
 #   bash bench/run.sh [--quick] [--json bench.json] [--plot bench.svg]
+#   bash bench/run.sh --postgres [--quick] [--json pg.json]   (the PostgreSQL readers too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+pip() { bench/.venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }
 if [ ! -x bench/.venv/bin/python ]; then
   python3 -m venv bench/.venv
-  bench/.venv/bin/python -m pip install --quiet --disable-pip-version-check pyarrow fastflight
+  pip pyarrow fastflight
+fi
+if [[ " $* " == *" --postgres "* ]] && ! bench/.venv/bin/python -c "import psycopg, pandas, sqlalchemy, connectorx, adbc_driver_postgresql.dbapi" 2>/dev/null; then
+  pip "psycopg[binary]" pandas sqlalchemy connectorx "adbc-driver-postgresql[dbapi]"
 fi
 cargo build --release -p fastflight-bench
 FASTFLIGHT_BENCH_PYTHON=bench/.venv/bin/python exec target/release/fastflight-bench "$@"

@@ -13,6 +13,7 @@
 mod clients;
 mod payload;
 mod plot;
+mod postgres;
 mod report;
 mod secure;
 mod servers;
@@ -57,6 +58,13 @@ struct Cli {
     /// Skip the Python systems.
     #[arg(long)]
     no_python: bool,
+    /// Run the PostgreSQL comparison instead: a throw-away cluster (PostgreSQL's server
+    /// binaries are needed), one table, every reader side by side.
+    #[arg(long)]
+    postgres: bool,
+    /// Rows of the PostgreSQL table (5,000,000; 1,000,000 with --quick).
+    #[arg(long)]
+    pg_rows: Option<usize>,
     /// The python3 to run the Python systems with.
     #[arg(long, env = "FASTFLIGHT_BENCH_PYTHON", default_value = "python3")]
     python: String,
@@ -90,6 +98,20 @@ enum Internal {
         callers: usize,
         #[arg(long)]
         calls_per_caller: usize,
+    },
+    /// (internal) Serve the demo's PgQuery over a PostgreSQL database until killed.
+    ServePg {
+        #[arg(long)]
+        url: String,
+    },
+    /// (internal) Read the PostgreSQL table once with a Rust reader; print its figures.
+    PgClient {
+        /// `fastflight` (PgQuery at a Flight location) or `rows` (tokio-postgres at a URL).
+        reader: String,
+        #[arg(long)]
+        target: String,
+        #[arg(long, default_value_t = 1)]
+        partitions: u32,
     },
     /// (internal) Read a big fastflight stream and drop it; print rows, bytes, seconds.
     Big {
@@ -264,6 +286,13 @@ fn main() -> std::process::ExitCode {
             println!("{report}");
             Ok(())
         }),
+        Some(Internal::ServePg { url }) => runtime.block_on(postgres::serve(&url)),
+        Some(Internal::PgClient {
+            reader,
+            target,
+            partitions,
+        }) => runtime.block_on(postgres::read(&reader, &target, partitions)),
+        None if cli.postgres => postgres::run(&cli),
         None => report::run_all(&cli),
     };
     match outcome {

@@ -143,11 +143,11 @@ impl Plan<'_> {
     }
 }
 
-fn python_script(name: &str) -> String {
+pub fn python_script(name: &str) -> String {
     format!("{}/python/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn python_has(python: &str, module: &str) -> bool {
+pub fn python_has(python: &str, module: &str) -> bool {
     Command::new(python)
         .args(["-c", &format!("import {module}")])
         .output()

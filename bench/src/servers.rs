@@ -109,7 +109,14 @@ pub async fn serve_fastflight(
     max_message: Option<usize>,
     secure: Option<crate::secure::Files>,
 ) -> Result<(), String> {
-    let mut builder = fastflight::Server::builder().location("grpc://127.0.0.1:0");
+    // The benchmark's own services only (the demo's, linked for the PostgreSQL
+    // comparison, are served there).
+    let registry = fastflight::Registry::global()
+        .map_err(|e| e.to_string())?
+        .under(module_path!());
+    let mut builder = fastflight::Server::builder()
+        .location("grpc://127.0.0.1:0")
+        .registry(registry);
     if let Some(bytes) = max_message {
         builder = builder.max_flight_data_size(bytes);
     }

@@ -55,6 +55,10 @@ pub struct Client {
     partitioned: std::sync::Arc<tokio::sync::OnceCell<std::collections::HashSet<String>>>,
     /// Retries and the circuit breaker, when configured.
     guard: Option<std::sync::Arc<crate::resilience::Guard>>,
+    /// Clients of the other locations a partitioned result named, kept for the next
+    /// reads (shared by clones).
+    pub(crate) located:
+        std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Client>>>,
 }
 
 /// How to connect: see [`Client::builder`].
@@ -128,6 +132,8 @@ impl ClientBuilder {
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_frame_size(MAX_FRAME_SIZE)
+            // A host that does not answer at all is given up on.
+            .connect_timeout(CONNECT_TIMEOUT)
             // A peer that vanished without a word (a server's host gone) is found out.
             .http2_keep_alive_interval(KEEPALIVE)
             .keep_alive_timeout(KEEPALIVE_TIMEOUT)
@@ -239,6 +245,7 @@ impl Client {
             tls: None,
             partitioned: std::sync::Arc::default(),
             guard: None,
+            located: std::sync::Arc::default(),
         }
     }
 
@@ -544,6 +551,9 @@ fn grpc_client(channel: Channel) -> FlightServiceClient<Channel> {
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX)
 }
+
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often a connection with calls open is pinged, and how long an answer may take.
 const KEEPALIVE: Duration = Duration::from_secs(30);

@@ -3,7 +3,6 @@
 //! answers, a few at once; one that fails midway is read again from the start, so the
 //! caller gets each endpoint's rows exactly once, or an error.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
@@ -12,7 +11,6 @@ use arrow_flight::{FlightDescriptor, FlightInfo};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
-use tokio::sync::Mutex;
 
 use crate::client::{Client, RecordBatchStream};
 use crate::{Error, Result};
@@ -46,6 +44,9 @@ impl Client {
     }
 }
 
+/// Clients of other locations a client keeps at most.
+const MAX_LOCATIONS: usize = 256;
+
 /// Endpoints read at once.
 pub const PARALLEL_ENDPOINTS: usize = 4;
 
@@ -67,7 +68,6 @@ async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
     };
     let clients = Arc::new(Clients {
         origin: client.clone(),
-        by_location: Mutex::default(),
     });
     // One endpoint streams as it comes (nothing to keep apart): from its first location
     // that opens.
@@ -119,10 +119,10 @@ async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
     Ok(RecordBatchStream::of_parts(schema, batches))
 }
 
-/// One client per location, made at first use, with the origin's TLS and credentials.
+/// One client per location, made at first use with the origin's TLS and credentials,
+/// and kept by the origin (and its clones) for the next reads.
 struct Clients {
     origin: Client,
-    by_location: Mutex<HashMap<String, Client>>,
 }
 
 impl Clients {
@@ -130,11 +130,19 @@ impl Clients {
         let Some(location) = location else {
             return Ok(self.origin.clone());
         };
-        let mut known = self.by_location.lock().await;
-        if let Some(client) = known.get(location) {
+        if let Some(client) = self.origin.located.lock().await.get(location) {
             return Ok(client.clone());
         }
+        // Connected outside the lock: a slow location does not hold up the others.
         let client = self.origin.at(location).await?;
+        let mut known = self.origin.located.lock().await;
+        if let Some(first) = known.get(location) {
+            return Ok(first.clone());
+        }
+        // Bounded: a server names at most its peers, but a client may meet many servers.
+        if known.len() >= MAX_LOCATIONS {
+            known.clear();
+        }
         known.insert(location.to_owned(), client.clone());
         Ok(client)
     }
