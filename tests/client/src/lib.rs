@@ -13,8 +13,8 @@
 
 use fastflight::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
 use fastflight_demo_api::{
-    CsvFile, CsvFileClient, EchoParams, EchoParamsClient, ParquetFile, ParquetFileClient, SqlQuery,
-    SqlQueryClient, SyntheticParams, SyntheticParamsClient,
+    CsvFile, CsvFileClient, EchoParams, EchoParamsClient, ParquetFile, ParquetFileClient, PgQuery,
+    PgQueryClient, SqlQuery, SqlQueryClient, SyntheticParams, SyntheticParamsClient,
 };
 
 /// What each demo service answered.
@@ -34,6 +34,9 @@ pub struct Answers {
     pub csv_columns: Vec<String>,
     /// Rows of `trades.parquet` with `limit: 7`.
     pub parquet_rows: usize,
+    /// `SELECT 1` over PostgreSQL: the row count, or the error of a server without a
+    /// PostgreSQL database.
+    pub postgres: Result<usize, String>,
 }
 
 /// Calls every demo service once through its typed stub.
@@ -107,6 +110,14 @@ pub async fn call_every_service(client: &fastflight::Client) -> fastflight::Resu
         .concat()
         .await?;
 
+    let postgres = match client.pg_query(PgQuery::new("SELECT 1 AS one")).await {
+        Ok(stream) => match stream.collect().await {
+            Ok(batches) => Ok(batches.iter().map(RecordBatch::num_rows).sum()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+
     Ok(Answers {
         echo,
         synthetic_ids,
@@ -115,6 +126,7 @@ pub async fn call_every_service(client: &fastflight::Client) -> fastflight::Resu
         csv_rows: csv.num_rows(),
         csv_columns,
         parquet_rows: parquet.num_rows(),
+        postgres,
     })
 }
 

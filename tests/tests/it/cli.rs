@@ -205,7 +205,7 @@ async fn start_rest_server_proxies_to_a_flight_server() {
         .json()
         .await
         .unwrap();
-    assert_eq!(types.as_array().unwrap().len(), 5);
+    assert_eq!(types.as_array().unwrap().len(), 6);
 }
 
 /// Under a terminal (a pseudo-terminal made by `script`), `call` shows its progress on stderr.
@@ -423,7 +423,7 @@ fn services_lists_names_handlers_types_and_defaults() {
     }
     let json = demo(&["services", "--json"], &[]);
     let services: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(services.as_array().unwrap().len(), 5);
+    assert_eq!(services.as_array().unwrap().len(), 6);
 }
 
 /// 20,000,000 rows (about 750 MB of Arrow data) through the gateway of a `start-all`
@@ -735,7 +735,7 @@ async fn every_option_reads_its_environment_variable() {
     // `services --json`.
     let out = demo(&["services"], &[("FASTFLIGHT_JSON", "true")]);
     let services: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(services.as_array().unwrap().len(), 5);
+    assert_eq!(services.as_array().unwrap().len(), 6);
 
     // A value the option cannot take is refused naming the option: proof it was read.
     for (var, value, option, args) in [

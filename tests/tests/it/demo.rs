@@ -74,6 +74,9 @@ async fn a_client_crate_of_request_types_alone_calls_every_service() {
     assert_eq!(answers.csv_rows, 5);
     assert_eq!(answers.csv_columns, ["symbol", "price"]);
     assert_eq!(answers.parquet_rows, 7);
+    // This demo has no PostgreSQL database: the service says how to give it one.
+    let e = answers.postgres.clone().unwrap_err();
+    assert!(e.contains("--postgres-url"), "{e}");
 
     let location = demo.location.clone();
     let echoed = tokio::task::spawn_blocking(move || {

@@ -42,7 +42,8 @@ pub async fn start() -> TestServer {
         .state(crate::services::FlakyCalls::default())
         .state(Label("from the builder".into()))
         .state(crate::hygiene::Shared)
-        .state(crate::extractors::Pool("from the builder".into()));
+        .state(crate::extractors::Pool("from the builder".into()))
+        .state(fastflight_examples::Postgres::default());
     let server = builder.bind().await.expect("server binds on 127.0.0.1:0");
     let location = server.location();
     let gateway = fastflight::rest::Gateway::new(fastflight::rest::Source::local(&server))
