@@ -8,7 +8,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
 use arrow_flight::flight_service_client::FlightServiceClient;
-use arrow_flight::{Action, Criteria, FlightDescriptor, FlightInfo, Ticket};
+use arrow_flight::{Action, Criteria, FlightData, FlightDescriptor, FlightInfo, Ticket};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{Future, FutureExt, Stream, StreamExt, TryStreamExt};
@@ -487,6 +487,58 @@ impl Client {
         };
         stream.deadline = deadline;
         Ok(stream)
+    }
+
+    /// The messages of a DoGet as the server sent them, the schema's first, undecoded:
+    /// for a relay that passes them on (the gateway's proxy writes them as an Arrow IPC
+    /// stream without decoding and encoding the batches again). Opened under the
+    /// client's retries; the client's deadline covers the whole stream.
+    pub(crate) async fn fetch_messages(
+        &self,
+        ticket: Bytes,
+    ) -> Result<futures::stream::BoxStream<'static, Result<FlightData>>> {
+        self.fresh().await?;
+        let open = || async {
+            let request = self.request(Ticket::new(ticket.clone()));
+            let mut messages = self.grpc().do_get(request).await?.into_inner();
+            let first = messages
+                .message()
+                .await?
+                .ok_or_else(|| Error::status(tonic::Code::Internal, "the server sent no schema"))?;
+            Ok((first, messages))
+        };
+        let opened = self.guarded(open);
+        let (first, rest) = match self.timeout {
+            Some(timeout) => tokio::time::timeout(timeout, opened)
+                .await
+                .map_err(|_| deadline_exceeded(timeout))??,
+            None => opened.await?,
+        };
+        let messages = futures::stream::once(async { Ok(first) })
+            .chain(rest.map(|m| m.map_err(Error::from)))
+            .boxed();
+        Ok(match self.timeout {
+            // Past the deadline the stream ends with its error.
+            Some(timeout) => {
+                let deadline = Box::pin(tokio::time::sleep(timeout));
+                futures::stream::unfold(
+                    (messages, Some(deadline)),
+                    move |(mut messages, deadline)| async move {
+                        let mut deadline = deadline?;
+                        tokio::select! {
+                            item = messages.next() => {
+                                item.map(|item| (item, (messages, Some(deadline))))
+                            }
+                            () = &mut deadline => {
+                                Some((Err(deadline_exceeded(timeout)), (messages, None)))
+                            }
+                        }
+                    },
+                )
+                .boxed()
+            }
+            None => messages,
+        })
     }
 
     /// GetFlightInfo for a request: its schema and the endpoint to fetch it from.

@@ -469,16 +469,45 @@ fn checked(service: &'static str, schema: SchemaRef, batches: BatchStream) -> Ba
         .boxed()
 }
 
-/// A result stream with its accounting: rows and bytes (of the batches' Arrow buffers)
-/// as they pass, one log line when it ends or is dropped, and the call's context
-/// cancelled when dropped. The gateway's proxy source accounts its streams here too.
-pub(crate) fn accounted(
+/// What the accounting of a stream reads from each item: its rows and bytes.
+pub(crate) trait Measured {
+    fn rows(&self) -> u64;
+    fn bytes(&self) -> u64;
+}
+
+impl Measured for RecordBatch {
+    fn rows(&self) -> u64 {
+        self.num_rows() as u64
+    }
+    fn bytes(&self) -> u64 {
+        self.get_array_memory_size() as u64
+    }
+}
+
+#[cfg(feature = "rest")]
+impl Measured for arrow_flight::FlightData {
+    fn rows(&self) -> u64 {
+        arrow::ipc::root_as_message(&self.data_header)
+            .ok()
+            .and_then(|m| m.header_as_record_batch())
+            .map_or(0, |b| u64::try_from(b.length()).unwrap_or(0))
+    }
+    fn bytes(&self) -> u64 {
+        self.data_body.len() as u64
+    }
+}
+
+/// A result stream with its accounting: rows and bytes (of the batches' Arrow buffers,
+/// or of the messages' bodies) as they pass, one log line when it ends or is dropped,
+/// and the call's context cancelled when dropped. The gateway's proxy source accounts
+/// its streams here too.
+pub(crate) fn accounted<T: Measured + Send + 'static>(
     route: &'static str,
     request: &str,
-    batches: BatchStream,
+    items: futures::stream::BoxStream<'static, Result<T>>,
     cancel_on_drop: DropGuard,
     slot: Option<Slot>,
-) -> BatchStream {
+) -> futures::stream::BoxStream<'static, Result<T>> {
     let request = crate::error::clip(request);
     metrics::counter!("fastflight_streams_started_total", "route" => route, "service" => request.clone())
         .increment(1);
@@ -486,7 +515,7 @@ pub(crate) fn accounted(
         .increment(1.0);
     Accounted {
         _slot: slot,
-        inner: batches,
+        inner: items,
         route,
         request,
         started: Instant::now(),
@@ -498,10 +527,10 @@ pub(crate) fn accounted(
     .boxed()
 }
 
-struct Accounted {
+struct Accounted<T> {
     /// The stream's slot among those in flight, freed when the stream is dropped.
     _slot: Option<Slot>,
-    inner: BatchStream,
+    inner: futures::stream::BoxStream<'static, Result<T>>,
     route: &'static str,
     request: String,
     started: Instant,
@@ -511,15 +540,15 @@ struct Accounted {
     _cancel_on_drop: DropGuard,
 }
 
-impl Stream for Accounted {
-    type Item = Result<RecordBatch>;
+impl<T: Measured> Stream for Accounted<T> {
+    type Item = Result<T>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         let polled = self.inner.poll_next_unpin(cx);
         match &polled {
-            Poll::Ready(Some(Ok(batch))) => {
-                self.rows += batch.num_rows() as u64;
-                self.bytes += batch.get_array_memory_size() as u64;
+            Poll::Ready(Some(Ok(item))) => {
+                self.rows += item.rows();
+                self.bytes += item.bytes();
             }
             Poll::Ready(Some(Err(e))) => self.outcome = Some(format!("error: {e}")),
             Poll::Ready(None) => {
@@ -533,7 +562,7 @@ impl Stream for Accounted {
     }
 }
 
-impl Drop for Accounted {
+impl<T> Drop for Accounted<T> {
     fn drop(&mut self) {
         let outcome = self.outcome.as_deref().unwrap_or("cancelled by the client");
         let (route, service) = (self.route, self.request.clone());

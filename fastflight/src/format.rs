@@ -232,6 +232,32 @@ impl Write for ChunkSink {
     }
 }
 
+/// The end of an Arrow IPC stream: a continuation marker and a zero length.
+pub(crate) const IPC_END: &[u8] = &[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+
+/// One Flight message as an encapsulated Arrow IPC stream message, without decoding it:
+/// the prefix and metadata (padded to 8 bytes) as one small chunk, and the body as it
+/// came, not copied.
+#[cfg(feature = "rest")]
+pub(crate) fn ipc_message(message: &arrow_flight::FlightData) -> Result<[bytes::Bytes; 2]> {
+    let header = &message.data_header;
+    if header.is_empty() {
+        return Err(crate::Error::status(
+            tonic::Code::Internal,
+            "a Flight message without IPC metadata",
+        ));
+    }
+    let padded = header.len().div_ceil(8) * 8;
+    let length = i32::try_from(padded)
+        .map_err(|_| crate::Error::status(tonic::Code::Internal, "IPC metadata above 2 GiB"))?;
+    let mut head = Vec::with_capacity(8 + padded);
+    head.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+    head.extend_from_slice(&length.to_le_bytes());
+    head.extend_from_slice(header);
+    head.resize(8 + padded, 0);
+    Ok([bytes::Bytes::from(head), message.data_body.clone()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -475,6 +475,9 @@ async fn stream(
         Some(peer),
         identity.map(|axum::Extension(identity)| identity),
     );
+    if let (Origin::Remote(client), Format::Arrow) = (&gateway.source.0, format) {
+        return relay(client, &body, ctx).await;
+    }
     let result = gateway.source.open(&body, ctx).await?;
     let sink = ChunkSink::default();
     let writer = format::writer(format, &result.schema, sink.clone())?;
@@ -487,6 +490,51 @@ async fn stream(
     ));
     Ok((
         [(header::CONTENT_TYPE, format.content_type())],
+        Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+/// The proxy's Arrow answer: the Flight server's messages written as an Arrow IPC stream
+/// as they come, framed around their bodies, the batches never decoded or encoded
+/// again. Errors as [`encode`] ends them.
+async fn relay(client: &Client, body: &[u8], ctx: Context) -> Result<Response, ApiError> {
+    let cancel_on_drop = ctx.cancellation_token().drop_guard();
+    // Refuse what is not a ticket here, with the same errors, before any hop.
+    let name = crate::ticket::decode(body)
+        .inspect_err(|e| dispatch::refused("http", e))?
+        .param_type;
+    let messages = as_caller(client, ctx.header(crate::auth::AUTHORIZATION))?
+        .fetch_messages(Bytes::copy_from_slice(body))
+        .await
+        .inspect_err(|e| dispatch::refused("http", e))?;
+    let messages = dispatch::accounted("http", &name, messages, cancel_on_drop, None);
+    type State = (
+        Option<futures::stream::BoxStream<'static, Result<arrow_flight::FlightData>>>,
+        Option<Bytes>,
+    );
+    let chunks = futures::stream::unfold((Some(messages), None), |state: State| async move {
+        let (messages, pending) = state;
+        if let Some(body) = pending {
+            return Some((Ok(body), (messages, None)));
+        }
+        let mut messages = messages?;
+        match messages.next().await {
+            Some(Ok(message)) => match format::ipc_message(&message) {
+                Ok([head, body]) if body.is_empty() => Some((Ok(head), (Some(messages), None))),
+                Ok([head, body]) => Some((Ok(head), (Some(messages), Some(body)))),
+                Err(e) => Some((Err(e), (None, None))),
+            },
+            Some(Err(e)) => {
+                // Give the connection a moment to flush what was sent before it is cut.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Some((Err(e), (None, None)))
+            }
+            None => Some((Ok(Bytes::from_static(format::IPC_END)), (None, None))),
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, Format::Arrow.content_type())],
         Body::from_stream(chunks),
     )
         .into_response())

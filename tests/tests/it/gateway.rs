@@ -385,6 +385,56 @@ async fn proxy_mode_forwards_to_a_remote_flight_server() {
     tokio::spawn(proxy.serve());
     let flight = client(&server).await;
     compare_all_formats(&url, &flight, Pairs { rows: 4 }).await;
+    // The Arrow answer is the Flight server's messages relayed undecoded: many batches,
+    // and dictionaries, arrive as the Flight client reads them.
+    let many = Numbers {
+        count: 100_000,
+        batch_size: 1_000,
+        fail_after: None,
+        fail_code: None,
+    };
+    let expected = flight
+        .fetch(many.clone())
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let (_, batches) = from_arrow(&post(&url, None, ticket(&many)).await.bytes().await.unwrap());
+    assert_eq!(batches.len(), 100);
+    assert_eq!(batches, expected);
+    let expected = flight
+        .fetch(Dictionary {})
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let (schema, batches) = from_arrow(
+        &post(&url, None, ticket(&Dictionary {}))
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    );
+    assert!(matches!(
+        schema.field(0).data_type(),
+        fastflight::arrow::datatypes::DataType::Dictionary(..)
+    ));
+    assert_eq!(batches, expected);
+    // An error after batches cuts the relayed body too: never a complete-looking stream.
+    let failing = Numbers {
+        count: 100,
+        batch_size: 10,
+        fail_after: Some(3),
+        fail_code: Some("not_found".into()),
+    };
+    let response = post(&url, None, ticket(&failing)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.bytes().await.is_err(),
+        "the relayed body must end abnormally"
+    );
     let (status, code, message) =
         error_of(post(&url, None, br#"{"param_type":"no.Such"}"#.to_vec()).await).await;
     assert_eq!(
