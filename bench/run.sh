@@ -10,6 +10,10 @@ if [ ! -x bench/.venv/bin/python ]; then
   python3 -m venv bench/.venv
   pip pyarrow fastflight
 fi
+# The Python package's gateway runs on FastAPI and uvicorn.
+if ! bench/.venv/bin/python -c "import fastapi, uvicorn" 2>/dev/null; then
+  pip fastapi uvicorn
+fi
 if [[ " $* " == *" --postgres "* ]] && ! bench/.venv/bin/python -c "import psycopg, pandas, sqlalchemy, connectorx, adbc_driver_postgresql.dbapi" 2>/dev/null; then
   pip "psycopg[binary]" pandas sqlalchemy connectorx "adbc-driver-postgresql[dbapi]"
 fi

@@ -62,6 +62,72 @@ impl Fetcher for Raw {
     }
 }
 
+/// An HTTP client of a gateway's `/stream`: the Arrow body decoded into batches as it
+/// arrives (`accept: None`), or a CSV or NDJSON body read and its lines counted.
+#[derive(Clone)]
+pub struct Http {
+    pub client: reqwest::Client,
+    /// The gateway's base URL (`http://127.0.0.1:PORT/fastflight`).
+    pub url: String,
+    pub accept: Option<&'static str>,
+}
+
+impl Fetcher for Http {
+    async fn rows(&self, ticket: Bytes) -> Result<u64, String> {
+        let mut request = self
+            .client
+            .post(format!("{}/stream", self.url))
+            .body(ticket);
+        if let Some(accept) = self.accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "{}: {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            ));
+        }
+        let mut body = response.bytes_stream();
+        let mut rows = 0_u64;
+        match self.accept {
+            None => {
+                let mut decoder = fastflight::arrow::ipc::reader::StreamDecoder::new();
+                while let Some(chunk) = body.next().await {
+                    let mut buffer =
+                        fastflight::arrow::buffer::Buffer::from(chunk.map_err(|e| e.to_string())?);
+                    while !buffer.is_empty() {
+                        if let Some(batch) =
+                            decoder.decode(&mut buffer).map_err(|e| e.to_string())?
+                        {
+                            rows += batch.num_rows() as u64;
+                        }
+                    }
+                }
+                decoder.finish().map_err(|e| e.to_string())?;
+            }
+            Some(accept) => {
+                let mut lines = 0_u64;
+                while let Some(chunk) = body.next().await {
+                    lines += chunk
+                        .map_err(|e| e.to_string())?
+                        .iter()
+                        .filter(|b| **b == b'\n')
+                        .count() as u64;
+                }
+                // CSV has a header line.
+                rows = if accept.starts_with("text/csv") {
+                    lines.saturating_sub(1)
+                } else {
+                    lines
+                };
+            }
+        }
+        Ok(rows)
+    }
+}
+
 /// This process's peak resident set, in MB.
 pub fn peak_rss_mb() -> f64 {
     vm_hwm_mb("self")

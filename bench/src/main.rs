@@ -77,6 +77,9 @@ enum Internal {
         system: ServerKind,
         #[arg(long)]
         rows: usize,
+        /// gateway-proxy: the Flight server to forward to.
+        #[arg(long)]
+        to: Option<String>,
         /// fastflight: the encoder's message size limit (for experiments).
         #[arg(long, env = "FASTFLIGHT_BENCH_MAX_MESSAGE")]
         max_message: Option<usize>,
@@ -125,6 +128,10 @@ enum Internal {
 #[derive(Clone, Copy, ValueEnum)]
 enum ServerKind {
     Fastflight,
+    /// fastflight with its HTTP gateway in the same process (the gateway's URL is printed).
+    Gateway,
+    /// fastflight's HTTP gateway in proxy mode, forwarding to `--to`.
+    GatewayProxy,
     /// fastflight with TLS and a bearer token (the files of `FASTFLIGHT_BENCH_SECURE`).
     Secure,
     Raw,
@@ -133,6 +140,12 @@ enum ServerKind {
 #[derive(Clone, Copy, ValueEnum)]
 enum ClientKind {
     Fastflight,
+    /// An HTTP client of a gateway (`--location` is its URL): the Arrow body decoded.
+    Http,
+    /// An HTTP client of a gateway asking for CSV (lines counted).
+    HttpCsv,
+    /// An HTTP client of a gateway asking for NDJSON (lines counted).
+    HttpNdjson,
     /// fastflight's client with retries and a circuit breaker (the `default` preset).
     Resilient,
     /// fastflight's client over TLS with a bearer token.
@@ -163,6 +176,28 @@ fn client(
             },
             plan,
         )?,
+        ClientKind::Http | ClientKind::HttpCsv | ClientKind::HttpNdjson => {
+            let accept = match system {
+                ClientKind::HttpCsv => Some("text/csv"),
+                ClientKind::HttpNdjson => Some("application/x-ndjson"),
+                _ => None,
+            };
+            clients::measure(
+                &small,
+                bulk,
+                || async {
+                    Ok(clients::Http {
+                        client: reqwest::Client::builder()
+                            .tcp_nodelay(true)
+                            .build()
+                            .map_err(|e| e.to_string())?,
+                        url: location.to_owned(),
+                        accept,
+                    })
+                },
+                plan,
+            )?
+        }
         ClientKind::Resilient => clients::measure(
             &small,
             bulk,
@@ -223,10 +258,13 @@ fn main() -> std::process::ExitCode {
         Some(Internal::Serve {
             system,
             rows,
+            to,
             max_message,
         }) => runtime.block_on(async move {
             let batches = payload::build(rows);
             match system {
+                ServerKind::Gateway => servers::serve_gateway(Some(batches), None).await,
+                ServerKind::GatewayProxy => servers::serve_gateway(None, to).await,
                 ServerKind::Fastflight => {
                     servers::serve_fastflight(batches, max_message, None).await
                 }
@@ -326,7 +364,11 @@ impl ServerProcess {
         let location = line
             .rsplit(' ')
             .next()
-            .filter(|l| l.starts_with("grpc://") || l.starts_with("grpc+tls://"))
+            .filter(|l| {
+                ["grpc://", "grpc+tls://", "http://"]
+                    .iter()
+                    .any(|scheme| l.starts_with(scheme))
+            })
             .ok_or_else(|| format!("unexpected first line {line:?}"))?
             .to_owned();
         std::thread::spawn(move || for _ in lines {});

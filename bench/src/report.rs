@@ -9,6 +9,8 @@ use crate::{loopback_tcp_mb_per_s, payload, plot, run_json, Cli, ServerProcess};
 
 const ECHO_CALLS: usize = 2_000;
 const CALLERS: usize = 8;
+/// Bulk clients at once in the concurrent phase.
+const CONCURRENT_CLIENTS: usize = 4;
 /// Calls of each concurrent caller, so the calls/s phase lasts long enough to measure.
 const CALLS_PER_CALLER: usize = 1_000;
 
@@ -128,6 +130,113 @@ impl Plan<'_> {
         run_json(command)
     }
 
+    /// `curl -o /dev/null` POSTing `payload` to a gateway: the bytes alone, no decoding;
+    /// `runs` timed runs after a warm-up.
+    fn curl(&self, url: &str, payload: &str) -> Result<Value, String> {
+        let run = || -> Result<f64, String> {
+            let out = Command::new("curl")
+                .args([
+                    "-s",
+                    "-f",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{time_total}",
+                    "-X",
+                    "POST",
+                    "--data-binary",
+                    payload,
+                    &format!("{url}/stream"),
+                ])
+                .output()
+                .map_err(|e| format!("curl: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("curl failed: {}", out.status));
+            }
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .map_err(|e| format!("curl's time: {e}"))
+        };
+        run()?;
+        let times = (0..self.runs)
+            .map(|_| run())
+            .collect::<Result<Vec<f64>, _>>()?;
+        Ok(serde_json::json!({
+            "times": times,
+            "rows": self.cli.rows,
+        }))
+    }
+
+    /// Runs `CONCURRENT_CLIENTS` client processes at once; the sum of their payloads per
+    /// second (each process's timed runs over their seconds).
+    fn concurrently(&self, client: impl Fn() -> Command) -> Result<f64, String> {
+        let children: Vec<std::process::Child> = (0..CONCURRENT_CLIENTS)
+            .map(|_| {
+                client()
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::inherit())
+                    .spawn()
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        let mut payloads_per_s = 0.0;
+        for child in children {
+            let out = child.wait_with_output().map_err(|e| e.to_string())?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            if !out.status.success() {
+                return Err(format!("a concurrent client failed: {text}"));
+            }
+            let report: Value = serde_json::from_str(text.lines().last().unwrap_or_default())
+                .map_err(|e| format!("a concurrent client printed {text:?}: {e}"))?;
+            let times: Vec<f64> = report["times"]
+                .as_array()
+                .map(|t| t.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            payloads_per_s += times.len() as f64 / times.iter().sum::<f64>();
+        }
+        Ok(payloads_per_s)
+    }
+
+    /// A fastflight client process making bulk runs only (one small call of each kind).
+    fn rust_client_bulk(&self, location: &str) -> Command {
+        let mut command = Command::new(&self.me);
+        command.args([
+            "client",
+            "fastflight",
+            "--location",
+            location,
+            "--payload",
+            FF_PAYLOAD,
+            "--echo",
+            FF_ECHO,
+            "--runs",
+            &self.runs.to_string(),
+            "--echo-calls",
+            "1",
+            "--callers",
+            "1",
+            "--calls-per-caller",
+            "1",
+        ]);
+        command
+    }
+
+    /// A pyarrow client process making bulk runs only.
+    fn pyarrow_client_bulk(&self, location: &str) -> Command {
+        let mut command = Command::new(&self.cli.python);
+        command.arg(python_script("pyarrow_client.py")).args([
+            location,
+            "payload",
+            "echo",
+            &self.runs.to_string(),
+            "1",
+            "1",
+            "1",
+        ]);
+        command
+    }
+
     fn pyarrow_client(&self, location: &str, payload: &str, echo: &str) -> Result<Value, String> {
         let mut command = Command::new(&self.cli.python);
         command.arg(python_script("pyarrow_client.py")).args([
@@ -207,6 +316,33 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         None
     };
 
+    // The HTTP gateways: fastflight's in-process (over its own copy of the payload) and
+    // in proxy mode, and the Python package's FastAPI gateway, both proxying to `ff`.
+    let gateway = plan.rust_server("gateway")?;
+    let gateway_proxy = {
+        let mut command = Command::new(&plan.me);
+        command.args([
+            "serve",
+            "gateway-proxy",
+            "--rows",
+            "0",
+            "--to",
+            &ff.location,
+        ]);
+        ServerProcess::spawn(command)?
+    };
+    let python_gateway = if python
+        && python_has(&cli.python, "fastflight.fastapi_integration.app")
+        && python_has(&cli.python, "uvicorn")
+    {
+        Some(plan.python_server("python_gateway.py", &[&ff.location])?)
+    } else {
+        if python {
+            eprintln!("fastapi or uvicorn is not importable: the Python gateway is skipped");
+        }
+        None
+    };
+
     type Client<'p> = Box<dyn Fn() -> Result<Value, String> + 'p>;
     let mut entries: Vec<(&str, &ServerProcess, Client)> = vec![
         (
@@ -230,6 +366,48 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             Box::new(|| plan.rust_client("raw", &raw.location, "payload", "echo")),
         ),
     ];
+    entries.push((
+        "fastflight gateway, in-process ← Rust HTTP client",
+        &gateway,
+        Box::new(|| plan.rust_client("http", &gateway.location, FF_PAYLOAD, FF_ECHO)),
+    ));
+    entries.push((
+        "fastflight gateway, proxy to fastflight ← Rust HTTP client",
+        &gateway_proxy,
+        Box::new(|| plan.rust_client("http", &gateway_proxy.location, FF_PAYLOAD, FF_ECHO)),
+    ));
+    entries.push((
+        "fastflight gateway, in-process, CSV ← Rust HTTP client",
+        &gateway,
+        Box::new(|| plan.rust_client("http-csv", &gateway.location, FF_PAYLOAD, FF_ECHO)),
+    ));
+    entries.push((
+        "fastflight gateway, in-process, NDJSON ← Rust HTTP client",
+        &gateway,
+        Box::new(|| plan.rust_client("http-ndjson", &gateway.location, FF_PAYLOAD, FF_ECHO)),
+    ));
+    entries.push((
+        "fastflight gateway, in-process ← curl -o /dev/null",
+        &gateway,
+        Box::new(|| plan.curl(&gateway.location, FF_PAYLOAD)),
+    ));
+    entries.push((
+        "fastflight gateway, proxy to fastflight ← curl -o /dev/null",
+        &gateway_proxy,
+        Box::new(|| plan.curl(&gateway_proxy.location, FF_PAYLOAD)),
+    ));
+    if let Some(pg) = &python_gateway {
+        entries.push((
+            "Python gateway, proxy to fastflight ← Rust HTTP client",
+            pg,
+            Box::new(|| plan.rust_client("http", &pg.location, FF_PAYLOAD, FF_ECHO)),
+        ));
+        entries.push((
+            "Python gateway, proxy to fastflight ← curl -o /dev/null",
+            pg,
+            Box::new(|| plan.curl(&pg.location, FF_PAYLOAD)),
+        ));
+    }
     if let Some(py) = &pyarrow {
         entries.push((
             "pyarrow ← pyarrow (read_all on a worker thread)",
@@ -278,6 +456,30 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
     }
     drop(entries);
     drop((ff, secure, raw, pyarrow, python_ff));
+    drop((gateway, gateway_proxy, python_gateway));
+
+    // Four bulk clients at once against one fresh server each (so its peak RSS is the
+    // concurrent phase's): fastflight's with its client, pyarrow's with pyarrow's.
+    let concurrent = {
+        let ff = plan.rust_server("fastflight")?;
+        let ff_figures = plan.concurrently(|| plan.rust_client_bulk(&ff.location))?;
+        let ff_rss = ff.peak_rss_mb();
+        drop(ff);
+        let mut result = serde_json::json!({
+            "clients": CONCURRENT_CLIENTS,
+            "fastflight": {"aggregate_mb_per_s": ff_figures * ipc_bytes as f64 / 1e6, "server_peak_rss_mb": ff_rss},
+        });
+        if python {
+            let py = plan.python_server("pyarrow_server.py", &[&cli.rows.to_string()])?;
+            let py_figures = plan.concurrently(|| plan.pyarrow_client_bulk(&py.location))?;
+            result["pyarrow"] = serde_json::json!({
+                "aggregate_mb_per_s": py_figures * ipc_bytes as f64 / 1e6,
+                "server_peak_rss_mb": py.peak_rss_mb(),
+            });
+        }
+        result
+    };
+    eprintln!("{CONCURRENT_CLIENTS} concurrent clients: {concurrent}");
 
     // The big stream: a fresh fastflight server without the payload, so its peak RSS is the stream's.
     eprintln!("fastflight {big_gb} GB stream ...");
@@ -317,9 +519,49 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         "calls_vs_pyarrow": ratio(ff.calls_per_s, pyarrow.as_ref().map(|p| p.calls_per_s)),
         "echo_p50_vs_pyarrow": ratio(ff.echo_p50_us, pyarrow.as_ref().map(|p| p.echo_p50_us)),
         "resilience_echo_p50_cost": resilient.as_ref().map(|r| r.echo_p50_us / ff.echo_p50_us),
+        "gateway_vs_python_gateway": match (
+            find("fastflight gateway, proxy to fastflight ← Rust HTTP client"),
+            find("Python gateway, proxy to fastflight ← Rust HTTP client"),
+        ) {
+            (Some(ours), Some(theirs)) => Some(ours.mb_per_s / theirs.mb_per_s),
+            _ => None,
+        },
+        "concurrent_vs_pyarrow": match (
+            concurrent["fastflight"]["aggregate_mb_per_s"].as_f64(),
+            concurrent["pyarrow"]["aggregate_mb_per_s"].as_f64(),
+        ) {
+            (Some(ours), Some(theirs)) => Some(ours / theirs),
+            _ => None,
+        },
+        "gateway_vs_flight": find("fastflight gateway, in-process ← Rust HTTP client")
+            .map(|g| g.mb_per_s / ff.mb_per_s),
+        "gateway_echo_vs_python_gateway": match (
+            find("fastflight gateway, proxy to fastflight ← Rust HTTP client"),
+            find("Python gateway, proxy to fastflight ← Rust HTTP client"),
+        ) {
+            (Some(ours), Some(theirs)) => Some(ours.echo_p50_us / theirs.echo_p50_us),
+            _ => None,
+        },
     });
 
     print_table(&systems, tcp, &big, &ratios);
+    let figure = |system: &str, key: &str| {
+        concurrent[system][key]
+            .as_f64()
+            .map(|x| format!("{x:.0}"))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    println!(
+        "{CONCURRENT_CLIENTS} bulk clients at once: fastflight {} MB/s in all (server peak RSS {} MB), pyarrow {} MB/s (server peak RSS {} MB); ratio {}",
+        figure("fastflight", "aggregate_mb_per_s"),
+        figure("fastflight", "server_peak_rss_mb"),
+        figure("pyarrow", "aggregate_mb_per_s"),
+        figure("pyarrow", "server_peak_rss_mb"),
+        ratios["concurrent_vs_pyarrow"]
+            .as_f64()
+            .map(|x| format!("{x:.2}"))
+            .unwrap_or_else(|| "n/a".into()),
+    );
     if let Some(path) = &cli.json {
         let json = serde_json::json!({
             "payload": {"rows": cli.rows, "batch_rows": payload::BATCH_ROWS, "ipc_bytes": ipc_bytes, "runs_per_round": runs, "rounds": rounds},
@@ -327,6 +569,7 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             "systems": systems,
             "ratios": ratios,
             "big_stream": big,
+            "concurrent": concurrent,
         });
         let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -395,12 +638,15 @@ fn print_table(systems: &[System], tcp: f64, big: &Value, ratios: &Value) {
             .unwrap_or_else(|| "n/a".into())
     };
     println!(
-        "ratios: throughput fastflight/raw {}, calls/s fastflight/raw {}, throughput fastflight/pyarrow {}, calls/s fastflight/pyarrow {}, echo p50 fastflight/pyarrow {}, echo p50 with resilience/without {}",
+        "ratios: throughput fastflight/raw {}, calls/s fastflight/raw {}, throughput fastflight/pyarrow {}, calls/s fastflight/pyarrow {}, echo p50 fastflight/pyarrow {}, echo p50 with resilience/without {}, gateway proxy/Python gateway {}, gateway/Flight {}, gateway echo p50/Python gateway's {}",
         show(&ratios["throughput_vs_raw"]),
         show(&ratios["calls_vs_raw"]),
         show(&ratios["throughput_vs_pyarrow"]),
         show(&ratios["calls_vs_pyarrow"]),
         show(&ratios["echo_p50_vs_pyarrow"]),
         show(&ratios["resilience_echo_p50_cost"]),
+        show(&ratios["gateway_vs_python_gateway"]),
+        show(&ratios["gateway_vs_flight"]),
+        show(&ratios["gateway_echo_vs_python_gateway"]),
     );
 }

@@ -132,6 +132,41 @@ pub async fn serve_fastflight(
     server.serve().await.map_err(|e| e.to_string())
 }
 
+/// Serves fastflight's HTTP gateway until killed: over the payload services of this
+/// process (`batches`), or in proxy mode to the Flight server `to`. Prints its URL.
+pub async fn serve_gateway(
+    batches: Option<Vec<RecordBatch>>,
+    to: Option<String>,
+) -> Result<(), String> {
+    let source = match (batches, to) {
+        (_, Some(location)) => fastflight::rest::Source::remote(&location)
+            .await
+            .map_err(|e| e.to_string())?,
+        (Some(batches), None) => {
+            let registry = fastflight::Registry::global()
+                .map_err(|e| e.to_string())?
+                .under(module_path!());
+            let server = fastflight::Server::builder()
+                .location("grpc://127.0.0.1:0")
+                .registry(registry)
+                .state(Payload(Arc::new(batches)))
+                .bind()
+                .await
+                .map_err(|e| e.to_string())?;
+            let source = fastflight::rest::Source::local(&server);
+            tokio::spawn(server.serve());
+            source
+        }
+        (None, None) => return Err("a gateway needs batches or a server to forward to".into()),
+    };
+    let gateway = fastflight::rest::Gateway::new(source)
+        .bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("listening on {}", gateway.url());
+    gateway.serve().await.map_err(|e| e.to_string())
+}
+
 /// A hand-written Flight service over the same batches, with arrow-flight's defaults.
 struct Raw {
     batches: Arc<Vec<RecordBatch>>,

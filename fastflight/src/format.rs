@@ -258,6 +258,54 @@ pub(crate) fn ipc_message(message: &arrow_flight::FlightData) -> Result<[bytes::
     Ok([bytes::Bytes::from(head), message.data_body.clone()])
 }
 
+#[cfg(all(test, feature = "rest"))]
+mod relay_tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+
+    /// Flight messages framed one by one read back, with a reader of the IPC stream
+    /// format, as the batches they carry.
+    #[tokio::test]
+    async fn flight_messages_framed_are_an_ipc_stream() {
+        use futures::TryStreamExt;
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..1000)) as ArrayRef,
+            ),
+            (
+                "name",
+                Arc::new(StringArray::from_iter_values(
+                    (0..1000).map(|i| format!("n{i}")),
+                )) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let messages: Vec<arrow_flight::FlightData> =
+            arrow_flight::encode::FlightDataEncoderBuilder::new()
+                .build(futures::stream::iter([
+                    Ok(batch.clone()),
+                    Ok(batch.slice(10, 7)),
+                ]))
+                .try_collect()
+                .await
+                .unwrap();
+        let mut stream = Vec::new();
+        for message in &messages {
+            for chunk in ipc_message(message).unwrap() {
+                stream.extend_from_slice(&chunk);
+            }
+        }
+        stream.extend_from_slice(IPC_END);
+        let reader =
+            arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(stream), None).unwrap();
+        let read: Vec<RecordBatch> = reader.collect::<std::result::Result<_, _>>().unwrap();
+        assert_eq!(read, [batch.clone(), batch.slice(10, 7)]);
+        // A message without metadata is refused, not framed.
+        assert!(ipc_message(&arrow_flight::FlightData::default()).is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
