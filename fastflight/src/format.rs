@@ -258,6 +258,64 @@ pub(crate) fn ipc_message(message: &arrow_flight::FlightData) -> Result<[bytes::
     Ok([bytes::Bytes::from(head), message.data_body.clone()])
 }
 
+/// An Arrow IPC stream of `batches` as body chunks, without copying the batches: the
+/// encoder's buffers (the Arrow buffers themselves, for uncompressed batches) go by
+/// reference; pieces below 16 KiB (prefixes, metadata, small buffers) are gathered into
+/// one chunk, so a chunked HTTP body is not made of many tiny chunks. The schema goes
+/// with the first batch (or alone, for a result of no rows), dictionaries before the
+/// batches that use them.
+#[cfg(feature = "rest")]
+pub(crate) struct IpcChunks {
+    encoder: Option<arrow::ipc::writer::StreamEncoder>,
+}
+
+#[cfg(feature = "rest")]
+impl IpcChunks {
+    /// Pieces below this are copied together.
+    const GATHER_BELOW: usize = 16 * 1024;
+
+    pub(crate) fn new(schema: &arrow::datatypes::Schema) -> Result<Self> {
+        Ok(Self {
+            encoder: Some(arrow::ipc::writer::StreamEncoder::try_new(schema)?),
+        })
+    }
+
+    /// The chunks of one batch (the schema's before the first).
+    pub(crate) fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<bytes::Bytes>> {
+        let encoder = self.encoder.as_mut().ok_or_else(|| {
+            crate::Error::status(tonic::Code::Internal, "the IPC stream was finished")
+        })?;
+        Ok(Self::gather(encoder.encode(batch)?))
+    }
+
+    /// The chunks that end the stream.
+    pub(crate) fn finish(&mut self) -> Result<Vec<bytes::Bytes>> {
+        match self.encoder.take() {
+            Some(encoder) => Ok(Self::gather(encoder.finish()?)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn gather(buffers: Vec<arrow::buffer::Buffer>) -> Vec<bytes::Bytes> {
+        let mut chunks = Vec::new();
+        let mut pending = Vec::new();
+        for buffer in buffers {
+            if buffer.len() < Self::GATHER_BELOW {
+                pending.extend_from_slice(buffer.as_slice());
+            } else {
+                if !pending.is_empty() {
+                    chunks.push(bytes::Bytes::from(std::mem::take(&mut pending)));
+                }
+                chunks.push(bytes::Bytes::from_owner(buffer));
+            }
+        }
+        if !pending.is_empty() {
+            chunks.push(bytes::Bytes::from(pending));
+        }
+        chunks
+    }
+}
+
 #[cfg(all(test, feature = "rest"))]
 mod relay_tests {
     use super::*;
@@ -303,6 +361,43 @@ mod relay_tests {
         assert_eq!(read, [batch.clone(), batch.slice(10, 7)]);
         // A message without metadata is refused, not framed.
         assert!(ipc_message(&arrow_flight::FlightData::default()).is_err());
+
+        // Batches through IpcChunks: large buffers by reference, one stream.
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..10_000)) as ArrayRef,
+            ),
+            (
+                "name",
+                Arc::new(StringArray::from_iter_values(
+                    (0..10_000).map(|i| format!("n{i}")),
+                )) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let mut chunks = IpcChunks::new(&batch.schema()).unwrap();
+        let mut stream = Vec::new();
+        let first = chunks.batch(&batch).unwrap();
+        assert!(first.len() >= 2, "the large buffers go by reference");
+        for chunk in first
+            .into_iter()
+            .chain(chunks.batch(&batch.slice(10, 7)).unwrap())
+            .chain(chunks.finish().unwrap())
+        {
+            stream.extend_from_slice(&chunk);
+        }
+        let reader =
+            arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(stream), None).unwrap();
+        let read: Vec<RecordBatch> = reader.collect::<std::result::Result<_, _>>().unwrap();
+        assert_eq!(read, [batch.clone(), batch.slice(10, 7)]);
+        // No batch: the schema alone, then the end.
+        let mut empty = IpcChunks::new(&batch.schema()).unwrap();
+        let stream: Vec<u8> = empty.finish().unwrap().concat();
+        let reader =
+            arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(stream), None).unwrap();
+        assert_eq!(reader.schema(), batch.schema());
+        assert_eq!(reader.count(), 0);
     }
 }
 

@@ -479,6 +479,15 @@ async fn stream(
         return relay(client, &body, ctx).await;
     }
     let result = gateway.source.open(&body, ctx).await?;
+    if format == Format::Arrow {
+        // The batches' own buffers go out by reference: no copy into a writer.
+        let chunks = chunked(result.batches, format::IpcChunks::new(&result.schema)?);
+        return Ok((
+            [(header::CONTENT_TYPE, format.content_type())],
+            Body::from_stream(chunks),
+        )
+            .into_response());
+    }
     let sink = ChunkSink::default();
     let writer = format::writer(format, &result.schema, sink.clone())?;
     let head = sink.take();
@@ -509,35 +518,100 @@ async fn relay(client: &Client, body: &[u8], ctx: Context) -> Result<Response, A
         .await
         .inspect_err(|e| dispatch::refused("http", e))?;
     let messages = dispatch::accounted("http", &name, messages, cancel_on_drop, None);
-    type State = (
-        Option<futures::stream::BoxStream<'static, Result<arrow_flight::FlightData>>>,
-        Option<Bytes>,
-    );
-    let chunks = futures::stream::unfold((Some(messages), None), |state: State| async move {
-        let (messages, pending) = state;
-        if let Some(body) = pending {
-            return Some((Ok(body), (messages, None)));
-        }
-        let mut messages = messages?;
-        match messages.next().await {
-            Some(Ok(message)) => match format::ipc_message(&message) {
-                Ok([head, body]) if body.is_empty() => Some((Ok(head), (Some(messages), None))),
-                Ok([head, body]) => Some((Ok(head), (Some(messages), Some(body)))),
-                Err(e) => Some((Err(e), (None, None))),
-            },
-            Some(Err(e)) => {
-                // Give the connection a moment to flush what was sent before it is cut.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                Some((Err(e), (None, None)))
-            }
-            None => Some((Ok(Bytes::from_static(format::IPC_END)), (None, None))),
-        }
-    });
+    let chunks = chunked(messages, Relayed);
     Ok((
         [(header::CONTENT_TYPE, Format::Arrow.content_type())],
         Body::from_stream(chunks),
     )
         .into_response())
+}
+
+/// How the items of a stream become body chunks.
+trait Chunks<T> {
+    /// The chunks of one item.
+    fn item(&mut self, item: T) -> Result<Vec<Bytes>>;
+    /// The chunks that close the body.
+    fn end(&mut self) -> Result<Vec<Bytes>>;
+}
+
+impl Chunks<arrow::record_batch::RecordBatch> for format::IpcChunks {
+    fn item(&mut self, batch: arrow::record_batch::RecordBatch) -> Result<Vec<Bytes>> {
+        self.batch(&batch)
+    }
+    fn end(&mut self) -> Result<Vec<Bytes>> {
+        self.finish()
+    }
+}
+
+/// The Flight server's messages relayed as IPC stream messages.
+struct Relayed;
+
+impl Chunks<arrow_flight::FlightData> for Relayed {
+    fn item(&mut self, message: arrow_flight::FlightData) -> Result<Vec<Bytes>> {
+        let [head, body] = format::ipc_message(&message)?;
+        Ok(if body.is_empty() {
+            vec![head]
+        } else {
+            vec![head, body]
+        })
+    }
+    fn end(&mut self) -> Result<Vec<Bytes>> {
+        Ok(vec![Bytes::from_static(format::IPC_END)])
+    }
+}
+
+/// The body chunks of a stream of items, each item's in turn and then the closing
+/// ones. An error ends the body abnormally, after a moment for what was sent to leave,
+/// as [`encode`] does, so a cut stream never looks complete.
+fn chunked<T: Send + 'static>(
+    items: futures::stream::BoxStream<'static, Result<T>>,
+    chunks: impl Chunks<T> + Send + 'static,
+) -> impl Stream<Item = Result<Bytes>> + Send {
+    struct State<T, C> {
+        items: Option<futures::stream::BoxStream<'static, Result<T>>>,
+        pending: std::collections::VecDeque<Bytes>,
+        chunks: C,
+    }
+    let state = State {
+        items: Some(items),
+        pending: std::collections::VecDeque::new(),
+        chunks,
+    };
+    futures::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(chunk) = state.pending.pop_front() {
+                return Some((Ok(chunk), state));
+            }
+            let items = state.items.as_mut()?;
+            let failed = match items.next().await {
+                Some(Ok(item)) => match state.chunks.item(item) {
+                    Ok(chunks) => {
+                        state.pending.extend(chunks);
+                        continue;
+                    }
+                    Err(e) => e,
+                },
+                Some(Err(e)) => {
+                    // Give the connection a moment to flush what was sent before it is cut.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    e
+                }
+                None => {
+                    state.items = None;
+                    match state.chunks.end() {
+                        Ok(chunks) => {
+                            state.pending.extend(chunks);
+                            continue;
+                        }
+                        Err(e) => e,
+                    }
+                }
+            };
+            state.items = None;
+            state.pending.clear();
+            return Some((Err(failed), state));
+        }
+    })
 }
 
 /// The encoded chunks of a result. An error after the first batch ends the body
