@@ -287,6 +287,9 @@ impl Client {
     pub fn with_bearer(mut self, token: &str) -> Result<Self> {
         let value = secret(Credentials::Bearer(token.to_owned()))?;
         self.headers.insert(AUTHORIZATION, value);
+        // Clients of other locations carry the settings they were made with:
+        // this clone gets its own.
+        self.located = std::sync::Arc::default();
         Ok(self)
     }
 
@@ -313,6 +316,9 @@ impl Client {
             basic,
             token: std::sync::RwLock::new(token),
         }));
+        // Clients of other locations carry the settings they were made with:
+        // this clone gets its own.
+        self.located = std::sync::Arc::default();
         Ok(self)
     }
 
@@ -347,6 +353,9 @@ impl Client {
             .parse()
             .map_err(|e| Error::Config(format!("bad value for header `{name}`: {e}")))?;
         self.headers.insert(key, value);
+        // Clients of other locations carry the settings they were made with:
+        // this clone gets its own.
+        self.located = std::sync::Arc::default();
         Ok(self)
     }
 
@@ -355,6 +364,9 @@ impl Client {
     /// For one call, use a clone.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        // Clients of other locations carry the settings they were made with:
+        // this clone gets its own.
+        self.located = std::sync::Arc::default();
         self
     }
 
@@ -394,6 +406,9 @@ impl Client {
     /// ```
     pub fn with_compression(mut self, compression: Compression) -> Self {
         self.compression = Some(compression);
+        // Clients of other locations carry the settings they were made with:
+        // this clone gets its own.
+        self.located = std::sync::Arc::default();
         self
     }
 
@@ -507,36 +522,36 @@ impl Client {
                 .ok_or_else(|| Error::status(tonic::Code::Internal, "the server sent no schema"))?;
             Ok((first, messages))
         };
+        // One timer for the whole call: the opening (with its retries), then every message.
+        let mut deadline = self.timeout.map(|t| (Box::pin(tokio::time::sleep(t)), t));
         let opened = self.guarded(open);
-        let (first, rest) = match self.timeout {
-            Some(timeout) => tokio::time::timeout(timeout, opened)
-                .await
-                .map_err(|_| deadline_exceeded(timeout))??,
+        let (first, rest) = match &mut deadline {
+            Some((sleep, timeout)) => tokio::select! {
+                opened = opened => opened?,
+                () = sleep.as_mut() => return Err(deadline_exceeded(*timeout)),
+            },
             None => opened.await?,
         };
         let messages = futures::stream::once(async { Ok(first) })
             .chain(rest.map(|m| m.map_err(Error::from)))
             .boxed();
-        Ok(match self.timeout {
+        Ok(match deadline {
             // Past the deadline the stream ends with its error.
-            Some(timeout) => {
-                let deadline = Box::pin(tokio::time::sleep(timeout));
-                futures::stream::unfold(
-                    (messages, Some(deadline)),
-                    move |(mut messages, deadline)| async move {
-                        let mut deadline = deadline?;
-                        tokio::select! {
-                            item = messages.next() => {
-                                item.map(|item| (item, (messages, Some(deadline))))
-                            }
-                            () = &mut deadline => {
-                                Some((Err(deadline_exceeded(timeout)), (messages, None)))
-                            }
+            Some((deadline, timeout)) => futures::stream::unfold(
+                (messages, Some(deadline)),
+                move |(mut messages, deadline)| async move {
+                    let mut deadline = deadline?;
+                    tokio::select! {
+                        item = messages.next() => {
+                            item.map(|item| (item, (messages, Some(deadline))))
                         }
-                    },
-                )
-                .boxed()
-            }
+                        () = deadline.as_mut() => {
+                            Some((Err(deadline_exceeded(timeout)), (messages, None)))
+                        }
+                    }
+                },
+            )
+            .boxed(),
             None => messages,
         })
     }

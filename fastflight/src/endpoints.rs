@@ -31,9 +31,12 @@ impl Client {
             Ok(body) => FlightInfo::decode(body).map_err(|e| {
                 Error::status(tonic::Code::Internal, format!("bad endpoints answer: {e}"))
             })?,
+            // Servers without the action (other Flight servers, earlier versions) say so
+            // in one of these ways.
             Err(e)
-                if e.code() == tonic::Code::InvalidArgument
-                    && e.to_string().contains("unknown action") =>
+                if matches!(e.code(), tonic::Code::Unimplemented | tonic::Code::Unknown)
+                    || (e.code() == tonic::Code::InvalidArgument
+                        && e.to_string().contains("unknown action")) =>
             {
                 self.fresh().await?;
                 self.info_of(FlightDescriptor::new_cmd(ticket)).await?
@@ -112,8 +115,27 @@ async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
             None => (Arc::new(arrow::datatypes::Schema::empty()), parts),
         },
     };
+    // Every part must have the result's schema: a part of another is an error, not a
+    // stream whose batches disagree with its schema.
+    let expected = Arc::clone(&schema);
     let batches = parts
-        .map_ok(|(_, batches)| futures::stream::iter(batches.into_iter().map(Ok)))
+        .and_then(move |(schema, batches)| {
+            let same = *schema == *expected;
+            let expected = Arc::clone(&expected);
+            async move {
+                if same {
+                    Ok(batches)
+                } else {
+                    Err(Error::status(
+                        tonic::Code::Internal,
+                        format!(
+                            "the parts of the result disagree: one has schema {schema:?}, the result {expected:?}"
+                        ),
+                    ))
+                }
+            }
+        })
+        .map_ok(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
         .try_flatten()
         .boxed();
     Ok(RecordBatchStream::of_parts(schema, batches))

@@ -370,8 +370,15 @@ impl Serving {
     }
 
     /// The serving context of the service starting now (none outside a server).
-    fn current() -> Self {
+    pub(crate) fn current() -> Self {
         SERVING.try_with(|s| *s).unwrap_or_default()
+    }
+
+    /// Runs `f` (that starts a producer later, outside the service's start) with this as
+    /// its serving context, so the producer knows its caller and stall timeout.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn enter<R>(self, f: impl FnOnce() -> R) -> R {
+        SERVING.sync_scope(self, f)
     }
 }
 

@@ -75,6 +75,9 @@ impl Topology {
             .into_iter()
             .filter_map(|(_, addr)| addr)
             .collect();
+        // A name with both IPv4 and IPv6 addresses stands for each server twice: keep
+        // the family this server is advertised in.
+        let families: HashSet<bool> = own.iter().map(SocketAddr::is_ipv4).collect();
         let mut seen = HashSet::new();
         let mut servers = vec![self.advertise.clone()];
         for peer in &self.peers {
@@ -84,6 +87,12 @@ impl Topology {
                         "peers give more than {MAX_SERVERS} servers; endpoints are spread over the first {MAX_SERVERS}"
                     );
                     return servers;
+                }
+                let other_family = addr.is_some_and(|addr| {
+                    !families.is_empty() && !families.contains(&addr.is_ipv4())
+                });
+                if other_family {
+                    continue;
                 }
                 let is_own = addr.is_some_and(|addr| own.contains(&addr));
                 if !is_own && location != self.advertise && seen.insert(location.clone()) {
@@ -182,6 +191,8 @@ mod tests {
         let servers = topology.servers().await;
         assert_eq!(servers[0], "grpc://127.0.0.1:9001");
         assert!(!servers[1..].contains(&"grpc://127.0.0.1:9001".to_string()));
+        // Nor its IPv6 twin, where `localhost` has one.
+        assert!(!servers.iter().any(|s| s.contains("[::1]")), "{servers:?}");
         assert_eq!(
             servers.last().map(String::as_str),
             Some("grpc+tls://no-such-host.invalid:9003")

@@ -167,15 +167,18 @@ impl PgPool {
         let pool = self.clone();
         let sql = sql.to_owned();
         let part = part.clone();
+        // The parts' statements start later, when the stream is polled: they keep the
+        // caller and the stall timeout of the service starting now.
+        let serving = crate::service::Serving::current();
         let opened = async move {
-            let bounds: Vec<RecordBatch> = pool
-                .stream(&part.bounds_sql(&sql), params.clone(), 1)
+            let bounds: Vec<RecordBatch> = serving
+                .enter(|| pool.stream(&part.bounds_sql(&sql), params.clone(), 1))
                 .try_collect()
                 .await?;
             let bounds = read_bounds(&bounds, part.column())?;
             let (part_sql, extra) = part.sql(&sql, bounds, params.len(), Placeholders::Literal);
             debug_assert!(extra.is_empty());
-            Ok::<_, Error>(pool.stream(&part_sql, params, batch_size))
+            Ok::<_, Error>(serving.enter(|| pool.stream(&part_sql, params, batch_size)))
         };
         futures::stream::once(opened).try_flatten().boxed()
     }
@@ -197,8 +200,11 @@ impl PgPool {
         let pool = self.clone();
         let sql = sql.to_owned();
         let at_once = self.shares.per_peer();
+        let serving = crate::service::Serving::current();
         Ok(futures::stream::iter(parts)
-            .map(move |part| pool.stream_part(&sql, params.clone(), &part, batch_size))
+            .map(move |part| {
+                serving.enter(|| pool.stream_part(&sql, params.clone(), &part, batch_size))
+            })
             .flatten_unordered(Some(at_once))
             .boxed())
     }
@@ -240,15 +246,17 @@ impl PgPool {
         };
         match outcome {
             Ok(()) => {
-                // Ends the read-only transaction; the connection goes back to the pool.
-                conn.batch_execute("ROLLBACK")
+                // Ends the read-only transaction (its settings with it) and releases the
+                // session's advisory locks a query may have taken; the connection goes
+                // back to the pool.
+                conn.batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()")
                     .await
                     .map_err(|e| pg_error(sql, &e, self.statement_timeout))?;
                 Ok(())
             }
             Err(Ended::Dropped) => {
                 // The statement may still run: stop it, and never reuse its connection.
-                let _ = cancel.cancel_query(NoTls).await;
+                let _ = tokio::time::timeout(CONNECT_TIMEOUT, cancel.cancel_query(NoTls)).await;
                 drop(Object::take(conn));
                 Ok(())
             }

@@ -217,16 +217,19 @@ impl SqlitePool {
         let pool = self.clone();
         let sql = sql.to_owned();
         let part = part.clone();
+        // The parts' statements start later, when the stream is polled: they keep the
+        // caller and the stall timeout of the service starting now.
+        let serving = crate::service::Serving::current();
         let opened = async move {
-            let bounds: Vec<RecordBatch> = pool
-                .stream(&part.bounds_sql(&sql), params.clone(), 1)
+            let bounds: Vec<RecordBatch> = serving
+                .enter(|| pool.stream(&part.bounds_sql(&sql), params.clone(), 1))
                 .try_collect()
                 .await?;
             let bounds = read_bounds(&bounds, part.column())?;
             let (part_sql, extra) = part.sql(&sql, bounds, params.len(), Placeholders::Question);
             let mut params = params;
             params.extend(extra.into_iter().map(SqlValue::Integer));
-            Ok::<_, Error>(pool.stream(&part_sql, params, batch_size))
+            Ok::<_, Error>(serving.enter(|| pool.stream(&part_sql, params, batch_size)))
         };
         futures::stream::once(opened).try_flatten().boxed()
     }

@@ -281,6 +281,14 @@ async fn statements_only_read_whatever_they_try() {
     .await
     .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    // Nothing a statement takes in its session stays with the pooled connection.
+    read(pool.stream("SELECT 1 AS one FROM pg_advisory_lock(42)", vec![], 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"),
+        "0"
+    );
     // No way out of the COPY around a query, and one statement only.
     let file = cluster.socket_dir().join("escaped.txt");
     let escapes = [
