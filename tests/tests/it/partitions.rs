@@ -434,3 +434,43 @@ async fn read_sql(
         .await
         .unwrap()
 }
+
+/// The parts of a split query count toward their caller's share like any query, though
+/// their statements start after the service's start: a client holding four unread parts
+/// is refused a fifth, naming its share.
+#[tokio::test]
+async fn the_parts_of_a_split_query_count_toward_their_callers_share() {
+    let server = DemoProcess::start();
+    let part = |i: u32| {
+        // About 27 MB a part: more than a stream's window, so an unread part stalls.
+        let mut request = sql_parts(
+            "SELECT id, price, randomblob(200) AS pad FROM trades",
+            8,
+            "id",
+        );
+        request.batch_size = Some(1_000);
+        request.split.part = Some(i);
+        request
+    };
+    let mut held = Vec::new();
+    for i in 0..4 {
+        // Each on a connection of its own: an unread stream holds its connection's window.
+        let greedy = crate::support::client_from(&server.location, "127.0.0.1").await;
+        held.push(greedy.fetch(part(i)).await.unwrap());
+    }
+    let greedy = crate::support::client_from(&server.location, "127.0.0.1").await;
+    let e = async { greedy.fetch(part(4)).await?.collect().await }
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{e}");
+    assert!(
+        e.to_string()
+            .contains("4 of the 8 pooled SQLite connections"),
+        "{e}"
+    );
+    // Another client is served meanwhile, and the greedy one once its parts are gone.
+    let other = crate::support::client_from(&server.location, "127.0.0.2").await;
+    let rows = read_sql(&other, part(5)).await;
+    assert_eq!(rows_and_sum(&rows, 0).0, 125_000);
+    drop(held);
+}
