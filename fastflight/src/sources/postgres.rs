@@ -50,7 +50,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use tokio_postgres::NoTls;
@@ -58,7 +58,7 @@ use tonic::Code;
 
 use crate::fair::Shares;
 use crate::service::{produce, BatchStream, Emitter};
-use crate::sources::range::{read_bounds, Placeholders, RangePart};
+use crate::sources::range::{Placeholders, RangePart};
 use crate::sources::{MAX_BATCH_BYTES, MAX_BATCH_ROWS};
 use crate::{Error, Result};
 
@@ -165,22 +165,15 @@ impl PgPool {
         batch_size: usize,
     ) -> BatchStream {
         let pool = self.clone();
-        let sql = sql.to_owned();
-        let part = part.clone();
-        // The parts' statements start later, when the stream is polled: they keep the
-        // caller and the stall timeout of the service starting now.
-        let serving = crate::service::Serving::current();
-        let opened = async move {
-            let bounds: Vec<RecordBatch> = serving
-                .enter(|| pool.stream(&part.bounds_sql(&sql), params.clone(), 1))
-                .try_collect()
-                .await?;
-            let bounds = read_bounds(&bounds, part.column())?;
-            let (part_sql, extra) = part.sql(&sql, bounds, params.len(), Placeholders::Literal);
-            debug_assert!(extra.is_empty());
-            Ok::<_, Error>(serving.enter(|| pool.stream(&part_sql, params, batch_size)))
-        };
-        futures::stream::once(opened).try_flatten().boxed()
+        crate::sources::range::stream_part(
+            move |sql, params, batch_size| pool.stream(sql, params, batch_size),
+            sql,
+            params,
+            part,
+            batch_size,
+            Placeholders::Literal,
+            serde_json::Value::from,
+        )
     }
 
     /// All `parts` parts of `sql`'s rows by ranges of `column`, read at once (as many

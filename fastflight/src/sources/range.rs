@@ -189,6 +189,43 @@ pub fn read_bounds(batches: &[RecordBatch], column: &str) -> Result<Option<(i64,
     Ok(Some((values[0], values[1])))
 }
 
+/// One part of `sql`'s rows over a SQL source whose statements `stream` runs: the
+/// column's bounds over the query first, then the part's statement, its bounds written
+/// with `placeholders` (and bound as `param`s after the query's own, where they are
+/// parameters). The statements start when the stream is polled, so they keep the
+/// caller and the stall timeout of the service starting now.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn stream_part<P, S>(
+    stream: S,
+    sql: &str,
+    params: Vec<P>,
+    part: &RangePart,
+    batch_size: usize,
+    placeholders: Placeholders,
+    param: fn(i64) -> P,
+) -> crate::BatchStream
+where
+    P: Clone + Send + 'static,
+    S: Fn(&str, Vec<P>, usize) -> crate::BatchStream + Send + 'static,
+{
+    use futures::{StreamExt, TryStreamExt};
+    let sql = sql.to_owned();
+    let part = part.clone();
+    let serving = crate::service::Serving::current();
+    let opened = async move {
+        let bounds: Vec<RecordBatch> = serving
+            .enter(|| stream(&part.bounds_sql(&sql), params.clone(), 1))
+            .try_collect()
+            .await?;
+        let bounds = read_bounds(&bounds, part.column())?;
+        let (part_sql, extra) = part.sql(&sql, bounds, params.len(), placeholders);
+        let mut params = params;
+        params.extend(extra.into_iter().map(param));
+        Ok::<_, Error>(serving.enter(|| stream(&part_sql, params, batch_size)))
+    };
+    futures::stream::once(opened).try_flatten().boxed()
+}
+
 /// A column name a statement may quote: letters, digits and `_`, not starting with a
 /// digit, at most [`MAX_COLUMN_LEN`] bytes; else what is wrong, naming the request
 /// field `partition_on`.

@@ -47,7 +47,7 @@ use tonic::Code;
 
 use crate::fair::Shares;
 use crate::service::{produce_blocking, BatchStream, Emitter};
-use crate::sources::range::{read_bounds, Placeholders, RangePart};
+use crate::sources::range::{Placeholders, RangePart};
 use crate::{Error, Result};
 
 pub use r2d2_sqlite::rusqlite;
@@ -213,25 +213,16 @@ impl SqlitePool {
         part: &RangePart,
         batch_size: usize,
     ) -> BatchStream {
-        use futures::{StreamExt, TryStreamExt};
         let pool = self.clone();
-        let sql = sql.to_owned();
-        let part = part.clone();
-        // The parts' statements start later, when the stream is polled: they keep the
-        // caller and the stall timeout of the service starting now.
-        let serving = crate::service::Serving::current();
-        let opened = async move {
-            let bounds: Vec<RecordBatch> = serving
-                .enter(|| pool.stream(&part.bounds_sql(&sql), params.clone(), 1))
-                .try_collect()
-                .await?;
-            let bounds = read_bounds(&bounds, part.column())?;
-            let (part_sql, extra) = part.sql(&sql, bounds, params.len(), Placeholders::Question);
-            let mut params = params;
-            params.extend(extra.into_iter().map(SqlValue::Integer));
-            Ok::<_, Error>(serving.enter(|| pool.stream(&part_sql, params, batch_size)))
-        };
-        futures::stream::once(opened).try_flatten().boxed()
+        crate::sources::range::stream_part(
+            move |sql, params, batch_size| pool.stream(sql, params, batch_size),
+            sql,
+            params,
+            part,
+            batch_size,
+            Placeholders::Question,
+            SqlValue::Integer,
+        )
     }
 }
 

@@ -55,6 +55,19 @@ fn cluster() -> Arc<PgCluster> {
     cluster
 }
 
+/// A demo server whose `PgQuery` reads the cluster as the read-only role.
+fn demo_over(cluster: &PgCluster) -> crate::support::DemoProcess {
+    let url = cluster.url("reader");
+    crate::support::DemoProcess::spawn(
+        &[
+            "start-flight-server",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+        ],
+        &[("FASTFLIGHT_POSTGRES_URL", url.as_str())],
+    )
+}
+
 async fn read(stream: fastflight::BatchStream) -> fastflight::Result<Vec<RecordBatch>> {
     stream.try_collect().await
 }
@@ -528,15 +541,7 @@ async fn parts_by_ranges_of_a_column_add_up_to_the_whole() {
 async fn the_demo_serves_pg_query_and_says_how_to_configure_it() {
     use fastflight_demo_api::{PgQuery, RangeSplit};
     let cluster = cluster();
-    let url = cluster.url("reader");
-    let server = crate::support::DemoProcess::spawn(
-        &[
-            "start-flight-server",
-            "--flight-location",
-            "grpc://127.0.0.1:0",
-        ],
-        &[("FASTFLIGHT_POSTGRES_URL", url.as_str())],
-    );
+    let server = demo_over(&cluster);
     let client = fastflight::Client::connect(&server.location).await.unwrap();
     let query = "SELECT id, price, symbol FROM trades ORDER BY id";
     let whole = client
@@ -584,19 +589,11 @@ async fn the_demo_serves_pg_query_and_says_how_to_configure_it() {
 async fn one_client_holds_at_most_half_the_postgres_pool() {
     use fastflight_demo_api::PgQuery;
     let cluster = cluster();
-    let url = cluster.url("reader");
-    let server = crate::support::DemoProcess::spawn(
-        &[
-            "start-flight-server",
-            "--flight-location",
-            "grpc://127.0.0.1:0",
-        ],
-        &[("FASTFLIGHT_POSTGRES_URL", url.as_str())],
-    );
+    let server = demo_over(&cluster);
+    // In the select list the series streams (in FROM it would be made whole first).
     let endless = PgQuery {
         batch_size: Some(1000),
-        ..// In the select list the series streams (in FROM it would be made whole first).
-        PgQuery::new("SELECT generate_series(1, 1000000000) AS g, repeat('x', 200) AS pad")
+        ..PgQuery::new("SELECT generate_series(1, 1000000000) AS g, repeat('x', 200) AS pad")
     };
     let mut held = Vec::new();
     for _ in 0..4 {
