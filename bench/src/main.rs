@@ -116,6 +116,11 @@ enum Internal {
         #[arg(long, default_value_t = 1)]
         partitions: u32,
     },
+    /// (internal) Measure plain loopback TCP (the ceiling) and print its MB/s as JSON.
+    Loopback {
+        #[arg(long)]
+        bytes: u64,
+    },
     /// (internal) Read a big fastflight stream and drop it; print rows, bytes, seconds.
     Big {
         #[arg(long)]
@@ -297,6 +302,8 @@ fn main() -> std::process::ExitCode {
                 per_caller: calls_per_caller,
             },
         ),
+        Some(Internal::Loopback { bytes }) => loopback_tcp_mb_per_s(bytes)
+            .map(|mb_per_s| println!("{}", serde_json::json!({ "mb_per_s": mb_per_s }))),
         Some(Internal::Big { location, bytes }) => runtime.block_on(async move {
             use futures::StreamExt;
             let client = fastflight::Client::connect(&location)

@@ -15,7 +15,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::report::python_script;
+use crate::report::{median, python_script};
 use crate::{clients, run_json, Cli, ServerProcess};
 
 /// The query every reader runs.
@@ -50,12 +50,6 @@ struct Reader {
     client_peak_rss_mb: f64,
     /// Every round's seconds.
     runs_s: Vec<f64>,
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
 }
 
 /// Serves the demo's `PgQuery` over `url` until killed (the `serve-pg` command).

@@ -5,7 +5,7 @@ use std::process::Command;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{loopback_tcp_mb_per_s, payload, plot, run_json, Cli, ServerProcess};
+use crate::{payload, plot, run_json, Cli, ServerProcess};
 
 const ECHO_CALLS: usize = 2_000;
 const CALLERS: usize = 8;
@@ -28,7 +28,8 @@ struct System {
     runs_s: Vec<f64>,
 }
 
-fn median(times: &[f64]) -> f64 {
+/// The median of some figures (the upper one of an even count).
+pub fn median(times: &[f64]) -> f64 {
     let mut sorted = times.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
@@ -289,9 +290,6 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         secure: crate::secure::Files::create()?,
     };
 
-    let tcp = loopback_tcp_mb_per_s(if cli.quick { 1 << 30 } else { 4 << 30 })?;
-    eprintln!("loopback TCP: {tcp:.0} MB/s");
-
     // Every server runs for the whole comparison; the clients take turns, round after
     // round, so a drift of the shared machine hits every system alike.
     let ff = plan.rust_server("fastflight")?;
@@ -443,13 +441,25 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             }),
         ));
     }
+    // The ceiling takes its turn too: plain loopback TCP, in a process of its own, once
+    // per round; its median is the ceiling of the run.
+    let tcp_bytes: u64 = if cli.quick { 1 << 30 } else { 4 << 30 };
+    let mut tcp_runs = Vec::new();
     let mut reports: Vec<Vec<Value>> = vec![Vec::new(); entries.len()];
     for round in 1..=rounds {
+        let mut command = Command::new(&plan.me);
+        command.args(["loopback", "--bytes", &tcp_bytes.to_string()]);
+        let tcp = run_json(command)?["mb_per_s"]
+            .as_f64()
+            .ok_or("the loopback measurement printed no mb_per_s")?;
+        eprintln!("round {round}/{rounds}: loopback TCP {tcp:.0} MB/s");
+        tcp_runs.push(tcp);
         for (i, (name, _, client)) in entries.iter().enumerate() {
             eprintln!("round {round}/{rounds}: {name} ...");
             reports[i].push(client()?);
         }
     }
+    let tcp = median(&tcp_runs);
     let mut systems = Vec::new();
     for ((name, server, _), reports) in entries.iter().zip(&reports) {
         systems.push(system(name, reports, server.peak_rss_mb(), ipc_bytes)?);
@@ -513,6 +523,11 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
     let pyarrow = find("pyarrow ← pyarrow");
     let ratio = |a: f64, b: Option<f64>| b.map(|b| a / b);
     let ratios = serde_json::json!({
+        "throughput_vs_ceiling": ff.mb_per_s / tcp,
+        "server_vs_pyarrow_server": ratio(
+            ff.mb_per_s,
+            find("pyarrow server ← fastflight client").map(|p| p.mb_per_s),
+        ),
         "throughput_vs_raw": ff.mb_per_s / raw.mb_per_s,
         "calls_vs_raw": ff.calls_per_s / raw.calls_per_s,
         "throughput_vs_pyarrow": ratio(ff.mb_per_s, pyarrow.as_ref().map(|p| p.mb_per_s)),
@@ -638,7 +653,9 @@ fn print_table(systems: &[System], tcp: f64, big: &Value, ratios: &Value) {
             .unwrap_or_else(|| "n/a".into())
     };
     println!(
-        "ratios: throughput fastflight/raw {}, calls/s fastflight/raw {}, throughput fastflight/pyarrow {}, calls/s fastflight/pyarrow {}, echo p50 fastflight/pyarrow {}, echo p50 with resilience/without {}, gateway proxy/Python gateway {}, gateway/Flight {}, gateway echo p50/Python gateway's {}",
+        "ratios: throughput fastflight/loopback TCP {}, fastflight server/pyarrow server (fastflight client) {}, throughput fastflight/raw {}, calls/s fastflight/raw {}, throughput fastflight/pyarrow {}, calls/s fastflight/pyarrow {}, echo p50 fastflight/pyarrow {}, echo p50 with resilience/without {}, gateway proxy/Python gateway {}, gateway/Flight {}, gateway echo p50/Python gateway's {}",
+        show(&ratios["throughput_vs_ceiling"]),
+        show(&ratios["server_vs_pyarrow_server"]),
         show(&ratios["throughput_vs_raw"]),
         show(&ratios["calls_vs_raw"]),
         show(&ratios["throughput_vs_pyarrow"]),

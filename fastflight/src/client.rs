@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
 use arrow_flight::flight_service_client::FlightServiceClient;
 use arrow_flight::{Action, Criteria, FlightData, FlightDescriptor, FlightInfo, Ticket};
 use bytes::Bytes;
@@ -14,6 +13,7 @@ use futures::future::BoxFuture;
 use futures::{Future, FutureExt, Stream, StreamExt, TryStreamExt};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::decode::{Decoded, Decoder};
 use crate::listing::ServiceInfo;
 use crate::request::FetchRequest;
 use crate::wire::{
@@ -487,10 +487,7 @@ impl Client {
         let open = || async {
             let request = self.request(Ticket::new(ticket.clone()));
             let response = self.grpc().do_get(request).await?.into_inner();
-            RecordBatchStream::start(FlightDataDecoder::new(
-                response.map_err(FlightErrorOf::from),
-            ))
-            .await
+            RecordBatchStream::start(Decoder::new(response)).await
         };
         let call = self.guarded(open);
         let mut stream = match &mut deadline {
@@ -606,8 +603,6 @@ impl Client {
     }
 }
 
-type FlightErrorOf = arrow_flight::error::FlightError;
-
 /// Connections a client opens to one location at most ([`ClientBuilder::connections`]).
 pub const MAX_CONNECTIONS: usize = 64;
 
@@ -720,7 +715,7 @@ fn deadline_exceeded(timeout: Duration) -> Error {
 
 /// Where a result's batches come from: one DoGet, or the endpoints of a partitioned result.
 enum Batches {
-    Flight(FlightDataDecoder),
+    Flight(Box<Decoder<tonic::Streaming<FlightData>>>),
     Parts(futures::stream::BoxStream<'static, Result<RecordBatch>>),
 }
 
@@ -737,32 +732,19 @@ impl RecordBatchStream {
         }
     }
 
-    async fn start(mut decoder: FlightDataDecoder) -> Result<Self> {
-        loop {
-            match decoder.next().await {
-                Some(Ok(data)) => {
-                    if let DecodedPayload::Schema(schema) = data.payload {
-                        return Ok(Self {
-                            schema,
-                            decoder: Batches::Flight(decoder),
-                            deadline: None,
-                        });
-                    }
-                    if let DecodedPayload::RecordBatch(_) = data.payload {
-                        return Err(Error::status(
-                            tonic::Code::Internal,
-                            "the server sent a record batch before the schema",
-                        ));
-                    }
-                }
-                Some(Err(e)) => return Err(e.into()),
-                None => {
-                    return Err(Error::status(
-                        tonic::Code::Internal,
-                        "the server ended the stream without sending a schema",
-                    ))
-                }
-            }
+    async fn start(mut decoder: Decoder<tonic::Streaming<FlightData>>) -> Result<Self> {
+        match decoder.next().await {
+            Some(Ok(Decoded::Schema(schema))) => Ok(Self {
+                schema,
+                decoder: Batches::Flight(Box::new(decoder)),
+                deadline: None,
+            }),
+            Some(Err(e)) => Err(e),
+            // (The decoder refuses a batch before the schema.)
+            Some(Ok(Decoded::Batch(_))) | None => Err(Error::status(
+                tonic::Code::Internal,
+                "the server ended the stream without sending a schema",
+            )),
         }
     }
 
@@ -803,11 +785,10 @@ impl Stream for RecordBatchStream {
         };
         loop {
             return match decoder.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(data))) => match data.payload {
-                    DecodedPayload::RecordBatch(batch) => Poll::Ready(Some(Ok(batch))),
-                    DecodedPayload::Schema(_) | DecodedPayload::None => continue,
-                },
-                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(Some(Ok(Decoded::Batch(batch)))) => Poll::Ready(Some(Ok(batch))),
+                // (The decoder refuses a second schema.)
+                Poll::Ready(Some(Ok(Decoded::Schema(_)))) => continue,
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             };

@@ -52,6 +52,8 @@ pub mod auth;
 pub mod blocking;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+mod decode;
 #[cfg(feature = "server")]
 mod dispatch;
 #[cfg(feature = "client")]

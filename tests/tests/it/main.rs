@@ -15,6 +15,7 @@ mod extractors;
 mod fetch;
 mod fixtures;
 mod gateway;
+mod hostile_server;
 mod hygiene;
 mod interop;
 mod limits;
