@@ -93,16 +93,12 @@ impl Fetcher for Http {
         let mut rows = 0_u64;
         match self.accept {
             None => {
-                let mut decoder = fastflight::arrow::ipc::reader::StreamDecoder::new();
+                // The Flight client's decoding and checks, over the HTTP body's pieces.
+                let mut decoder = fastflight::ipc::IpcStreamDecoder::new();
                 while let Some(chunk) = body.next().await {
-                    let mut buffer =
-                        fastflight::arrow::buffer::Buffer::from(chunk.map_err(|e| e.to_string())?);
-                    while !buffer.is_empty() {
-                        if let Some(batch) =
-                            decoder.decode(&mut buffer).map_err(|e| e.to_string())?
-                        {
-                            rows += batch.num_rows() as u64;
-                        }
+                    let mut piece = chunk.map_err(|e| e.to_string())?;
+                    while let Some(batch) = decoder.decode(&mut piece).map_err(|e| e.to_string())? {
+                        rows += batch.num_rows() as u64;
                     }
                 }
                 decoder.finish().map_err(|e| e.to_string())?;

@@ -95,6 +95,8 @@ pub use parquet;
 
 #[cfg(feature = "client")]
 pub use client::{Client, RecordBatchStream};
+#[cfg(feature = "client")]
+pub use decode::ipc;
 pub use error::{BoxError, Error, Result};
 #[cfg(feature = "server")]
 pub use registry::Registry;

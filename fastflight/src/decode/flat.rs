@@ -160,23 +160,31 @@ fn utf8<O: OffsetSizeTrait>(data: &ArrayData) -> Result<(), ArrowError> {
             values.len()
         )));
     }
-    let mut previous = first;
-    for (i, offset) in offsets.iter().enumerate() {
-        let at = offset
-            .to_usize()
-            .filter(|&at| previous <= at && at <= last)
-            .ok_or_else(|| bad(format!("offset {i} is out of order")))?;
-        // Not a UTF-8 continuation byte (`str::is_char_boundary`); both ends of the span
-        // are boundaries of it.
-        if at != first && at != last && (values[at] as i8) < -0x40 {
-            return Err(bad(format!(
-                "incomplete utf-8 byte sequence from index {}",
-                i.saturating_sub(1)
-            )));
-        }
-        previous = at;
+    // Rising (one pass without early exits, so that it vectorises); with the first at
+    // least 0 and the last within the values, every offset lies within the span.
+    if !offsets
+        .windows(2)
+        .fold(true, |rising, w| rising & (w[0] <= w[1]))
+    {
+        return Err(bad("the offsets are out of order".into()));
     }
-    std::str::from_utf8(&values[first..last])
+    let span = &values[first..last];
+    // ASCII values: every offset is on a character boundary, and the span is UTF-8.
+    if span.is_ascii() {
+        return Ok(());
+    }
+    // Not a UTF-8 continuation byte (`str::is_char_boundary`); the span's end is a
+    // boundary of it whatever follows.
+    let on_boundaries = offsets.iter().fold(true, |on, offset| {
+        let at = offset.as_usize() - first;
+        on & (at >= span.len() || (span[at] as i8) >= -0x40)
+    });
+    if !on_boundaries {
+        return Err(bad(
+            "an offset falls inside a character: incomplete utf-8 byte sequence".into(),
+        ));
+    }
+    std::str::from_utf8(span)
         .map(|_| ())
         .map_err(|e| bad(format!("invalid UTF-8 values: {e}")))
 }
@@ -230,8 +238,16 @@ mod tests {
             ),
         ])
         .expect("batch");
+        // ASCII strings only (the check's short way).
+        let ascii = RecordBatch::try_from_iter([(
+            "word",
+            Arc::new(StringArray::from_iter(
+                (0..60).map(|i| (i % 9 != 2).then(|| "abcdefgh"[..i % 8].to_owned())),
+            )) as ArrayRef,
+        )])
+        .expect("batch");
         // A slice: its offsets start past zero.
-        vec![full.clone(), full.slice(7, 20), full.slice(40, 0)]
+        vec![full.clone(), full.slice(7, 20), full.slice(40, 0), ascii]
     }
 
     fn encode(batch: &RecordBatch) -> (Vec<u8>, Vec<u8>) {

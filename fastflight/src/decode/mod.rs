@@ -9,6 +9,7 @@
 //! does not).
 
 mod flat;
+pub mod ipc;
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -17,11 +18,12 @@ use std::task::{Context, Poll};
 
 use arrow::array::ArrayRef;
 use arrow::buffer::Buffer;
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::ipc::reader::{read_dictionary, RecordBatchDecoder};
 use arrow::ipc::MessageHeader;
 use arrow::record_batch::RecordBatch;
 use arrow_flight::FlightData;
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
 use crate::{Error, Result};
@@ -35,22 +37,34 @@ pub(crate) enum Decoded {
 /// The messages of one DoGet, decoded in order.
 pub(crate) struct Decoder<S> {
     messages: S,
-    schema: Option<SchemaRef>,
-    dictionaries: HashMap<i64, ArrayRef>,
+    state: Messages,
 }
 
 impl<S> Decoder<S> {
     pub(crate) fn new(messages: S) -> Self {
         Self {
             messages,
-            schema: None,
-            dictionaries: HashMap::new(),
+            state: Messages::default(),
         }
+    }
+}
+
+/// What a stream's earlier messages left for its later ones: the schema, dictionaries.
+#[derive(Default)]
+pub(crate) struct Messages {
+    schema: Option<SchemaRef>,
+    dictionaries: HashMap<i64, ArrayRef>,
+}
+
+impl Messages {
+    /// The schema, if it has come.
+    pub(crate) fn schema(&self) -> Option<&SchemaRef> {
+        self.schema.as_ref()
     }
 
     /// The schema, a batch, or nothing (a dictionary, or a message with no header).
-    fn decode(&mut self, data: FlightData) -> Result<Option<Decoded>> {
-        let message = arrow::ipc::root_as_message(&data.data_header)
+    pub(crate) fn decode(&mut self, header: &[u8], body: Bytes) -> Result<Option<Decoded>> {
+        let message = arrow::ipc::root_as_message(header)
             .map_err(|e| malformed(format!("its IPC header is not valid: {e}")))?;
         match message.header_type() {
             MessageHeader::NONE => Ok(None),
@@ -58,8 +72,11 @@ impl<S> Decoder<S> {
                 if self.schema.is_some() {
                     return Err(malformed("it sent a second schema".to_owned()));
                 }
+                let schema = message
+                    .header_as_schema()
+                    .ok_or_else(|| malformed("a schema message has no schema".to_owned()))?;
                 let schema = Arc::new(
-                    Schema::try_from(&data)
+                    unpanicked(|| arrow::ipc::convert::try_fb_to_schema(schema))
                         .map_err(|e| malformed(format!("its schema cannot be read: {e}")))?,
                 );
                 self.schema = Some(Arc::clone(&schema));
@@ -72,7 +89,7 @@ impl<S> Decoder<S> {
                 let batch = message
                     .header_as_dictionary_batch()
                     .ok_or_else(|| malformed("a dictionary has no header".to_owned()))?;
-                let body = Buffer::from(data.data_body);
+                let body = Buffer::from(body);
                 in_bounds(
                     batch
                         .data()
@@ -95,22 +112,22 @@ impl<S> Decoder<S> {
                         "the server sent a record batch before the schema",
                     )
                 })?;
-                let header = message
+                let batch_header = message
                     .header_as_record_batch()
                     .ok_or_else(|| malformed("a record batch has no header".to_owned()))?;
                 // The body by reference (a slice of the received message); the
                 // decoder copies a buffer only where it is misaligned for its type.
-                let body = Buffer::from(data.data_body);
+                let body = Buffer::from(body);
                 in_bounds(
-                    header.buffers().into_iter().flat_map(|v| v.iter()),
+                    batch_header.buffers().into_iter().flat_map(|v| v.iter()),
                     body.len(),
                 )?;
-                let batch = match flat::batch(schema, &header, &body) {
+                let batch = match flat::batch(schema, &batch_header, &body) {
                     Some(batch) => batch,
                     None => unpanicked(|| {
                         RecordBatchDecoder::try_new(
                             &body,
-                            header,
+                            batch_header,
                             Arc::clone(schema),
                             &self.dictionaries,
                             &message.version(),
@@ -180,7 +197,7 @@ where
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             };
-            match self.decode(data) {
+            match self.state.decode(&data.data_header, data.data_body) {
                 Ok(Some(decoded)) => return Poll::Ready(Some(Ok(decoded))),
                 Ok(None) => continue,
                 Err(e) => return Poll::Ready(Some(Err(e))),

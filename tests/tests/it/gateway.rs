@@ -38,6 +38,24 @@ fn from_arrow(bytes: &[u8]) -> (SchemaRef, Vec<RecordBatch>) {
     (schema, reader.map(|b| b.unwrap()).collect())
 }
 
+/// An Arrow answer read with `fastflight::ipc::IpcStreamDecoder`, in the pieces the
+/// body arrives in; its schema and batches, or why it is not a whole stream.
+async fn decode_pieces(
+    response: reqwest::Response,
+) -> Result<(Option<SchemaRef>, Vec<RecordBatch>), String> {
+    let mut decoder = fastflight::ipc::IpcStreamDecoder::new();
+    let mut batches = Vec::new();
+    let mut body = response.bytes_stream();
+    while let Some(piece) = body.next().await {
+        let mut piece = piece.map_err(|e| format!("the body broke: {e}"))?;
+        while let Some(batch) = decoder.decode(&mut piece).map_err(|e| e.to_string())? {
+            batches.push(batch);
+        }
+    }
+    decoder.finish().map_err(|e| e.to_string())?;
+    Ok((decoder.schema(), batches))
+}
+
 fn from_csv(bytes: &[u8], schema: &SchemaRef) -> Vec<RecordBatch> {
     fastflight::arrow::csv::ReaderBuilder::new(Arc::clone(schema))
         .with_header(true)
@@ -77,6 +95,12 @@ async fn compare_all_formats<R: FlightRequest + Clone>(
     let (arrow_schema, batches) = from_arrow(&arrow.bytes().await.unwrap());
     assert_eq!(arrow_schema, schema);
     assert_eq!(one(&schema, &batches), expected, "arrow");
+
+    // The same answer read piece by piece as it arrives, with the client's decoding.
+    let arrow = post(gateway, None, ticket(&request)).await;
+    let (decoded_schema, batches) = decode_pieces(arrow).await.expect("a whole stream");
+    assert_eq!(decoded_schema, Some(schema.clone()));
+    assert_eq!(one(&schema, &batches), expected, "arrow, read in pieces");
 
     let csv = post(gateway, Some("text/csv"), ticket(&request)).await;
     assert_eq!(csv.status(), StatusCode::OK);
@@ -288,6 +312,12 @@ async fn an_error_after_the_first_batch_does_not_look_complete() {
             "{accept:?}: the body must end abnormally"
         );
     }
+    // Read as it arrives, the Arrow answer gives its first batches, then the break.
+    let response = post(&server.gateway, None, ticket(&failing)).await;
+    let error = decode_pieces(response)
+        .await
+        .expect_err("not a whole stream");
+    assert!(error.contains("the body broke"), "{error}");
     let response = post(
         &server.gateway,
         Some("application/x-ndjson"),
