@@ -283,10 +283,12 @@ impl Client {
     }
 
     /// Sends `authorization: Bearer <token>` with every call: a static token of a
-    /// service account, or one from a Handshake made elsewhere.
+    /// service account, or one from a Handshake made elsewhere. It replaces the
+    /// credentials of an earlier [`Client::authenticate_basic`] on this clone.
     pub fn with_bearer(mut self, token: &str) -> Result<Self> {
         let value = secret(Credentials::Bearer(token.to_owned()))?;
         self.headers.insert(AUTHORIZATION, value);
+        self.login = None;
         // Clients of other locations carry the settings they were made with:
         // this clone gets its own.
         self.located = std::sync::Arc::default();

@@ -9,6 +9,7 @@ mod balancer;
 mod blocking_client;
 mod cancel;
 mod cli;
+mod credentials;
 mod demo;
 mod errors;
 mod extractors;
