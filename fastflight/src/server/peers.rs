@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,18 @@ pub(crate) struct Topology {
     /// The other servers of the same services: locations, by address or by name.
     peers: Vec<String>,
     /// The servers last resolved, this one first, and when.
-    resolved: tokio::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
+    resolved: std::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
+    /// Whether a caller is resolving the names again (the others use the last servers).
+    refreshing: AtomicBool,
+}
+
+/// Clears `refreshing` when the refresh ends, finished or dropped.
+struct Refreshing<'a>(&'a AtomicBool);
+
+impl Drop for Refreshing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl Topology {
@@ -33,7 +45,8 @@ impl Topology {
         Self {
             advertise,
             peers,
-            resolved: tokio::sync::Mutex::new(None),
+            resolved: std::sync::Mutex::new(None),
+            refreshing: AtomicBool::new(false),
         }
     }
 
@@ -57,31 +70,42 @@ impl Topology {
     }
 
     /// This server, then every peer address once, resolved at most [`REFRESH`] ago.
+    /// When that has passed, one caller resolves the names again while the others go on
+    /// with the last servers: a slow resolver delays one GetFlightInfo, not every one.
     async fn servers(&self) -> Arc<Vec<String>> {
-        let mut cached = self.resolved.lock().await;
-        if let Some((at, servers)) = cached.as_ref() {
-            if at.elapsed() < REFRESH {
-                return servers.clone();
+        let last = match self.resolved.lock() {
+            Ok(cached) => cached.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if let Some((at, servers)) = &last {
+            if at.elapsed() < REFRESH || self.refreshing.swap(true, Ordering::AcqRel) {
+                return Arc::clone(servers);
             }
         }
+        let _refreshing = last.is_some().then_some(Refreshing(&self.refreshing));
         let servers = Arc::new(self.resolve().await);
-        *cached = Some((Instant::now(), servers.clone()));
+        let mut cached = match self.resolved.lock() {
+            Ok(cached) => cached,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *cached = Some((Instant::now(), Arc::clone(&servers)));
         servers
     }
 
+    /// Every name resolved at once: the slowest takes at most [`RESOLVE_TIMEOUT`].
     async fn resolve(&self) -> Vec<String> {
-        let own: HashSet<SocketAddr> = expand(&self.advertise)
-            .await
-            .into_iter()
-            .filter_map(|(_, addr)| addr)
-            .collect();
+        let (own, peers) = futures::join!(
+            expand(&self.advertise),
+            futures::future::join_all(self.peers.iter().map(|peer| expand(peer)))
+        );
+        let own: HashSet<SocketAddr> = own.into_iter().filter_map(|(_, addr)| addr).collect();
         // A name with both IPv4 and IPv6 addresses stands for each server twice: keep
         // the family this server is advertised in.
         let families: HashSet<bool> = own.iter().map(SocketAddr::is_ipv4).collect();
         let mut seen = HashSet::new();
         let mut servers = vec![self.advertise.clone()];
-        for peer in &self.peers {
-            for (location, addr) in expand(peer).await {
+        for expanded in peers {
+            for (location, addr) in expanded {
                 if servers.len() >= MAX_SERVERS {
                     tracing::warn!(
                         "peers give more than {MAX_SERVERS} servers; endpoints are spread over the first {MAX_SERVERS}"
@@ -170,6 +194,47 @@ mod tests {
                 vec!["grpc://127.0.0.1:9001", "grpc://127.0.0.1:9002"],
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn past_the_refresh_one_caller_resolves_and_the_others_use_the_last_servers() {
+        let topology = Topology::new(
+            "grpc://127.0.0.1:9001".into(),
+            vec!["grpc://127.0.0.1:9002".into()],
+        );
+        let last = Arc::new(vec![
+            "grpc://127.0.0.1:9001".to_owned(),
+            "grpc://10.0.0.9:1".to_owned(),
+        ]);
+        let stale = Instant::now()
+            .checked_sub(REFRESH * 2)
+            .expect("a past instant");
+        *topology.resolved.lock().unwrap() = Some((stale, Arc::clone(&last)));
+        // Another caller is resolving: this one goes on with the last servers.
+        topology.refreshing.store(true, Ordering::Release);
+        assert_eq!(topology.servers().await, last);
+        // None is: this one resolves, and the flag is clear again after it.
+        topology.refreshing.store(false, Ordering::Release);
+        assert_eq!(
+            *topology.servers().await,
+            vec!["grpc://127.0.0.1:9001", "grpc://127.0.0.1:9002"]
+        );
+        assert!(!topology.refreshing.load(Ordering::Acquire));
+        // A refresh dropped half-way (a caller gone while a name resolves) clears the
+        // flag too.
+        let topology = Topology::new(
+            "grpc://127.0.0.1:9001".into(),
+            vec!["grpc://localhost:9002".into()],
+        );
+        *topology.resolved.lock().unwrap() = Some((stale, Arc::clone(&last)));
+        let mut refresh = Box::pin(topology.servers());
+        assert!(
+            futures::poll!(refresh.as_mut()).is_pending(),
+            "resolving a name waits"
+        );
+        assert!(topology.refreshing.load(Ordering::Acquire));
+        drop(refresh);
+        assert!(!topology.refreshing.load(Ordering::Acquire));
     }
 
     #[tokio::test]
