@@ -66,6 +66,9 @@ impl Messages {
     pub(crate) fn decode(&mut self, header: &[u8], body: Bytes) -> Result<Option<Decoded>> {
         let message = arrow::ipc::root_as_message(header)
             .map_err(|e| malformed(format!("its IPC header is not valid: {e}")))?;
+        // The body by reference (a slice of the received message); the decoders copy a
+        // buffer only where it is misaligned for its type.
+        let body = Buffer::from(body);
         match message.header_type() {
             MessageHeader::NONE => Ok(None),
             MessageHeader::Schema => {
@@ -89,7 +92,6 @@ impl Messages {
                 let batch = message
                     .header_as_dictionary_batch()
                     .ok_or_else(|| malformed("a dictionary has no header".to_owned()))?;
-                let body = Buffer::from(body);
                 in_bounds(
                     batch
                         .data()
@@ -115,9 +117,6 @@ impl Messages {
                 let batch_header = message
                     .header_as_record_batch()
                     .ok_or_else(|| malformed("a record batch has no header".to_owned()))?;
-                // The body by reference (a slice of the received message); the
-                // decoder copies a buffer only where it is misaligned for its type.
-                let body = Buffer::from(body);
                 in_bounds(
                     batch_header.buffers().into_iter().flat_map(|v| v.iter()),
                     body.len(),

@@ -73,10 +73,7 @@ impl Topology {
     /// When that has passed, one caller resolves the names again while the others go on
     /// with the last servers: a slow resolver delays one GetFlightInfo, not every one.
     async fn servers(&self) -> Arc<Vec<String>> {
-        let last = match self.resolved.lock() {
-            Ok(cached) => cached.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let last = self.cache().clone();
         if let Some((at, servers)) = &last {
             if at.elapsed() < REFRESH || self.refreshing.swap(true, Ordering::AcqRel) {
                 return Arc::clone(servers);
@@ -84,12 +81,16 @@ impl Topology {
         }
         let _refreshing = last.is_some().then_some(Refreshing(&self.refreshing));
         let servers = Arc::new(self.resolve().await);
-        let mut cached = match self.resolved.lock() {
-            Ok(cached) => cached,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *cached = Some((Instant::now(), Arc::clone(&servers)));
+        *self.cache() = Some((Instant::now(), Arc::clone(&servers)));
         servers
+    }
+
+    /// The last servers and when they were resolved (held for a moment, never across an
+    /// await; a panic elsewhere cannot have left it half-written).
+    fn cache(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Arc<Vec<String>>)>> {
+        self.resolved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every name resolved at once: the slowest takes at most [`RESOLVE_TIMEOUT`].
