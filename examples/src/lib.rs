@@ -133,9 +133,14 @@ fn unit_float(x: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// The role a caller needs for the services that run a caller's SQL, when the server
+/// authenticates its callers: arbitrary SQL is for trusted callers (see the README).
+pub const SQL_ROLE: &str = "sql";
+
 /// Runs a read-only query over the demo database; split by ranges of a column when the
-/// request asks for partitions (GetFlightInfo answers one endpoint per part).
-#[data_service(partitions = SqlQuery::split, ordered)]
+/// request asks for partitions (GetFlightInfo answers one endpoint per part). A server
+/// that authenticates its callers serves it to those with the role `sql` only.
+#[data_service(partitions = SqlQuery::split, ordered, roles = ["sql"], open_without_auth)]
 pub async fn sql_query(req: SqlQuery, db: State<SqlitePool>) -> fastflight::Result<BatchStream> {
     let params = params_from_json(&req.params)?;
     let batch_size = req.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
@@ -154,8 +159,9 @@ pub async fn sql_query(req: SqlQuery, db: State<SqlitePool>) -> fastflight::Resu
 pub struct Postgres(pub Option<PgPool>);
 
 /// Runs a read-only query over the PostgreSQL database of `--postgres-url`; split by
-/// ranges of a column when the request asks for partitions.
-#[data_service(partitions = PgQuery::split, ordered)]
+/// ranges of a column when the request asks for partitions. A server that authenticates
+/// its callers serves it to those with the role `sql` only.
+#[data_service(partitions = PgQuery::split, ordered, roles = ["sql"], open_without_auth)]
 pub async fn pg_query(req: PgQuery, pg: State<Postgres>) -> fastflight::Result<BatchStream> {
     let Some(pool) = &pg.0 else {
         return Err(fastflight::Error::status(
@@ -226,14 +232,21 @@ pub struct DemoArgs {
         global = true
     )]
     pub sql_timeout: std::time::Duration,
-    /// A PostgreSQL database for `fastflight.demo.PgQuery` (postgresql://USER@HOST:PORT/DB); connect as a role that may only read.
+    /// A PostgreSQL database for `fastflight.demo.PgQuery` (postgresql://USER@HOST:PORT/DB); connect as a role that may only read. A password in it shows in the process list: prefer FASTFLIGHT_POSTGRES_URL or --postgres-url-file.
     #[arg(
         long,
         env = "FASTFLIGHT_POSTGRES_URL",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        conflicts_with = "postgres_url_file"
     )]
     pub postgres_url: Option<String>,
+    /// A file holding the PostgreSQL URL (its first line).
+    #[arg(long, env = "FASTFLIGHT_POSTGRES_URL_FILE", global = true)]
+    pub postgres_url_file: Option<std::path::PathBuf>,
+    /// Accept a PostgreSQL role with rights over the server (a superuser, pg_read_server_files, pg_signal_backend, ...): every caller of PgQuery would hold them.
+    #[arg(long, env = "FASTFLIGHT_POSTGRES_ALLOW_PRIVILEGED", global = true)]
+    pub postgres_allow_privileged: bool,
 }
 
 /// The server builder of the demo: the data directory prepared, its database (statements
@@ -255,8 +268,35 @@ pub async fn run() -> fastflight::Result<()> {
     fastflight::cli::run_app(|args: DemoArgs| async move {
         let dir = args.data_dir;
         let sql_timeout = args.sql_timeout.max(std::time::Duration::from_millis(1));
-        let postgres = match &args.postgres_url {
-            Some(url) => Postgres(Some(PgPool::connect(url)?.statement_timeout(sql_timeout))),
+        let url = match (&args.postgres_url, &args.postgres_url_file) {
+            (Some(url), _) => {
+                if holds_password(url) {
+                    fastflight::cli::warn_secret_argument(
+                        "--postgres-url",
+                        "FASTFLIGHT_POSTGRES_URL or --postgres-url-file",
+                    );
+                }
+                Some(url.clone())
+            }
+            (None, Some(path)) => Some(fastflight::cli::secret_file(
+                path,
+                "the PostgreSQL URL file",
+            )?),
+            (None, None) => None,
+        };
+        let postgres = match &url {
+            Some(url) => {
+                let pool = PgPool::connect(url)?
+                    .statement_timeout(sql_timeout)
+                    .allow_privileged(args.postgres_allow_privileged);
+                match pool.check().await {
+                    Ok(()) => {}
+                    // A role with rights the pool refuses: the start fails, naming them.
+                    Err(e @ fastflight::Error::Config(_)) => return Err(e),
+                    Err(e) => tracing_warn_unreachable(&e),
+                }
+                Postgres(Some(pool))
+            }
             None => Postgres(None),
         };
         let builder = tokio::task::spawn_blocking(move || demo_server(&dir, sql_timeout))
@@ -265,6 +305,42 @@ pub async fn run() -> fastflight::Result<()> {
         Ok(builder.state(postgres))
     })
     .await
+}
+
+/// Whether a PostgreSQL connection string holds a password: `user:password@` in a URL,
+/// a `password=` parameter of a URL or of the `key=value` form.
+fn holds_password(url: &str) -> bool {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let user_info = after_scheme
+        .split_once('@')
+        .is_some_and(|(user, _)| user.contains(':'));
+    user_info || url.contains("password=")
+}
+
+/// Says that the database did not answer at start: calls will fail until it does.
+fn tracing_warn_unreachable(e: &fastflight::Error) {
+    eprintln!("warning: {e}; PgQuery calls fail until the database answers");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_password_in_a_connection_string_is_seen() {
+        for with in [
+            "postgresql://reader:pw@127.0.0.1:5432/db",
+            "postgres://127.0.0.1/db?user=reader&password=pw",
+            "host=127.0.0.1 user=reader password=pw",
+        ] {
+            assert!(super::holds_password(with), "{with}");
+        }
+        for without in [
+            "postgresql://reader@127.0.0.1:5432/db",
+            "postgresql://127.0.0.1:5432/db",
+            "host=/run/postgresql user=reader",
+        ] {
+            assert!(!super::holds_password(without), "{without}");
+        }
+    }
 }
 
 /// The README's Rust examples, compiled and run as doc tests.

@@ -76,7 +76,7 @@ const _: () = {
         ::core::option::Option::Some({ fn __fastflight_schema() ->
         ::fastflight::__private::SchemaRef { ::core::convert::Into::into(orders_schema())
         } __fastflight_schema }), blocking : false, roles : & [], authorize :
-        ::core::option::Option::None, partitions : ::core::option::Option::None, ordered
-        : false, invoke : __fastflight_invoke, }
+        ::core::option::Option::None, open_without_auth : false, partitions :
+        ::core::option::Option::None, ordered : false, invoke : __fastflight_invoke, }
     }
 };

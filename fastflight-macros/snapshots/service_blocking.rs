@@ -54,7 +54,8 @@ const _: () = {
         ::fastflight::__private::request_type:: < Rows >, request_type : "Rows", handler
         : __HANDLER, location : ::core::concat!(::core::file!(), ":", ::core::line!()),
         states : __fastflight_states, schema : ::core::option::Option::None, blocking :
-        true, roles : & [], authorize : ::core::option::Option::None, partitions :
-        ::core::option::Option::None, ordered : false, invoke : __fastflight_invoke, }
+        true, roles : & [], authorize : ::core::option::Option::None, open_without_auth :
+        false, partitions : ::core::option::Option::None, ordered : false, invoke :
+        __fastflight_invoke, }
     }
 };

@@ -49,6 +49,15 @@ pub struct Client {
     headers: tonic::metadata::MetadataMap,
     timeout: Option<Duration>,
     login: Option<std::sync::Arc<Login>>,
+    /// The location it connected to: where its password goes, the host it trusts.
+    origin: Option<std::sync::Arc<str>>,
+    /// The other hosts it trusts with its credentials (see [`crate::trust`]).
+    trust: std::sync::Arc<crate::trust::Trust>,
+    /// How long another location may take to connect and to answer pings.
+    open_timeout: Duration,
+    /// A bearer token given to this client, traded at the origin for a token of its own
+    /// for the other locations (made at first need; shared by clones).
+    exchanged: std::sync::Arc<tokio::sync::OnceCell<Option<std::sync::Arc<Login>>>>,
     /// The TLS it connected with, for the other locations of a partitioned result.
     tls: Option<crate::tls::ClientTls>,
     /// The names of the server's partitioned services, learnt at the first typed fetch.
@@ -69,6 +78,10 @@ pub struct ClientBuilder {
     bearer: Option<String>,
     resilience: Option<crate::resilience::Resilience>,
     connections: usize,
+    trusted_hosts: Vec<String>,
+    open_timeout: Duration,
+    /// For a client of another location: pings as often as the open timeout asks.
+    liveness: bool,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -124,6 +137,34 @@ impl ClientBuilder {
         self
     }
 
+    /// Hosts besides the location's own that this client trusts with its credentials
+    /// (the locations of a partitioned result's parts; see [`crate::trust`]): a name
+    /// stands for every address it resolves to. Locations of other hosts are not read
+    /// with credentials.
+    ///
+    /// ```no_run
+    /// # async fn run() -> fastflight::Result<()> {
+    /// let client = fastflight::Client::builder("grpc+tls://flight-0.flight.svc:8815")
+    ///     .trust_hosts(["flight.svc"])
+    ///     .basic("ada", "s3cret")
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn trust_hosts(mut self, hosts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.trusted_hosts.extend(hosts.into_iter().map(Into::into));
+        self
+    }
+
+    /// How long another location of a partitioned result may take to connect, and to
+    /// answer its connection's pings, before its fallback is read instead
+    /// ([`DEFAULT_OPEN_TIMEOUT`]): a server that accepts and never answers costs that
+    /// long, while a slow service on a live server is waited for.
+    pub fn open_timeout(mut self, timeout: Duration) -> Self {
+        self.open_timeout = timeout.max(Duration::from_millis(100));
+        self
+    }
+
     /// Connects (and authenticates, when credentials were given).
     pub async fn connect(self) -> Result<Client> {
         let location = &self.location;
@@ -132,12 +173,23 @@ impl ClientBuilder {
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_frame_size(MAX_FRAME_SIZE)
-            // A host that does not answer at all is given up on.
-            .connect_timeout(CONNECT_TIMEOUT)
-            // A peer that vanished without a word (a server's host gone) is found out.
-            .http2_keep_alive_interval(KEEPALIVE)
-            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
             .keep_alive_while_idle(false);
+        endpoint = if self.liveness {
+            // Another location: one that does not connect, or does not answer pings,
+            // within the open timeout is given up for its fallback.
+            let half = self.open_timeout / 2;
+            endpoint
+                .connect_timeout(self.open_timeout)
+                .http2_keep_alive_interval(half)
+                .keep_alive_timeout(half)
+        } else {
+            endpoint
+                // A host that does not answer at all is given up on.
+                .connect_timeout(CONNECT_TIMEOUT)
+                // A peer that vanished without a word (a server's host gone) is found out.
+                .http2_keep_alive_interval(KEEPALIVE)
+                .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+        };
         match (crate::wire::is_tls(location), &self.tls) {
             (true, tls) => {
                 endpoint = endpoint
@@ -168,6 +220,9 @@ impl ClientBuilder {
         let mut client = Client::from_channel(first);
         client.more = channels.map(grpc_client).collect();
         client.tls = self.tls.clone();
+        client.origin = Some(std::sync::Arc::from(location.as_str()));
+        client.trust = std::sync::Arc::new(crate::trust::Trust::new(self.trusted_hosts.clone()));
+        client.open_timeout = self.open_timeout;
         client.guard = self
             .resilience
             .clone()
@@ -183,11 +238,15 @@ impl ClientBuilder {
     }
 }
 
-/// Basic credentials traded for a token with the Handshake, and the token, renewed
-/// shortly before it expires. Clones of a client share it.
+/// Credentials traded for a token with the origin's Handshake, and the token, renewed
+/// there shortly before it expires. Clones of a client share it, and so do the clients
+/// of the other locations it trusts: they send the token, never what it was traded for.
 struct Login {
-    /// The user and password.
-    basic: Credentials,
+    /// What the Handshake presents: the user and password, or a bearer token given to
+    /// the client. Sent to the origin alone.
+    presents: Credentials,
+    /// The origin's connection, where the Handshake is made.
+    origin: FlightServiceClient<Channel>,
     /// The token and when it expires (seconds since 1970; `u64::MAX` when unknown).
     token: std::sync::RwLock<(String, u64)>,
 }
@@ -229,6 +288,9 @@ impl Client {
             bearer: None,
             resilience: None,
             connections: 1,
+            trusted_hosts: Vec::new(),
+            open_timeout: DEFAULT_OPEN_TIMEOUT,
+            liveness: false,
         }
     }
 
@@ -242,6 +304,10 @@ impl Client {
             headers: tonic::metadata::MetadataMap::new(),
             timeout: None,
             login: None,
+            origin: None,
+            trust: std::sync::Arc::default(),
+            open_timeout: DEFAULT_OPEN_TIMEOUT,
+            exchanged: std::sync::Arc::default(),
             tls: None,
             partitioned: std::sync::Arc::default(),
             guard: None,
@@ -292,6 +358,7 @@ impl Client {
         // Clients of other locations carry the settings they were made with:
         // this clone gets its own.
         self.located = std::sync::Arc::default();
+        self.exchanged = std::sync::Arc::default();
         Ok(self)
     }
 
@@ -315,12 +382,16 @@ impl Client {
         };
         let token = handshake(&self.inner, &basic).await?;
         self.login = Some(std::sync::Arc::new(Login {
-            basic,
+            presents: basic,
+            origin: self.inner.clone(),
             token: std::sync::RwLock::new(token),
         }));
+        // A bearer header given before is replaced by the login's token.
+        self.headers.remove(AUTHORIZATION);
         // Clients of other locations carry the settings they were made with:
         // this clone gets its own.
         self.located = std::sync::Arc::default();
+        self.exchanged = std::sync::Arc::default();
         Ok(self)
     }
 
@@ -333,7 +404,7 @@ impl Client {
         if expires > unix_now() + 30 {
             return Ok(());
         }
-        let renewed = handshake(&self.inner, &login.basic).await?;
+        let renewed = handshake(&login.origin, &login.presents).await?;
         if let Ok(mut token) = login.token.write() {
             *token = renewed;
         }
@@ -358,6 +429,7 @@ impl Client {
         // Clients of other locations carry the settings they were made with:
         // this clone gets its own.
         self.located = std::sync::Arc::default();
+        self.exchanged = std::sync::Arc::default();
         Ok(self)
     }
 
@@ -460,24 +532,80 @@ impl Client {
         .await
     }
 
-    /// A client of another location with this client's TLS and credentials.
+    /// Whether this client carries credentials: a login, or any header given to it
+    /// (an `authorization`, or an API key or cookie of one's own: all are kept from
+    /// locations it does not trust).
+    fn has_credentials(&self) -> bool {
+        self.login.is_some() || !self.headers.is_empty()
+    }
+
+    /// Whether this client may read `location` with its credentials (see
+    /// [`crate::trust`]); always for a client without credentials.
+    pub(crate) async fn trusts(&self, location: &str) -> Result<()> {
+        if !self.has_credentials() {
+            return Ok(());
+        }
+        self.trust.check(self.origin.as_deref(), location).await
+    }
+
+    /// A client of another location with this client's TLS, settings and, when the
+    /// location is trusted, its token: the login's (renewed at the origin), or one the
+    /// origin issued for a bearer token given to this client. Never its password or the
+    /// bearer token itself.
     pub(crate) async fn at(&self, location: &str) -> Result<Client> {
-        let mut builder = Client::builder(location).connections(self.more.len() + 1);
+        self.trusts(location).await?;
+        let login = if self.has_credentials() {
+            self.forwarded().await?
+        } else {
+            None
+        };
+        let mut builder = Client::builder(location)
+            .connections(self.more.len() + 1)
+            .open_timeout(self.open_timeout);
+        builder.liveness = true;
         if let Some(tls) = &self.tls {
             builder = builder.tls(tls.clone());
         }
         let mut client = builder.connect().await?;
         client.headers = self.headers.clone();
+        client.headers.remove(AUTHORIZATION);
         client.timeout = self.timeout;
         client.compression = self.compression;
-        client.login = self.login.as_ref().map(|login| {
-            std::sync::Arc::new(Login {
-                basic: login.basic.clone(),
-                // Its own Handshake at its first call.
-                token: std::sync::RwLock::new((String::new(), 0)),
-            })
-        });
+        client.open_timeout = self.open_timeout;
+        client.login = login;
         Ok(client)
+    }
+
+    /// The login whose token goes to other locations: this client's own, or, for a
+    /// bearer token given to it, a token the origin's Handshake issued for it (none
+    /// when the origin has no Handshake: the location is then read without credentials).
+    async fn forwarded(&self) -> Result<Option<std::sync::Arc<Login>>> {
+        if let Some(login) = &self.login {
+            return Ok(Some(std::sync::Arc::clone(login)));
+        }
+        let exchanged = self
+            .exchanged
+            .get_or_try_init(|| async {
+                let Some(presents) = self
+                    .headers
+                    .get(AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| Credentials::parse(v).ok())
+                else {
+                    return Ok(None);
+                };
+                match handshake(&self.inner, &presents).await {
+                    Ok(token) => Ok(Some(std::sync::Arc::new(Login {
+                        presents,
+                        origin: self.inner.clone(),
+                        token: std::sync::RwLock::new(token),
+                    }))),
+                    Err(e) if e.code() == tonic::Code::Unimplemented => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        Ok(exchanged.clone())
     }
 
     /// Fetches the result of raw ticket bytes (a request written in another language, say).
@@ -618,6 +746,10 @@ fn grpc_client(channel: Channel) -> FlightServiceClient<Channel> {
 
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long another location of a partitioned result may take to connect and to answer
+/// pings, by default ([`ClientBuilder::open_timeout`]).
+pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// How often a connection with calls open is pinged, and how long an answer may take.
 const KEEPALIVE: Duration = Duration::from_secs(30);

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::DropGuard;
 
+use crate::audit::{logged, refused, Caller};
 use crate::auth::Auth;
 use crate::fair::{Share, Shares};
 use crate::registry::{Registry, ServiceEntry};
@@ -133,16 +134,17 @@ impl Dispatcher {
         self.bounds.max_concurrency - self.slots.available_permits()
     }
 
-    /// A slot among the streams in flight, within the peer's share, waiting a moment for
-    /// one to free up.
+    /// A slot among the streams in flight, within the caller's share (its identity's,
+    /// else its address's), waiting a moment for one to free up.
     async fn slot(&self, ctx: &Context) -> Result<Slot> {
-        let peer = ctx.peer().map(|p| p.ip());
-        let share = self.shares.take(peer).map_err(|held| {
-            Error::status(
+        let key = ctx.share_key();
+        let share = self.shares.take(key.clone()).map_err(|held| {
+            crate::error::refusal(
                 tonic::Code::ResourceExhausted,
+                crate::wire::Fault::Caller,
                 format!(
                     "this client ({}) has {held} streams in flight, its share of the server (max_streams_per_peer = {}); try again when one ends",
-                    peer.map(|p| p.to_string()).unwrap_or_default(),
+                    key.map(|k| k.to_string()).unwrap_or_default(),
                     self.shares.per_peer()
                 ),
             )
@@ -156,8 +158,9 @@ impl Dispatcher {
                 _permit: permit,
                 _share: share,
             }),
-            _ => Err(Error::status(
+            _ => Err(crate::error::refusal(
                 tonic::Code::ResourceExhausted,
+                crate::wire::Fault::Server,
                 format!("{}; try again later", self.saturated()),
             )),
         }
@@ -168,6 +171,7 @@ impl Dispatcher {
         Serving {
             stall_timeout: self.bounds.stall_timeout,
             peer: ctx.peer().map(|p| p.ip()),
+            caller: ctx.share_key(),
         }
     }
 
@@ -206,16 +210,19 @@ impl Dispatcher {
         let cancel_on_drop = ctx.cancellation_token().drop_guard();
         let deadline = self.deadline(&ctx);
         let started = Instant::now();
+        let caller = ctx.caller();
         let opened = async {
             let slot = self.slot(&ctx).await?;
             let (entry, fields) = self.resolve(ticket)?;
             let serving = self.serving(&ctx);
-            let started = serving.scope(start(entry, fields, ctx, &self.states));
+            let started =
+                serving.scope(start(entry, fields, ctx, &self.states, self.auth.enabled()));
             let (schema, batches) = within(deadline, started).await?;
             Ok::<_, Error>((entry, schema, batches, slot))
         }
         .await;
-        let (entry, schema, batches, slot) = opened.inspect_err(|e| refused(route, e))?;
+        let (entry, schema, batches, slot) =
+            opened.inspect_err(|e| refused(route, e, caller.who()))?;
         let batches = match deadline {
             Some((limit, which)) => timed(
                 batches,
@@ -226,7 +233,14 @@ impl Dispatcher {
         };
         Ok(ResultStream {
             schema,
-            batches: accounted(route, entry.name(), batches, cancel_on_drop, Some(slot)),
+            batches: accounted(
+                route,
+                entry.name(),
+                batches,
+                cancel_on_drop,
+                Some(slot),
+                caller,
+            ),
         })
     }
 
@@ -255,7 +269,7 @@ impl Dispatcher {
         let deadline = self.deadline(&ctx);
         if let Some(schema) = entry.schema {
             let request = ((entry.request)().decode)(fields)?;
-            entry.admit(ctx.identity(), &request)?;
+            entry.admit(ctx.identity(), &request, self.auth.enabled())?;
             return Ok(schema());
         }
         if !may_run {
@@ -272,7 +286,7 @@ impl Dispatcher {
         let serving = self.serving(&ctx);
         Ok(within(
             deadline,
-            serving.scope(start(entry, fields, ctx, &self.states)),
+            serving.scope(start(entry, fields, ctx, &self.states, self.auth.enabled())),
         )
         .await?
         .0)
@@ -289,7 +303,7 @@ impl Dispatcher {
                 Some(self.schema_of(entry, fields, ctx, true).await?)
             } else {
                 let request = ((entry.request)().decode)(fields)?;
-                entry.admit(ctx.identity(), &request)?;
+                entry.admit(ctx.identity(), &request, self.auth.enabled())?;
                 None
             };
             return Ok(Plan {
@@ -299,7 +313,7 @@ impl Dispatcher {
             });
         };
         let request = ((entry.request)().decode)(fields.clone())?;
-        entry.admit(ctx.identity(), &request)?;
+        entry.admit(ctx.identity(), &request, self.auth.enabled())?;
         let parts = split(&request)?;
         if parts.len() > MAX_PARTITIONS {
             return Err(Error::status(
@@ -368,22 +382,6 @@ fn timed(batches: BatchStream, at: tokio::time::Instant, error: Error) -> BatchS
     .boxed()
 }
 
-/// Logs and counts a request refused before its stream began.
-pub(crate) fn refused(route: &'static str, e: &Error) {
-    tracing::warn!(route, code = ?e.code(), error = %e, "request refused");
-    count_refusal(route, e.code());
-}
-
-/// Counts a refusal by its code (`fastflight_requests_refused_total`).
-pub(crate) fn count_refusal(route: &'static str, code: tonic::Code) {
-    metrics::counter!(
-        "fastflight_requests_refused_total",
-        "route" => route,
-        "code" => format!("{code:?}")
-    )
-    .increment(1);
-}
-
 /// Invoke → guarded stream: runs the handler under the panic guard, then awaits the
 /// first batch unless a schema is declared, so the schema is known before any batch; a
 /// result of zero rows gets the declared schema, or an empty one.
@@ -392,13 +390,14 @@ async fn start(
     fields: Map<String, Value>,
     ctx: Context,
     states: &States,
+    authenticating: bool,
 ) -> Result<(SchemaRef, BatchStream)> {
     let panicked = |payload: Box<dyn std::any::Any + Send>| Error::Panic {
         service: entry.handler.to_owned(),
         message: panic_message(payload.as_ref()),
     };
     let request = ((entry.request)().decode)(fields)?;
-    entry.admit(ctx.identity(), &request)?;
+    entry.admit(ctx.identity(), &request, authenticating)?;
     let invoked =
         std::panic::catch_unwind(AssertUnwindSafe(|| (entry.invoke)(request, ctx, states)))
             .map_err(panicked)??;
@@ -507,6 +506,7 @@ pub(crate) fn accounted<T: Measured + Send + 'static>(
     items: futures::stream::BoxStream<'static, Result<T>>,
     cancel_on_drop: DropGuard,
     slot: Option<Slot>,
+    caller: Caller,
 ) -> futures::stream::BoxStream<'static, Result<T>> {
     let request = crate::error::clip(request);
     metrics::counter!("fastflight_streams_started_total", "route" => route, "service" => request.clone())
@@ -523,6 +523,7 @@ pub(crate) fn accounted<T: Measured + Send + 'static>(
         bytes: 0,
         outcome: None,
         _cancel_on_drop: cancel_on_drop,
+        caller,
     }
     .boxed()
 }
@@ -538,6 +539,7 @@ struct Accounted<T> {
     bytes: u64,
     outcome: Option<String>,
     _cancel_on_drop: DropGuard,
+    caller: Caller,
 }
 
 impl<T: Measured> Stream for Accounted<T> {
@@ -587,6 +589,8 @@ impl<T> Drop for Accounted<T> {
         tracing::info!(
             route = self.route,
             request = %self.request,
+            peer = %logged(self.caller.peer()),
+            user = %logged(self.caller.user()),
             rows = self.rows,
             bytes = self.bytes,
             duration_ms = self.started.elapsed().as_millis() as u64,

@@ -1,7 +1,10 @@
 //! Reading a result spread over several endpoints (a partitioned request's
 //! `FlightInfo`): every endpoint is read whole, from the first of its locations that
 //! answers, a few at once; one that fails midway is read again from the start, so the
-//! caller gets each endpoint's rows exactly once, or an error.
+//! caller gets each endpoint's rows exactly once, or an error. A location is read with
+//! the client's credentials only when it trusts it ([`crate::trust`]): the others are
+//! passed over for the endpoint's next location, and a location that does not connect
+//! or answer its pings within the open timeout gives way to the next too.
 
 use std::sync::Arc;
 
@@ -148,6 +151,17 @@ struct Clients {
 }
 
 impl Clients {
+    /// Whether the origin's credentials may go to `location` (the origin itself: yes);
+    /// a location they may not go to is passed over for the endpoint's next one.
+    async fn trusted(&self, location: Option<&str>) -> Result<()> {
+        let Some(location) = location else {
+            return Ok(());
+        };
+        self.origin.trusts(location).await.inspect_err(|e| {
+            tracing::warn!(location, error = %e, "a location of the result is passed over");
+        })
+    }
+
     async fn at(&self, location: Option<&str>) -> Result<Client> {
         let Some(location) = location else {
             return Ok(self.origin.clone());
@@ -177,6 +191,10 @@ impl Clients {
     ) -> Result<RecordBatchStream> {
         let mut last = None;
         for location in candidates(locations) {
+            if let Err(e) = self.trusted(location).await {
+                last = Some(e);
+                continue;
+            }
             let opened = async { self.at(location).await?.fetch_ticket(ticket.clone()).await };
             match opened.await {
                 Ok(stream) => return Ok(stream),
@@ -198,6 +216,10 @@ impl Clients {
         let mut last = None;
         for _ in 0..ROUNDS {
             for location in &candidates {
+                if let Err(e) = self.trusted(*location).await {
+                    last = Some(e);
+                    continue;
+                }
                 let attempt = async {
                     let client = self.at(*location).await?;
                     let stream = client.fetch_ticket(ticket.clone()).await?;
@@ -235,11 +257,12 @@ fn candidates(locations: &[String]) -> Vec<Option<&str>> {
 /// transport reports as `Cancelled`): another location may succeed. Nothing else cancels
 /// an endpoint's read: dropping the result drops the reads with it.
 fn retryable(e: &Error) -> bool {
-    matches!(
-        e.code(),
-        tonic::Code::Unavailable
-            | tonic::Code::Unknown
-            | tonic::Code::Aborted
-            | tonic::Code::Cancelled
-    )
+    // What the server marks as the call's own (a statement cancelled, say) would meet
+    // the same fate elsewhere; a service without its database may find one there.
+    let callers = matches!(e, Error::Status(s) if crate::wire::Fault::of(s) == Some(crate::wire::Fault::Caller));
+    match e.code() {
+        tonic::Code::Unavailable => true,
+        tonic::Code::Unknown | tonic::Code::Aborted | tonic::Code::Cancelled => !callers,
+        _ => false,
+    }
 }

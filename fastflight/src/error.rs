@@ -178,6 +178,19 @@ impl Error {
         Error::Status(Box::new(tonic::Status::new(code, message)))
     }
 
+    /// An error that is the server's, not the caller's (a replica of its database
+    /// restarting, say): clients retry it after a pause, and never count it against the
+    /// server's availability. Every other error a service returns is the caller's own:
+    /// neither retried nor counted (see [`crate::wire::FAULT_HEADER`]).
+    ///
+    /// ```
+    /// let e = fastflight::Error::server_fault(tonic::Code::Unavailable, "the database is restarting");
+    /// assert_eq!(e.code(), tonic::Code::Unavailable);
+    /// ```
+    pub fn server_fault(code: tonic::Code, message: impl Into<String>) -> Self {
+        refusal(code, crate::wire::Fault::Server, message)
+    }
+
     /// The gRPC code this error is sent with.
     pub fn code(&self) -> tonic::Code {
         use tonic::Code;
@@ -196,6 +209,21 @@ impl Error {
             | Error::Io(_) => Code::Internal,
         }
     }
+}
+
+/// A refusal whose fault is said ([`crate::wire::FAULT_HEADER`]), so clients know
+/// whether to retry and whether to count it against the server.
+pub(crate) fn refusal(
+    code: tonic::Code,
+    fault: crate::wire::Fault,
+    message: impl Into<String>,
+) -> Error {
+    let mut status = tonic::Status::new(code, message);
+    status.metadata_mut().insert(
+        crate::wire::FAULT_HEADER,
+        tonic::metadata::MetadataValue::from_static(fault.header_value()),
+    );
+    Error::Status(Box::new(status))
 }
 
 impl std::fmt::Debug for Error {

@@ -47,6 +47,8 @@
 #![warn(missing_docs)]
 
 #[cfg(feature = "server")]
+mod audit;
+#[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "client")]
 pub mod blocking;
@@ -64,6 +66,8 @@ mod fair;
 pub mod format;
 pub mod listing;
 #[cfg(feature = "server")]
+mod proxies;
+#[cfg(feature = "server")]
 pub mod registry;
 pub mod request;
 #[cfg(feature = "client")]
@@ -77,6 +81,8 @@ mod socket;
 pub mod sources;
 pub mod ticket;
 pub mod tls;
+#[cfg(feature = "client")]
+pub mod trust;
 pub mod wire;
 
 #[cfg(feature = "rest")]
@@ -170,7 +176,17 @@ pub use fastflight_macros::FlightRequest;
 /// #[data_service]            async fn f(req: R) -> S
 /// #[data_service(blocking)]  fn f(req: R, db: State<Db>) -> Result<I, E>      (or -> I)
 /// #[data_service(schema = my_schema)]  ... declares the result schema
+/// #[data_service(roles = ["analyst"], authorize = may_read)]  ... who may call it
+/// #[data_service(roles = ["sql"], open_without_auth)]  ... the roles only where callers are known
+/// #[data_service(partitions = split, ordered)]  ... one endpoint per part
 /// ```
+///
+/// `roles` and `authorize` (`fn(&Identity, &R) -> bool` or `Result<(), E: Display>`)
+/// refuse a caller without one of the roles, or whom the function refuses, with
+/// `PermissionDenied`, and a caller the server does not know with `Unauthenticated`: a
+/// restricted service cannot be called on a server that authenticates nobody, unless it
+/// says `open_without_auth`, whose roles and function apply only when the server
+/// authenticates its callers.
 ///
 /// where `S: Stream<Item = Result<RecordBatch, E2>>`, `I: Iterator<Item = Result<RecordBatch, E2>>`,
 /// and `E`, `E2` convert into [`BoxError`] (a [`Error`] or [`tonic::Status`] keeps its code).

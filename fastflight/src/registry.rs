@@ -80,6 +80,9 @@ pub struct ServiceEntry {
     pub roles: &'static [&'static str],
     /// The service's `authorize` function over the caller and the decoded request.
     pub authorize: Option<fn(&crate::auth::Identity, &Decoded) -> Result<()>>,
+    /// Whether `roles` and `authorize` apply only when the server authenticates its
+    /// callers (`#[data_service(open_without_auth)]`).
+    pub open_without_auth: bool,
     /// The service's `partitions` function: the tickets of a request's parts.
     pub partitions: Option<Split>,
     /// Whether the parts' results are read in order.
@@ -97,19 +100,28 @@ impl ServiceEntry {
     }
 
     /// Whether `who` may see the service listed: it needs none of the roles, or `who`
-    /// has one.
+    /// has one (an anonymous caller, of a server that authenticates nobody, sees the
+    /// services `open_without_auth` too).
     pub fn visible_to(&self, who: Option<&crate::auth::Identity>) -> bool {
-        self.roles.is_empty() || who.is_some_and(|who| self.roles.iter().any(|r| who.has_role(r)))
+        self.roles.is_empty()
+            || (who.is_none() && self.open_without_auth)
+            || who.is_some_and(|who| self.roles.iter().any(|r| who.has_role(r)))
     }
 
     /// Whether `who` may make this call with `request`: its roles, then its `authorize`
-    /// function. Restricted services refuse callers the server does not know.
+    /// function. Restricted services refuse callers the server does not know, unless
+    /// the server authenticates nobody (`authenticating` false) and the service is
+    /// `open_without_auth`.
     pub(crate) fn admit(
         &self,
         who: Option<&crate::auth::Identity>,
         request: &Decoded,
+        authenticating: bool,
     ) -> Result<()> {
         if self.roles.is_empty() && self.authorize.is_none() {
+            return Ok(());
+        }
+        if self.open_without_auth && !authenticating {
             return Ok(());
         }
         let who = who.ok_or_else(|| {
@@ -395,6 +407,7 @@ mod tests {
             schema: None,
             blocking: false,
             roles: &[],
+            open_without_auth: false,
             authorize: None,
             partitions: None,
             ordered: false,

@@ -1,8 +1,15 @@
 //! Calls that survive faults: retries with a backoff strategy, within a budget, and a
 //! circuit breaker per location. Retries happen only while a call opens (before its
-//! first batch reaches the caller), on errors of the way (`Unavailable`, and a server at
-//! its limit saying `ResourceExhausted`); a stream cut after batches is the caller's
-//! error, never a repeated or missing row.
+//! first batch reaches the caller), on faults of the way (no connection, a connection
+//! broken, a proxy saying `Unavailable`) and of the server (at its limit); a stream cut
+//! after batches is the caller's error, never a repeated or missing row.
+//!
+//! Only faults of the way count toward the breaker. What a call itself caused — its
+//! request, its credentials, its share of the server, its service's own error (a
+//! statement it killed, a database of that service down), each of which a fastflight
+//! server marks as the caller's ([`crate::wire::FAULT_HEADER`]) — is neither retried
+//! nor counted, so one caller cannot shut a client shared by many (the proxy gateway's)
+//! for the others.
 //!
 //! Written at the call rather than as `tower` layers around the channel: a layer sees
 //! HTTP requests and bodies, not the moment the first batch reaches the caller, which is
@@ -231,8 +238,10 @@ impl Guard {
                     self.record(true);
                     return Ok(value);
                 }
-                Err(e) if retryable(&e) => {
-                    self.record(false);
+                Err(e) if fault(&e) != Fault::Call => {
+                    if fault(&e) == Fault::Way {
+                        self.record(false);
+                    }
                     failures += 1;
                     let pause = self.config.delay(failures);
                     let spent = started.elapsed() + pause;
@@ -242,7 +251,11 @@ impl Guard {
                     tracing::debug!(location = %self.location, attempt = failures, pause_ms = pause.as_millis() as u64, error = %e, "retrying");
                     tokio::time::sleep(pause).await;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // The server answered: the way works.
+                    self.record(true);
+                    return Err(e);
+                }
             }
         }
     }
@@ -277,13 +290,44 @@ impl Guard {
     }
 }
 
-/// Errors of the way that a later attempt may not meet.
-fn retryable(e: &Error) -> bool {
+/// Whose fault an error is, for retries and the breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// The way's: no connection, a broken one, a proxy without an upstream. Retried,
+    /// and counted toward the breaker.
+    Way,
+    /// The server's: at its limit. Retried after a pause, not counted.
+    Busy,
+    /// The call's own. Neither.
+    Call,
+}
+
+/// Whose fault `e` is: as the server marks it, else by its code (a connection that
+/// failed is `Unavailable`; a server at its limit without the mark says "try again").
+pub(crate) fn fault(e: &Error) -> Fault {
+    if let Error::Status(status) = e {
+        match crate::wire::Fault::of(status) {
+            Some(crate::wire::Fault::Caller) => return Fault::Call,
+            Some(crate::wire::Fault::Server) => return Fault::Busy,
+            _ => {}
+        }
+    }
+    let text = e.to_string();
     match e.code() {
-        Code::Unavailable => true,
-        // A server at its limit says to try again later.
-        Code::ResourceExhausted => e.to_string().contains("try again"),
-        _ => false,
+        Code::Unavailable => Fault::Way,
+        Code::ResourceExhausted if text.contains("try again") => Fault::Busy,
+        // A proxy with no upstream to pass the call to answers HTTP, not gRPC.
+        _ if [
+            "502 Bad Gateway",
+            "503 Service Unavailable",
+            "504 Gateway Timeout",
+        ]
+        .iter()
+        .any(|status| text.contains(&format!("response with status: {status}"))) =>
+        {
+            Fault::Way
+        }
+        _ => Fault::Call,
     }
 }
 

@@ -78,14 +78,15 @@ impl Source {
             Origin::Local(dispatcher) => dispatcher.open(body, ctx, "http").await,
             Origin::Remote(client) => {
                 let cancel_on_drop = ctx.cancellation_token().drop_guard();
+                let who = ctx.who();
                 // Refuse what is not a ticket here, with the same errors, before any hop.
                 let name = crate::ticket::decode(body)
-                    .inspect_err(|e| dispatch::refused("http", e))?
+                    .inspect_err(|e| crate::audit::refused("http", e, who))?
                     .param_type;
-                let stream = as_caller(client, ctx.header(crate::auth::AUTHORIZATION))?
+                let stream = as_caller(client, ctx.header(crate::auth::AUTHORIZATION), ctx.peer())?
                     .fetch_ticket(Bytes::copy_from_slice(body))
                     .await
-                    .inspect_err(|e| dispatch::refused("http", e))?;
+                    .inspect_err(|e| crate::audit::refused("http", e, who))?;
                 Ok(ResultStream {
                     schema: stream.schema(),
                     batches: dispatch::accounted(
@@ -94,6 +95,7 @@ impl Source {
                         stream.boxed(),
                         cancel_on_drop,
                         None,
+                        ctx.caller(),
                     ),
                 })
             }
@@ -106,22 +108,35 @@ impl Source {
         &self,
         who: Option<&crate::auth::Identity>,
         authorization: Option<&str>,
+        caller: Option<SocketAddr>,
     ) -> Result<Vec<ServiceInfo>> {
         match &self.0 {
             Origin::Local(dispatcher) => Ok(dispatcher.registry().services_for(who)),
-            Origin::Remote(client) => as_caller(client, authorization)?.list_services().await,
+            Origin::Remote(client) => {
+                as_caller(client, authorization, caller)?
+                    .list_services()
+                    .await
+            }
         }
     }
 }
 
-/// The proxy's client with the caller's credentials, which its Flight server checks.
-fn as_caller(client: &Client, authorization: Option<&str>) -> Result<Client> {
-    match authorization {
-        Some(value) => client
-            .clone()
-            .with_header(crate::auth::AUTHORIZATION, value),
-        None => Ok(client.clone()),
+/// The proxy's client with the caller's credentials, which its Flight server checks,
+/// and the caller's address in `x-forwarded-for` (believed by a Flight server that
+/// trusts this gateway: `--trusted-proxies`).
+fn as_caller(
+    client: &Client,
+    authorization: Option<&str>,
+    caller: Option<SocketAddr>,
+) -> Result<Client> {
+    let mut client = client.clone();
+    if let Some(value) = authorization {
+        client = client.with_header(crate::auth::AUTHORIZATION, value)?;
     }
+    if let Some(caller) = caller {
+        client = client.with_header(crate::proxies::FORWARDED_FOR, &caller.ip().to_string())?;
+    }
+    Ok(client)
 }
 
 /// The `authorization` header of a gateway request.
@@ -138,7 +153,12 @@ pub struct Gateway {
     prefix: String,
     max_body_bytes: usize,
     header_read_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    shutdown_delay: Duration,
+    trusted_proxies: Vec<String>,
     tls: Option<crate::tls::ServerTls>,
+    /// Set once the gateway is asked to stop: not ready.
+    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long the gateway waits for a request's headers, and for the next request on a
@@ -160,8 +180,37 @@ impl Gateway {
             prefix: DEFAULT_PREFIX.to_owned(),
             max_body_bytes,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: Some(crate::server::DEFAULT_IDLE_TIMEOUT),
+            shutdown_delay: crate::server::DEFAULT_SHUTDOWN_DELAY,
+            trusted_proxies: Vec::new(),
             tls: None,
+            draining: std::sync::Arc::default(),
         }
+    }
+
+    /// The proxies in front of the gateway (addresses, or networks as `10.0.0.0/8`)
+    /// whose `x-forwarded-for` names the caller (see
+    /// [`crate::ServerBuilder::trusted_proxies`]); in proxy mode the gateway names its
+    /// caller to its Flight server the same way.
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.trusted_proxies = proxies.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long the gateway goes on serving after it is asked to stop, `/health/ready`
+    /// answering 503 at once, before it stops accepting connections (see
+    /// [`crate::ServerBuilder::shutdown_delay`]).
+    pub fn shutdown_delay(mut self, delay: Duration) -> Self {
+        self.shutdown_delay = delay;
+        self
+    }
+
+    /// How long a connection with no request open is kept, from its accept on (`None`:
+    /// for ever): a connection that sends nothing is closed as the Flight server closes
+    /// its idle ones.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
     }
 
     /// Serves HTTPS with this certificate (and client certificates of its CA, optional).
@@ -221,11 +270,14 @@ impl Gateway {
 
     /// Binds `host:port` (port 0 picks a free port).
     pub async fn bind(self, addr: &str) -> Result<BoundGateway> {
+        let proxies = crate::proxies::TrustedProxies::parse(&self.trusted_proxies)?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listener.local_addr()?;
         let authenticated = matches!(&self.source.0, Origin::Local(d) if d.auth().enabled());
+        let other_credentials =
+            matches!(&self.source.0, Origin::Local(d) if d.auth().has_credentials());
         if !authenticated {
             crate::server::warn_if_exposed(&local_addr.to_string());
         } else if self.tls.is_none() {
@@ -236,10 +288,14 @@ impl Gateway {
             local_addr,
             prefix: self.prefix.clone(),
             header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
+            shutdown_delay: self.shutdown_delay,
+            draining: std::sync::Arc::clone(&self.draining),
+            proxies: std::sync::Arc::new(proxies),
             tls: self
                 .tls
                 .as_ref()
-                .map(crate::tls::ServerTls::acceptor)
+                .map(|tls| tls.acceptor(tls.requires_certificates(other_credentials)))
                 .transpose()?,
             router: self.router(),
         })
@@ -252,6 +308,10 @@ pub struct BoundGateway {
     local_addr: SocketAddr,
     prefix: String,
     header_read_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    shutdown_delay: Duration,
+    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    proxies: std::sync::Arc<crate::proxies::TrustedProxies>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
 }
@@ -287,6 +347,13 @@ impl BoundGateway {
             .header_read_timeout(self.header_read_timeout);
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut incoming = std::pin::pin!(crate::server::accepted(self.listener));
+        let (draining, delay) = (std::sync::Arc::clone(&self.draining), self.shutdown_delay);
+        // Asked to stop: not ready at once, serving on for the delay, then no more accepts.
+        let signal = async move {
+            signal.await;
+            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(delay).await;
+        };
         let mut signal = std::pin::pin!(signal);
         loop {
             let stream = tokio::select! {
@@ -299,24 +366,53 @@ impl BoundGateway {
             let Ok(peer) = stream.peer_addr() else {
                 continue;
             };
+            // Idle from accept: a connection that sends nothing is closed like one whose
+            // last request ended `idle_timeout` ago.
+            let stream = crate::server::conn::Tracked::new(stream, self.idle_timeout);
+            let activity = stream.activity();
             let router = self.router.clone();
-            let service = hyper::service::service_fn(
-                move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    tower_service::Service::call(&mut router.clone(), request)
-                },
-            );
+            let proxies = std::sync::Arc::clone(&self.proxies);
+            let serve =
+                move |certificates: Option<crate::auth::ClientCertificates>| {
+                    hyper::service::service_fn(
+                        move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                            let open = activity.open();
+                            let forwarded = request
+                                .headers()
+                                .get(crate::proxies::FORWARDED_FOR)
+                                .and_then(|v| v.to_str().ok());
+                            let caller = proxies.caller(peer, forwarded);
+                            request.extensions_mut().insert(ConnectInfo(caller));
+                            if let Some(certificates) = &certificates {
+                                request.extensions_mut().insert(certificates.clone());
+                            }
+                            let answer = tower_service::Service::call(&mut router.clone(), request);
+                            async move {
+                                let response = answer.await?;
+                                Ok::<_, std::convert::Infallible>(response.map(|body| {
+                                    Body::new(crate::server::conn::Held::new(body, open))
+                                }))
+                            }
+                        },
+                    )
+                };
             let (http, watcher, tls) = (http.clone(), graceful.watcher(), self.tls.clone());
             tokio::spawn(async move {
                 let Some(tls) = tls else {
-                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    let connection = http.serve_connection(TokioIo::new(stream), serve(None));
                     return drive(watcher.watch(connection), peer).await;
                 };
                 // The handshake runs here, so a peer that never finishes it holds up no one.
                 match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, tls.accept(stream)).await
                 {
                     Ok(Ok(stream)) => {
-                        let connection = http.serve_connection(TokioIo::new(stream), service);
+                        let certificates = stream.get_ref().1.peer_certificates().map(|certs| {
+                            crate::auth::ClientCertificates(std::sync::Arc::new(
+                                certs.iter().map(|c| c.clone().into_owned()).collect(),
+                            ))
+                        });
+                        let connection =
+                            http.serve_connection(TokioIo::new(stream), serve(certificates));
                         drive(watcher.watch(connection), peer).await;
                     }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
@@ -331,27 +427,50 @@ impl BoundGateway {
 
 /// Every route but `/health*` carries credentials when the server authenticates its
 /// callers: in-process, checked here (the caller's `Identity` goes with the request); in
-/// proxy mode, the `authorization` header is forwarded and the Flight server decides.
+/// proxy mode, the `authorization` header is forwarded and the Flight server decides,
+/// and `/metrics` (answered by the gateway itself) asks the Flight server whether the
+/// caller's credentials hold first.
 async fn authenticate(
     State(gateway): State<Gateway>,
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if let Origin::Local(dispatcher) = &gateway.source.0 {
-        match dispatcher
-            .auth()
-            .identify(authorization(request.headers()))
-            .await
-        {
-            Ok(Some(identity)) => {
-                request.extensions_mut().insert(identity);
+    match &gateway.source.0 {
+        Origin::Local(dispatcher) => {
+            let presented = crate::auth::Presented {
+                header: authorization(request.headers()),
+                peer: request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(peer)| *peer),
+                certificates: request
+                    .extensions()
+                    .get::<crate::auth::ClientCertificates>(),
+            };
+            match dispatcher.auth().identify("http", presented).await {
+                Ok(Some(identity)) => {
+                    request.extensions_mut().insert(identity);
+                }
+                Ok(None) => {}
+                Err(e) => return ApiError(e).into_response(),
             }
-            Ok(None) => {}
-            Err(e) => {
-                dispatch::refused("http", &e);
+        }
+        Origin::Remote(client) if request.uri().path() == "/metrics" => {
+            let caller = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| *peer);
+            // Served only when the Flight server says the caller's credentials hold
+            // (or that it wants none): any other answer, whatever its reason, refuses.
+            let checked = match as_caller(client, authorization(request.headers()), caller) {
+                Ok(caller) => caller.action("health").await.map(drop),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = checked {
                 return ApiError(e).into_response();
             }
         }
+        Origin::Remote(_) => {}
     }
     next.run(request).await
 }
@@ -427,6 +546,8 @@ async fn stream(
     headers: HeaderMap,
     body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let identity = identity.map(|axum::Extension(identity)| identity);
+    let who = crate::audit::Caller::new(Some(peer), identity.as_ref().map(|i| i.name()));
     // HTTP/1.0 has no chunked encoding: a stream cut by an error would end as a clean
     // close, and its reader could take a partial result for a whole one.
     if version < axum::http::Version::HTTP_11 {
@@ -434,6 +555,7 @@ async fn stream(
             tonic::Code::InvalidArgument,
             "a stream needs HTTP/1.1 or later, which can mark a cut stream; HTTP/1.0 cannot",
         );
+        crate::audit::refused("http", &e, who.who());
         return Ok((StatusCode::HTTP_VERSION_NOT_SUPPORTED, Json(error_body(&e))).into_response());
     }
     let body = match body {
@@ -451,6 +573,7 @@ async fn stream(
             } else {
                 Error::status(tonic::Code::InvalidArgument, rejection.body_text())
             };
+            crate::audit::refused("http", &e, who.who());
             return Ok((rejection.status(), Json(error_body(&e))).into_response());
         }
     };
@@ -467,13 +590,14 @@ async fn stream(
     let format = match format {
         Ok(format) => format,
         Err(e) => {
+            crate::audit::refused("http", &e, who.who());
             return Ok((StatusCode::NOT_ACCEPTABLE, Json(error_body(&e))).into_response());
         }
     };
     let ctx = Context::of(
         tonic::metadata::MetadataMap::from_headers(headers),
         Some(peer),
-        identity.map(|axum::Extension(identity)| identity),
+        identity,
     );
     if let (Origin::Remote(client), Format::Arrow) = (&gateway.source.0, format) {
         return relay(client, &body, ctx).await;
@@ -509,15 +633,16 @@ async fn stream(
 /// again. Errors as [`encode`] ends them.
 async fn relay(client: &Client, body: &[u8], ctx: Context) -> Result<Response, ApiError> {
     let cancel_on_drop = ctx.cancellation_token().drop_guard();
+    let who = ctx.who();
     // Refuse what is not a ticket here, with the same errors, before any hop.
     let name = crate::ticket::decode(body)
-        .inspect_err(|e| dispatch::refused("http", e))?
+        .inspect_err(|e| crate::audit::refused("http", e, who))?
         .param_type;
-    let messages = as_caller(client, ctx.header(crate::auth::AUTHORIZATION))?
+    let messages = as_caller(client, ctx.header(crate::auth::AUTHORIZATION), ctx.peer())?
         .fetch_messages(Bytes::copy_from_slice(body))
         .await
-        .inspect_err(|e| dispatch::refused("http", e))?;
-    let messages = dispatch::accounted("http", &name, messages, cancel_on_drop, None);
+        .inspect_err(|e| crate::audit::refused("http", e, who))?;
+    let messages = dispatch::accounted("http", &name, messages, cancel_on_drop, None, ctx.caller());
     let chunks = chunked(messages, Relayed);
     Ok((
         [(header::CONTENT_TYPE, Format::Arrow.content_type())],
@@ -674,11 +799,12 @@ async fn listed(
     gateway: &Gateway,
     identity: Option<axum::Extension<crate::auth::Identity>>,
     headers: &HeaderMap,
+    caller: SocketAddr,
 ) -> Result<Vec<ServiceInfo>> {
     let who = identity.map(|axum::Extension(who)| who);
     gateway
         .source
-        .services(who.as_ref(), authorization(headers))
+        .services(who.as_ref(), authorization(headers), Some(caller))
         .await
 }
 
@@ -687,10 +813,11 @@ async fn listed(
 /// listing), while tickets name the type under `param_type`.
 async fn registered_data_types(
     State(gateway): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     identity: Option<axum::Extension<crate::auth::Identity>>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let services = listed(&gateway, identity, &headers).await?;
+    let services = listed(&gateway, identity, &headers, peer).await?;
     Ok(Json(serde_json::Value::Array(
         services
             .iter()
@@ -701,10 +828,11 @@ async fn registered_data_types(
 
 async fn services(
     State(gateway): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     identity: Option<axum::Extension<crate::auth::Identity>>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let services = listed(&gateway, identity, &headers).await?;
+    let services = listed(&gateway, identity, &headers, peer).await?;
     Ok(Json(serde_json::Value::Array(
         services
             .iter()
@@ -722,7 +850,7 @@ async fn services(
 }
 
 async fn health(State(gateway): State<Gateway>) -> Result<Json<serde_json::Value>, ApiError> {
-    match gateway.source.services(None, None).await {
+    match gateway.source.services(None, None, None).await {
         Ok(services) => Ok(Json(json!({"status": "ok", "services": services.len()}))),
         // A proxied server that wants credentials answers: it is up.
         Err(e) if e.code() == tonic::Code::Unauthenticated => Ok(Json(json!({"status": "ok"}))),
@@ -788,7 +916,9 @@ async fn live() -> Json<serde_json::Value> {
 /// server is shutting down, at its limit of streams in flight, or (proxy) its Flight
 /// server does not answer.
 async fn ready(State(gateway): State<Gateway>) -> Response {
+    let draining = gateway.draining.load(std::sync::atomic::Ordering::SeqCst);
     let verdict = match &gateway.source.0 {
+        _ if draining => Err("the gateway is shutting down".to_owned()),
         Origin::Local(dispatcher) => dispatcher.readiness(),
         Origin::Remote(client) => match client.action("health").await {
             Ok(body) => {

@@ -83,6 +83,24 @@ impl Context {
         self.inner.identity.as_ref()
     }
 
+    /// Whose fair share the call's resources count toward.
+    pub(crate) fn share_key(&self) -> Option<crate::fair::ShareKey> {
+        crate::fair::ShareKey::of(self.identity().map(|i| i.name()), self.peer())
+    }
+
+    /// The caller, as log lines name it.
+    pub(crate) fn who(&self) -> crate::audit::Who<'_> {
+        crate::audit::Who {
+            peer: self.peer(),
+            user: self.identity().map(|i| i.name()),
+        }
+    }
+
+    /// The caller, as a stream keeps it for its last log line.
+    pub(crate) fn caller(&self) -> crate::audit::Caller {
+        crate::audit::Caller::new(self.peer(), self.identity().map(|i| i.name()))
+    }
+
     /// The request's gRPC metadata (HTTP/2 headers).
     pub fn metadata(&self) -> &tonic::metadata::MetadataMap {
         &self.inner.metadata
@@ -350,10 +368,14 @@ type Room = tokio::sync::mpsc::OwnedPermit<Result<RecordBatch>>;
 
 /// What a blocking producer knows of the call it serves: how long it may wait for its
 /// reader, and who the caller is. Set by the dispatch around a service's start.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Serving {
     pub(crate) stall_timeout: Option<std::time::Duration>,
+    /// The caller's address.
     pub(crate) peer: Option<std::net::IpAddr>,
+    /// Whose share the producer's resources count toward.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) caller: Option<crate::fair::ShareKey>,
 }
 
 tokio::task_local! {
@@ -371,14 +393,14 @@ impl Serving {
 
     /// The serving context of the service starting now (none outside a server).
     pub(crate) fn current() -> Self {
-        SERVING.try_with(|s| *s).unwrap_or_default()
+        SERVING.try_with(Clone::clone).unwrap_or_default()
     }
 
     /// Runs `f` (that starts a producer later, outside the service's start) with this as
     /// its serving context, so the producer knows its caller and stall timeout.
     #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-    pub(crate) fn enter<R>(self, f: impl FnOnce() -> R) -> R {
-        SERVING.sync_scope(self, f)
+    pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        SERVING.sync_scope(self.clone(), f)
     }
 }
 
@@ -466,6 +488,12 @@ impl Emitter {
         self.serving.peer
     }
 
+    /// Whose share of a pool this producer's connection counts toward.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn caller(&self) -> Option<crate::fair::ShareKey> {
+        self.serving.caller.clone()
+    }
+
     /// True once the stream was dropped.
     pub fn is_stopped(&self) -> bool {
         self.tx.is_closed()
@@ -524,6 +552,7 @@ where
 fn produced(start: impl FnOnce(Emitter) -> tokio::task::JoinHandle<()>) -> BatchStream {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(1);
     let serving = Serving::current();
+    let stall_timeout = serving.stall_timeout;
     let stalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let task = start(Emitter {
         tx,
@@ -543,7 +572,7 @@ fn produced(start: impl FnOnce(Emitter) -> tokio::task::JoinHandle<()>) -> Batch
                 tonic::Code::DeadlineExceeded,
                 format!(
                     "the reader took no batch for {:?} (stall_timeout): the stream was ended",
-                    serving.stall_timeout.unwrap_or_default()
+                    stall_timeout.unwrap_or_default()
                 ),
             ))
         })

@@ -29,15 +29,44 @@ use crate::{Error, Result};
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server's side of TLS: its certificate chain and key (PEM), and optionally the CA
-/// of client certificates. With a client CA, a client may present a certificate (it
-/// must then chain to that CA) or none (and authenticate with a token): client
-/// certificates are optional, so token clients keep working.
+/// of client certificates. A client certificate of that CA names its caller (see
+/// [`crate::auth`]); whether a client must present one is [`ClientAuth`]: by default
+/// required when nothing else (a users or tokens file) authenticates callers, optional
+/// otherwise, so clients with credentials keep working without a certificate.
 #[cfg(feature = "server")]
 #[derive(Clone)]
 pub struct ServerTls {
     cert: Vec<u8>,
     key: Vec<u8>,
     client_ca: Option<Vec<u8>>,
+    client_auth: Option<ClientAuth>,
+}
+
+/// Whether a client must present a certificate of the client CA.
+#[cfg(feature = "server")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// A client without a certificate of the CA is refused in the TLS handshake.
+    Required,
+    /// A client may present one (it must then chain to the CA) or none, and then
+    /// authenticate with credentials.
+    Optional,
+}
+
+#[cfg(feature = "server")]
+impl std::str::FromStr for ClientAuth {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "required" => Ok(ClientAuth::Required),
+            "optional" => Ok(ClientAuth::Optional),
+            other => Err(format!(
+                "`{other}`: client certificates are `required` or `optional`"
+            )),
+        }
+    }
 }
 
 #[cfg(feature = "server")]
@@ -45,6 +74,7 @@ impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerTls")
             .field("client_ca", &self.client_ca.is_some())
+            .field("client_auth", &self.client_auth)
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +91,7 @@ impl ServerTls {
             cert,
             key,
             client_ca: None,
+            client_auth: None,
         })
     }
 
@@ -83,8 +114,31 @@ impl ServerTls {
         self.client_ca_pem(pem)
     }
 
+    /// Whether a client must present a certificate: [`ClientAuth::Required`], or
+    /// [`ClientAuth::Optional`]; by default decided by the server (required unless other
+    /// credentials are configured).
+    pub fn client_auth(mut self, mode: ClientAuth) -> Self {
+        self.client_auth = Some(mode);
+        self
+    }
+
+    /// Whether client certificates are taken (a client CA is given).
+    pub(crate) fn has_client_ca(&self) -> bool {
+        self.client_ca.is_some()
+    }
+
+    /// Whether a client must present a certificate, given whether other credentials
+    /// authenticate callers.
+    pub(crate) fn requires_certificates(&self, other_credentials: bool) -> bool {
+        self.client_ca.is_some()
+            && match self.client_auth {
+                Some(mode) => mode == ClientAuth::Required,
+                None => !other_credentials,
+            }
+    }
+
     /// The Flight server's TLS (HTTP/2).
-    pub(crate) fn tonic(&self) -> tonic::transport::ServerTlsConfig {
+    pub(crate) fn tonic(&self, required: bool) -> tonic::transport::ServerTlsConfig {
         install_provider();
         let mut config = tonic::transport::ServerTlsConfig::new()
             .identity(tonic::transport::Identity::from_pem(&self.cert, &self.key))
@@ -92,14 +146,14 @@ impl ServerTls {
         if let Some(ca) = &self.client_ca {
             config = config
                 .client_ca_root(tonic::transport::Certificate::from_pem(ca))
-                .client_auth_optional(true);
+                .client_auth_optional(!required);
         }
         config
     }
 
     /// The gateway's TLS (HTTP/1.1).
     #[cfg(feature = "rest")]
-    pub(crate) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor> {
+    pub(crate) fn acceptor(&self, required: bool) -> Result<tokio_rustls::TlsAcceptor> {
         use std::sync::Arc;
         use tokio_rustls::rustls::server::WebPkiClientVerifier;
         use tokio_rustls::rustls::{RootCertStore, ServerConfig};
@@ -115,10 +169,13 @@ impl ServerTls {
                     roots.add(cert).map_err(|e| bad(&e))?;
                 }
                 let verifier =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                        .allow_unauthenticated()
-                        .build()
-                        .map_err(|e| bad(&e))?;
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+                let verifier = if required {
+                    verifier
+                } else {
+                    verifier.allow_unauthenticated()
+                };
+                let verifier = verifier.build().map_err(|e| bad(&e))?;
                 builder.with_client_cert_verifier(verifier)
             }
             None => builder.with_no_client_auth(),
@@ -175,6 +232,15 @@ impl ClientTls {
     pub fn identity_pem(mut self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
         self.identity = Some((cert.into(), key.into()));
         self
+    }
+
+    /// Present the certificate chain and key of these PEM files to servers that ask for
+    /// one.
+    pub fn identity_files(self, cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Result<Self> {
+        let cert = read(cert.as_ref())?;
+        certificates(&cert, "the client certificate")?;
+        let key = read(key.as_ref())?;
+        Ok(self.identity_pem(cert, key))
     }
 
     /// Check the server's certificate against this name instead of the location's host.

@@ -163,6 +163,44 @@ pub(crate) fn is_tls(location: &str) -> bool {
     location.starts_with("grpc+tls://") || location.starts_with("https://")
 }
 
+/// The response metadata in which a fastflight server says whose fault a refused call
+/// is: [`Fault::Caller`] (the request, the caller's share, its credentials, the service's
+/// own error) or [`Fault::Server`] (the server at its limit). A client retries only the
+/// server's faults and the faults of the way (no connection), and counts only the way's
+/// against a circuit breaker, so no caller's own failures shut the way for others.
+pub const FAULT_HEADER: &str = "fastflight-fault";
+
+/// Whose fault a refusal is: see [`FAULT_HEADER`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The call's own: its request, credentials, share, or its service's error. Not
+    /// retried, never counted against the server.
+    Caller,
+    /// The server's: at its limit of streams in flight, or of password checks. Retried
+    /// after a pause; not counted against the server's availability.
+    Server,
+}
+
+impl Fault {
+    /// The value of [`FAULT_HEADER`].
+    pub fn header_value(self) -> &'static str {
+        match self {
+            Fault::Caller => "caller",
+            Fault::Server => "server",
+        }
+    }
+
+    /// The fault a status names, if it names one.
+    pub fn of(status: &tonic::Status) -> Option<Fault> {
+        match status.metadata().get(FAULT_HEADER)?.to_str().ok()? {
+            "caller" => Some(Fault::Caller),
+            "server" => Some(Fault::Server),
+            _ => None,
+        }
+    }
+}
+
 /// The header that carries credentials.
 pub const AUTHORIZATION: &str = "authorization";
 

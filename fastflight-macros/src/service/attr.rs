@@ -1,5 +1,6 @@
 //! The attribute's arguments: `blocking`, `schema = path::to::fn`, `roles = [".."]`
-//! `authorize = path::to::fn`, `partitions = path::to::fn` and `ordered`.
+//! `authorize = path::to::fn`, `open_without_auth`, `partitions = path::to::fn` and
+//! `ordered`.
 
 use proc_macro2::TokenStream;
 use syn::punctuated::Punctuated;
@@ -15,6 +16,9 @@ pub struct Args {
     pub roles: Option<Vec<LitStr>>,
     /// A function of the caller and the request that allows or denies the call.
     pub authorize: Option<Path>,
+    /// `open_without_auth`: `roles` and `authorize` apply when the server authenticates
+    /// its callers; a server that authenticates nobody serves the service to anyone.
+    pub open_without_auth: Option<Path>,
     /// A function splitting a request into the requests of its partitions.
     pub partitions: Option<Path>,
     /// `ordered`: the partitions' results are read in order.
@@ -52,6 +56,11 @@ impl Args {
                     };
                     if out.schema.replace(path.path.clone()).is_some() {
                         cx.error_spanned_by(nv, "duplicate `schema`");
+                    }
+                }
+                Meta::Path(p) if p.is_ident("open_without_auth") => {
+                    if out.open_without_auth.replace(p.clone()).is_some() {
+                        cx.error_spanned_by(p, "duplicate `open_without_auth`");
                     }
                 }
                 Meta::Path(p) if p.is_ident("ordered") => {
@@ -97,7 +106,7 @@ impl Args {
                 }
                 other => cx.error_spanned_by(
                     other,
-                    "unknown #[data_service] argument; expected `blocking`, `schema = path::to::fn`, `roles = [\"..\"]`, `authorize = path::to::fn`, `partitions = path::to::fn` or `ordered`",
+                    "unknown #[data_service] argument; expected `blocking`, `schema = path::to::fn`, `roles = [\"..\"]`, `authorize = path::to::fn`, `open_without_auth`, `partitions = path::to::fn` or `ordered`",
                 ),
             }
         }

@@ -46,6 +46,13 @@ pub fn check(cx: &Ctxt, model: &Service<'_>) {
             "`ordered` is about the parts of a partitioned service: add `partitions = split_fn`, or remove `ordered`",
         );
     }
+    let restricted = model.args.roles.is_some() || model.args.authorize.is_some();
+    if let (Some(open), false) = (&model.args.open_without_auth, restricted) {
+        cx.error_spanned_by(
+            open,
+            "`open_without_auth` relaxes `roles` or `authorize` on servers that authenticate nobody: add `roles = [\"..\"]` or `authorize = path::to::fn`, or remove it",
+        );
+    }
     if let Returns::Nothing = model.returns {
         cx.error_spanned_by(
             sig,

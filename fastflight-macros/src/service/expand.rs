@@ -88,6 +88,7 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
     };
     let request_type = quote_spanned!(request.span()=> #private::request_type::<#request>);
     let roles = model.args.roles.iter().flatten();
+    let open_without_auth = model.args.open_without_auth.is_some();
     let authorize = match &model.args.authorize {
         Some(path) => quote_spanned! {path.span()=>
             ::core::option::Option::Some({
@@ -157,6 +158,7 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
                             blocking: #blocking,
                             roles: &[#(#roles),*],
                             authorize: #authorize,
+                            open_without_auth: #open_without_auth,
                             partitions: #partitions,
                             ordered: #ordered,
                             invoke: __fastflight_invoke,

@@ -1,6 +1,18 @@
 //! Signed, expiring tokens: JSON Web Tokens signed with HMAC-SHA256 (`HS256`), so any
 //! server holding the same key accepts the tokens of the others, and JWT tools can read
-//! them. Claims: `sub` (the identity's name), `roles`, `iat`, `exp` (seconds since 1970).
+//! them. Claims: `sub` (the identity's name), `roles`, `iat`, `exp` (seconds since 1970),
+//! `src` (the kind of authenticator that knows the identity: `users`, `tokens`, ...) and
+//! `auth` (when its password, static token or certificate was last checked).
+//!
+//! The lifetime of a token: it is valid for the signer's time to live (an hour by
+//! default) on every server sharing the key. At each use the server looks its identity
+//! up again in the authenticator named by `src`, so a user or a static token removed
+//! there (its file is read again within two seconds of a change) is refused at its next
+//! call, and a role taken away is gone from that call on; the roles written in the token
+//! count only for authenticators that cannot look identities up. The Handshake renews a
+//! token with the identity's current roles, never past the session's limit (twelve hours
+//! by default) after the password was checked: then the password is asked again. A new
+//! key (the secret file rotated) invalidates every token at once.
 //!
 //! Written over `ring`'s HMAC rather than a JWT crate: only HS256 is needed, and the JWT
 //! crates compile every algorithm (RSA, ECDSA, EdDSA) or need a C toolchain of their own.
@@ -21,6 +33,9 @@ const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 /// How long an issued token is valid by default.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
+/// How long after its password was checked a token may be renewed without it, by default.
+pub const DEFAULT_SESSION: Duration = Duration::from_secs(12 * 3600);
+
 /// The longest token accepted, in bytes: longer ones are refused before any work.
 const MAX_TOKEN: usize = 8 * 1024;
 
@@ -31,6 +46,26 @@ struct Claims {
     roles: Vec<String>,
     iat: u64,
     exp: u64,
+    /// The kind of authenticator that knows the identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    src: Option<String>,
+    /// When the identity's credentials were last checked (seconds since 1970).
+    #[serde(default)]
+    auth: u64,
+    /// The identity's credentials when it was issued, sealed with the key (see
+    /// [`TokenSigner::seal`]): a token of a password or a static token since changed is
+    /// refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ver: Option<String>,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    /// The identity as the token names it (its roles as they were when it was issued).
+    pub(crate) identity: Identity,
+    /// When its credentials were last checked (seconds since 1970).
+    pub(crate) authenticated: u64,
 }
 
 /// Issues and checks tokens with one HMAC key.
@@ -38,12 +73,14 @@ struct Claims {
 pub struct TokenSigner {
     key: hmac::Key,
     ttl: Duration,
+    session: Duration,
 }
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenSigner")
             .field("ttl", &self.ttl)
+            .field("session", &self.session)
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +98,7 @@ impl TokenSigner {
         Ok(Self {
             key: hmac::Key::new(hmac::HMAC_SHA256, secret),
             ttl: DEFAULT_TOKEN_TTL,
+            session: DEFAULT_SESSION,
         })
     }
 
@@ -72,6 +110,7 @@ impl TokenSigner {
         Self {
             key,
             ttl: DEFAULT_TOKEN_TTL,
+            session: DEFAULT_SESSION,
         }
     }
 
@@ -94,14 +133,35 @@ impl TokenSigner {
         self
     }
 
+    /// How long after its credentials were checked a token may be renewed without them
+    /// (twelve hours by default); a token issued within it stays valid for its time to
+    /// live, renewable or not.
+    pub fn session(mut self, session: Duration) -> Self {
+        self.session = session.max(Duration::from_secs(1));
+        self
+    }
+
+    /// The session's limit.
+    pub(crate) fn session_limit(&self) -> Duration {
+        self.session
+    }
+
     /// A token for `identity`, valid for the signer's time to live.
     pub fn issue(&self, identity: &Identity) -> Result<String> {
+        self.issue_since(identity, unix_now())
+    }
+
+    /// A token for `identity` whose credentials were checked at `authenticated`.
+    pub(crate) fn issue_since(&self, identity: &Identity, authenticated: u64) -> Result<String> {
         let now = unix_now();
         let claims = Claims {
             sub: identity.name().to_owned(),
             roles: identity.roles().to_vec(),
             iat: now,
             exp: now + self.ttl.as_secs(),
+            src: identity.source().map(str::to_owned),
+            auth: authenticated,
+            ver: identity.stamp().map(str::to_owned),
         };
         let claims = serde_json::to_vec(&claims).map_err(|e| {
             Error::status(tonic::Code::Internal, format!("cannot write a token: {e}"))
@@ -112,10 +172,27 @@ impl TokenSigner {
         Ok(format!("{signed}.{}", B64.encode(tag.as_ref())))
     }
 
-    /// The identity of a token of this signer: `Ok(None)` when it is not one of its
-    /// tokens (not a token of this form, or signed with another key), `Unauthenticated`
-    /// when it is but has expired.
+    /// A stamp of an identity's credentials, sealed with the key: what a token carries of
+    /// them (it tells nothing of the secret without the key; servers sharing the key
+    /// compute the same).
+    pub(crate) fn seal(&self, stamp: &str) -> String {
+        let tag = hmac::sign(
+            &self.key,
+            format!("fastflight credentials {stamp}").as_bytes(),
+        );
+        B64.encode(&tag.as_ref()[..12])
+    }
+
+    /// The identity of a token of this signer, as the token names it: `Ok(None)` when it
+    /// is not one of its tokens (not a token of this form, or signed with another key),
+    /// `Unauthenticated` when it is but has expired. (A server also looks the identity up
+    /// again, so a removed user's token is refused though it verifies here.)
     pub fn verify(&self, token: &str) -> Result<Option<Identity>> {
+        Ok(self.verified(token)?.map(|v| v.identity))
+    }
+
+    /// What a token of this signer says (see [`TokenSigner::verify`]).
+    pub(crate) fn verified(&self, token: &str) -> Result<Option<Verified>> {
         if token.len() > MAX_TOKEN {
             return Err(unauthenticated(format!(
                 "the token is longer than {MAX_TOKEN} bytes"
@@ -143,11 +220,19 @@ impl TokenSigner {
                 "the token has expired: authenticate again (Handshake)",
             ));
         }
-        Ok(Some(Identity::new(claims.sub, claims.roles)))
+        let mut identity = Identity::new(claims.sub, claims.roles);
+        if let Some(source) = &claims.src {
+            identity = identity.with_source(source);
+        }
+        identity = identity.with_stamp(claims.ver);
+        Ok(Some(Verified {
+            identity,
+            authenticated: claims.auth,
+        }))
     }
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -191,6 +276,9 @@ mod tests {
             roles: vec![],
             iat: 1,
             exp: 2,
+            src: None,
+            auth: 1,
+            ver: None,
         };
         let signed = format!(
             "{HEADER}.{}",

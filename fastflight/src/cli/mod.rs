@@ -159,9 +159,12 @@ struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, env = "FASTFLIGHT_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Accept client certificates signed by this CA (PEM); clients without one still authenticate with credentials.
+    /// Client certificates signed by this CA (PEM) name their callers (the subject's CN, else a DNS or e-mail alternative name; with --auth-users, a user of that file, with its roles).
     #[arg(long, env = "FASTFLIGHT_TLS_CLIENT_CA", requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
+    /// Whether clients must present a certificate of --tls-client-ca: `required` (the default when neither --auth-users nor --auth-tokens is given) or `optional` (clients without one authenticate with credentials).
+    #[arg(long, env = "FASTFLIGHT_TLS_CLIENT_AUTH", requires = "tls_client_ca")]
+    tls_client_auth: Option<crate::tls::ClientAuth>,
     /// Retries and circuit breaker of the gateway's calls to its Flight server (start-rest-server): none, default, aggressive or conservative.
     #[arg(long, env = "FASTFLIGHT_RESILIENCE_PRESET", default_value = "default")]
     resilience_preset: String,
@@ -183,6 +186,21 @@ struct ServeArgs {
     /// Seconds an issued token is valid.
     #[arg(long, env = "FASTFLIGHT_TOKEN_TTL", default_value = "3600", value_parser = seconds)]
     token_ttl: Duration,
+    /// Seconds after a password (or static token, or certificate) was checked that the Handshake renews a token without it.
+    #[arg(long, env = "FASTFLIGHT_SESSION_TTL", default_value = "43200", value_parser = seconds)]
+    session_ttl: Duration,
+    /// Failed logins of one user from one address before each next one waits (1 s, doubling); ten times as many for one address or one user overall (0: no throttle).
+    #[arg(long, env = "FASTFLIGHT_AUTH_MAX_FAILURES", default_value_t = crate::auth::LoginThrottle::default().max_failures)]
+    auth_max_failures: u32,
+    /// Seconds the longest wait after failed logins lasts.
+    #[arg(long, env = "FASTFLIGHT_AUTH_MAX_LOCKOUT", default_value = "60", value_parser = seconds)]
+    auth_max_lockout: Duration,
+    /// Proxies in front of the servers (comma-separated addresses or networks, as 10.0.0.0/8) whose x-forwarded-for names the caller: for the login throttle, logs, fair shares and services; the header is ignored from any other peer.
+    #[arg(long, env = "FASTFLIGHT_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
+    /// Seconds the servers go on serving after SIGINT/SIGTERM, not ready (readiness 503, gRPC health NOT_SERVING), before they stop accepting; then --grace-period for streams in flight.
+    #[arg(long, env = "FASTFLIGHT_SHUTDOWN_DELAY", default_value = "2", value_parser = seconds)]
+    shutdown_delay: Duration,
     /// Seconds a Flight connection with no request open is kept (0: for ever).
     #[arg(long, env = "FASTFLIGHT_IDLE_TIMEOUT", default_value = "120", value_parser = seconds)]
     idle_timeout: Duration,
@@ -274,12 +292,27 @@ struct CredentialArgs {
     /// The CA (PEM) to trust for a grpc+tls:// location (the public roots otherwise).
     #[arg(long, env = "FASTFLIGHT_TLS_CA")]
     tls_ca: Option<PathBuf>,
+    /// A client certificate (PEM) to present to a server that takes them (its --tls-client-ca): it names the caller.
+    #[arg(long, env = "FASTFLIGHT_CLIENT_CERT", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --client-cert.
+    #[arg(long, env = "FASTFLIGHT_CLIENT_KEY", requires = "client_cert")]
+    client_key: Option<PathBuf>,
     /// The user to authenticate as (Handshake); the password comes from FASTFLIGHT_PASSWORD, or is asked on the terminal.
     #[arg(long, env = "FASTFLIGHT_USER", conflicts_with = "token")]
     user: Option<String>,
-    /// A bearer token (a service account's, or one from a Handshake).
-    #[arg(long, env = "FASTFLIGHT_TOKEN", hide_env_values = true)]
+    /// A bearer token (a service account's, or one from a Handshake); on the command line it shows in the process list: prefer FASTFLIGHT_TOKEN or --token-file.
+    #[arg(long, env = "FASTFLIGHT_TOKEN", hide_env_values = true, conflicts_with_all = ["user", "token_file"])]
     token: Option<String>,
+    /// A file holding the bearer token (its first line).
+    #[arg(long, env = "FASTFLIGHT_TOKEN_FILE", conflicts_with = "user")]
+    token_file: Option<PathBuf>,
+    /// Hosts besides the location's that may receive this client's token (comma-separated): the servers a partitioned result's parts are read at. A name stands for every address it resolves to.
+    #[arg(long, env = "FASTFLIGHT_TRUST_HOSTS", value_delimiter = ',')]
+    trust_host: Vec<String>,
+    /// Seconds another location of a partitioned result may take to connect and answer pings before its fallback is read.
+    #[arg(long, env = "FASTFLIGHT_OPEN_TIMEOUT", default_value = "4", value_parser = seconds)]
+    open_timeout: Duration,
 }
 
 impl CredentialArgs {
@@ -289,18 +322,69 @@ impl CredentialArgs {
             .resilience(crate::resilience::Resilience::preset(
                 &self.resilience_preset,
             )?)
-            .connections(self.connections.into());
-        if let Some(ca) = &self.tls_ca {
-            builder = builder.tls(crate::tls::ClientTls::new().ca_file(ca)?);
+            .connections(self.connections.into())
+            .trust_hosts(self.trust_host.iter().cloned())
+            .open_timeout(self.open_timeout.max(Duration::from_millis(100)));
+        if self.tls_ca.is_some() || self.client_cert.is_some() {
+            let mut tls = crate::tls::ClientTls::new();
+            if let Some(ca) = &self.tls_ca {
+                tls = tls.ca_file(ca)?;
+            }
+            if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
+                tls = tls.identity_files(cert, key)?;
+            }
+            builder = builder.tls(tls);
         }
         if let Some(token) = &self.token {
+            warn_secret_argument("--token", "FASTFLIGHT_TOKEN or --token-file");
             builder = builder.bearer(token);
+        }
+        if let Some(path) = &self.token_file {
+            builder = builder.bearer(&secret_file(path, "the token file")?);
         }
         if let Some(user) = &self.user {
             builder = builder.basic(user, &password_of(user)?);
         }
         builder.connect().await
     }
+}
+
+/// Warns when a secret was given as `flag` on the command line, where every user of the
+/// machine reads it (`/proc/PID/cmdline`, `ps`), naming what to use `instead`.
+///
+/// ```no_run
+/// fastflight::cli::warn_secret_argument("--postgres-url", "FASTFLIGHT_POSTGRES_URL or --postgres-url-file");
+/// ```
+pub fn warn_secret_argument(flag: &str, instead: &str) {
+    let given = std::env::args_os().any(|arg| {
+        arg.to_str()
+            .is_some_and(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    });
+    if given {
+        tracing::warn!(
+            "{flag} was given on the command line, where other users of this machine can read it: use {instead} instead"
+        );
+    }
+}
+
+/// The first line of a file holding a secret (a token, a URL with a password), trimmed;
+/// an empty file is an error naming `what`.
+///
+/// ```no_run
+/// let url = fastflight::cli::secret_file("/run/secrets/pg-url".as_ref(), "the PostgreSQL URL file")?;
+/// # Ok::<(), fastflight::Error>(())
+/// ```
+pub fn secret_file(path: &std::path::Path, what: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::Error::Config(format!("cannot read {what} {}: {e}", path.display())))?;
+    let line = text.lines().next().unwrap_or_default().trim();
+    if line.is_empty() {
+        return Err(crate::Error::Config(format!(
+            "{what} {} is empty",
+            path.display()
+        )));
+    }
+    Ok(line.to_owned())
 }
 
 /// Parses the process arguments and runs the chosen command.
@@ -377,6 +461,7 @@ where
                 builder: Some(serve.limit(flight.apply(setup().await?))?),
                 gateway: None,
                 grace: serve.grace(),
+                delay: serve.shutdown_delay,
             })
             .await
         }
@@ -397,8 +482,12 @@ where
                     flight_tls_ca: serve.flight_tls_ca.clone(),
                     resilience: crate::resilience::Resilience::preset(&serve.resilience_preset)?,
                     connections: serve.connections.into(),
+                    idle_timeout: limit(serve.idle_timeout),
+                    shutdown_delay: serve.shutdown_delay,
+                    trusted_proxies: serve.trusted_proxies.clone(),
                 }),
                 grace: serve.grace(),
+                delay: serve.shutdown_delay,
             })
             .await
         }
@@ -419,8 +508,12 @@ where
                     flight_tls_ca: serve.flight_tls_ca.clone(),
                     resilience: crate::resilience::Resilience::preset(&serve.resilience_preset)?,
                     connections: serve.connections.into(),
+                    idle_timeout: limit(serve.idle_timeout),
+                    shutdown_delay: serve.shutdown_delay,
+                    trusted_proxies: serve.trusted_proxies.clone(),
                 }),
                 grace: serve.grace(),
+                delay: serve.shutdown_delay,
             })
             .await
         }
@@ -476,8 +569,12 @@ impl ServeArgs {
             return Ok(None);
         };
         let tls = crate::tls::ServerTls::from_files(cert, key)?;
-        Ok(Some(match &self.tls_client_ca {
+        let tls = match &self.tls_client_ca {
             Some(ca) => tls.client_ca_file(ca)?,
+            None => tls,
+        };
+        Ok(Some(match self.tls_client_auth {
+            Some(mode) => tls.client_auth(mode),
             None => tls,
         }))
     }
@@ -501,7 +598,7 @@ impl ServeArgs {
             None => None,
         };
         if let Some(signer) = signer {
-            builder = builder.token_signer(signer.ttl(self.token_ttl));
+            builder = builder.token_signer(signer.ttl(self.token_ttl).session(self.session_ttl));
         }
         Ok(builder
             .max_request_bytes(self.max_request_bytes)
@@ -513,7 +610,13 @@ impl ServeArgs {
             .request_timeout(limit(self.request_timeout))
             .idle_timeout(limit(self.idle_timeout))
             .max_streams_per_peer(self.max_streams_per_peer)
-            .stall_timeout(limit(self.stall_timeout)))
+            .stall_timeout(limit(self.stall_timeout))
+            .shutdown_delay(self.shutdown_delay)
+            .trusted_proxies(self.trusted_proxies.iter().cloned())
+            .login_throttle(crate::auth::LoginThrottle {
+                max_failures: self.auth_max_failures,
+                max_lockout: self.auth_max_lockout.max(Duration::from_secs(1)),
+            }))
     }
 }
 

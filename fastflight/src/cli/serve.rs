@@ -27,12 +27,20 @@ pub(super) struct GatewayPlan {
     pub resilience: crate::resilience::Resilience,
     /// HTTP/2 connections to the Flight server it forwards to.
     pub connections: usize,
+    /// How long a connection with no request open is kept.
+    pub idle_timeout: Option<Duration>,
+    /// How long the gateway serves on, not ready, after it is asked to stop.
+    pub shutdown_delay: Duration,
+    /// The proxies in front of it whose `x-forwarded-for` names the caller.
+    pub trusted_proxies: Vec<String>,
 }
 
 pub(super) struct Plan {
     pub builder: Option<ServerBuilder>,
     pub gateway: Option<GatewayPlan>,
     pub grace: Duration,
+    /// How long the servers serve on, not ready, before the grace period begins.
+    pub delay: Duration,
 }
 
 /// Binds what the plan asks for, prints the addresses, serves until SIGINT/SIGTERM,
@@ -62,7 +70,10 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
             let mut gateway = Gateway::new(source)
                 .prefix(&g.prefix)
                 .max_request_bytes(g.max_request_bytes)
-                .header_read_timeout(g.header_read_timeout);
+                .header_read_timeout(g.header_read_timeout)
+                .idle_timeout(g.idle_timeout)
+                .shutdown_delay(g.shutdown_delay)
+                .trusted_proxies(g.trusted_proxies);
             if let Some(tls) = g.tls {
                 gateway = gateway.tls(tls);
             }
@@ -101,7 +112,7 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
     let stopping = async {
         signal.await;
         token.cancel();
-        tokio::time::sleep(plan.grace).await;
+        tokio::time::sleep(plan.delay + plan.grace).await;
     };
     tokio::select! {
         served = servers => served?,

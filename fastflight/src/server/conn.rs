@@ -5,7 +5,9 @@
 //! [`Tracked`] wraps the socket and closes it (end of input, so the HTTP/2 connection
 //! ends) once its [`Activity`] has been idle long enough; [`CountRequests`] marks each
 //! request open from its arrival until its response body is dropped, and hands the
-//! services the usual [`TcpConnectInfo`].
+//! services the usual [`TcpConnectInfo`] and, over TLS, the client's certificates.
+//! A gRPC health `Watch` is not counted: it answers for ever, and an idle connection
+//! holding one is closed like any idle connection.
 
 use std::future::Future;
 use std::io;
@@ -51,7 +53,8 @@ impl Activity {
         Some(last + idle)
     }
 
-    fn open(self: &Arc<Self>) -> Open {
+    /// One more request open on the connection, until the value is dropped.
+    pub(crate) fn open(self: &Arc<Self>) -> Open {
         self.open.fetch_add(1, Ordering::SeqCst);
         self.touch();
         Open(Arc::clone(self))
@@ -59,7 +62,7 @@ impl Activity {
 }
 
 /// One open request; the connection counts it until this is dropped.
-struct Open(Arc<Activity>);
+pub(crate) struct Open(Arc<Activity>);
 
 impl Drop for Open {
     fn drop(&mut self) {
@@ -92,6 +95,13 @@ impl Tracked {
             idle,
             timer: Box::pin(tokio::time::sleep(first)),
         }
+    }
+
+    /// How the connection is used, for a server that counts its requests itself (the
+    /// gateway).
+    #[cfg(feature = "rest")]
+    pub(crate) fn activity(&self) -> Arc<Activity> {
+        Arc::clone(&self.activity)
     }
 
     /// Whether the connection has been idle for its limit; otherwise the timer is set to
@@ -186,6 +196,9 @@ pub(crate) struct Counted<S>(S);
 
 type HttpRequest = http::Request<tonic::body::Body>;
 
+/// The gRPC health service's streaming check: not counted as use of its connection.
+const HEALTH_WATCH: &str = "/grpc.health.v1.Health/Watch";
+
 impl<S> tower_service::Service<HttpRequest> for Counted<S>
 where
     S: tower_service::Service<HttpRequest, Response = http::Response<tonic::body::Body>>,
@@ -200,17 +213,28 @@ where
     }
 
     fn call(&mut self, mut request: HttpRequest) -> Self::Future {
-        let open = request.extensions().get::<ConnInfo>().cloned().map(|info| {
+        // Over TLS, tonic gives the socket's own information and the TLS session's.
+        let certificates = request
+            .extensions()
+            .get::<tonic::transport::server::TlsConnectInfo<ConnInfo>>()
+            .and_then(|tls| tls.peer_certs());
+        if let Some(certificates) = certificates {
+            request
+                .extensions_mut()
+                .insert(crate::auth::ClientCertificates(certificates));
+        }
+        let info = request.extensions().get::<ConnInfo>().cloned();
+        let watch = request.uri().path() == HEALTH_WATCH;
+        let open = info.map(|info| {
             request.extensions_mut().insert(info.tcp);
-            info.activity.open()
+            (!watch).then(|| info.activity.open())
         });
+        let open = open.flatten();
         let response = self.0.call(request);
         Box::pin(async move {
             let response = response.await?;
             Ok(match open {
-                Some(open) => {
-                    response.map(|body| tonic::body::Body::new(OpenBody { body, _open: open }))
-                }
+                Some(open) => response.map(|body| tonic::body::Body::new(Held::new(body, open))),
                 None => response,
             })
         })
@@ -218,19 +242,25 @@ where
 }
 
 /// A response body that keeps its request counted open until it is dropped.
-struct OpenBody {
-    body: tonic::body::Body,
+pub(crate) struct Held<B> {
+    body: B,
     _open: Open,
 }
 
-impl Body for OpenBody {
-    type Data = bytes::Bytes;
-    type Error = tonic::Status;
+impl<B> Held<B> {
+    pub(crate) fn new(body: B, open: Open) -> Self {
+        Self { body, _open: open }
+    }
+}
+
+impl<B: Body + Unpin> Body for Held<B> {
+    type Data = B::Data;
+    type Error = B::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
         Pin::new(&mut self.body).poll_frame(cx)
     }
 

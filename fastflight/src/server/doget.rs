@@ -35,6 +35,8 @@ pub struct FlightRoutes {
     dispatcher: Dispatcher,
     /// Encoded batches above this are split into several messages.
     max_flight_data_size: usize,
+    /// The proxies whose `x-forwarded-for` names the caller.
+    proxies: std::sync::Arc<crate::proxies::TrustedProxies>,
 }
 
 impl FlightRoutes {
@@ -42,6 +44,7 @@ impl FlightRoutes {
         dispatcher: Dispatcher,
         max_flight_data_size: usize,
         topology: super::peers::Topology,
+        proxies: crate::proxies::TrustedProxies,
     ) -> Self {
         let generated = FlightServiceServer::new(FlightHandler::new(dispatcher.clone(), topology))
             .max_decoding_message_size(dispatcher.max_request_bytes())
@@ -50,6 +53,7 @@ impl FlightRoutes {
             generated,
             dispatcher,
             max_flight_data_size,
+            proxies: std::sync::Arc::new(proxies),
         }
     }
 
@@ -62,12 +66,12 @@ impl FlightRoutes {
     }
 
     async fn do_get_stream(&self, request: HttpRequest) -> Result<HttpResponse, Status> {
-        // Refusals before the dispatch (size, framing, compression) are counted here;
-        // the dispatch counts its own.
-        let (ticket, ctx, options) = self
-            .read_request(request)
-            .await
-            .inspect_err(|status| crate::dispatch::count_refusal("flight", status.code()))?;
+        // Refusals before the dispatch (size, framing, compression) are logged and
+        // counted here; the dispatch logs and counts its own.
+        let caller = caller_of(&request);
+        let (ticket, ctx, options) = self.read_request(request).await.inspect_err(|status| {
+            crate::audit::refused("flight", &crate::Error::from(status.clone()), caller.who())
+        })?;
         let result = self.dispatcher.open(&ticket.ticket, ctx, "flight").await?;
         let frames = ipc::frames(
             result.schema,
@@ -108,21 +112,39 @@ impl FlightRoutes {
 
 /// The generated service refuses a message above its decoding limit as `OutOfRange`
 /// ("decoded message length too large"); every route says it the same way instead:
-/// `ResourceExhausted`, naming the limit.
-fn named_size_refusal(response: HttpResponse, max: usize) -> HttpResponse {
+/// `ResourceExhausted`, naming the limit (logged with its caller).
+fn named_size_refusal(
+    response: HttpResponse,
+    max: usize,
+    caller: &crate::audit::Caller,
+) -> HttpResponse {
     match Status::from_header_map(response.headers()) {
         Some(status)
             if status.code() == tonic::Code::OutOfRange
                 && status.message().contains("message length too large") =>
         {
-            crate::dispatch::count_refusal("flight", tonic::Code::ResourceExhausted);
-            Status::resource_exhausted(format!(
+            let refusal = Status::resource_exhausted(format!(
                 "a request message above {max} bytes is refused (max_request_bytes)"
-            ))
-            .into_http()
+            ));
+            crate::audit::refused("flight", &crate::Error::from(refusal.clone()), caller.who());
+            refusal.into_http()
         }
         _ => response,
     }
+}
+
+/// The caller of a request, as log lines name it.
+fn caller_of(request: &HttpRequest) -> crate::audit::Caller {
+    crate::audit::Caller::new(
+        request
+            .extensions()
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|info| info.remote_addr()),
+        request
+            .extensions()
+            .get::<crate::auth::Identity>()
+            .map(|i| i.name()),
+    )
 }
 
 impl NamedService for FlightRoutes {
@@ -144,30 +166,93 @@ impl tonic::codegen::Service<HttpRequest> for FlightRoutes {
         // Credentials are checked here, once for every RPC; the Handshake checks its own.
         let checked = self.dispatcher.auth().enabled() && path != HANDSHAKE;
         let do_get = path == DO_GET;
+        if !self.proxies.is_empty() {
+            behind_proxy(&mut request, &self.proxies);
+        }
         Box::pin(async move {
             if checked {
-                let header = request
-                    .headers()
-                    .get(crate::auth::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok());
-                match routes.dispatcher.auth().identify(header).await {
+                let presented = presented(&request);
+                match routes.dispatcher.auth().identify("flight", presented).await {
                     Ok(identity) => {
                         if let Some(identity) = identity {
                             request.extensions_mut().insert(identity);
                         }
                     }
-                    Err(e) => {
-                        crate::dispatch::refused("flight", &e);
-                        return Ok(Status::from(e).into_http());
-                    }
+                    Err(e) => return Ok(caller_fault(Status::from(e).into_http())),
                 }
             }
             if do_get {
-                return Ok(routes.do_get(request).await);
+                return Ok(caller_fault(routes.do_get(request).await));
             }
             let max = routes.dispatcher.max_request_bytes();
+            let caller = caller_of(&request);
             let mut generated = routes.generated;
-            Ok(named_size_refusal(generated.call(request).await?, max))
+            Ok(caller_fault(named_size_refusal(
+                generated.call(request).await?,
+                max,
+                &caller,
+            )))
         })
     }
+}
+
+/// A call from a trusted proxy: its caller is the one the proxy names, for every step
+/// after (credentials, logs, shares, the services' `Context`).
+fn behind_proxy(request: &mut HttpRequest, proxies: &crate::proxies::TrustedProxies) {
+    let Some(info) = request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .cloned()
+    else {
+        return;
+    };
+    let Some(connected) = info.remote_addr else {
+        return;
+    };
+    let forwarded = request
+        .headers()
+        .get(crate::proxies::FORWARDED_FOR)
+        .and_then(|v| v.to_str().ok());
+    let caller = proxies.caller(connected, forwarded);
+    if caller != connected {
+        request
+            .extensions_mut()
+            .insert(tonic::transport::server::TcpConnectInfo {
+                local_addr: info.local_addr,
+                remote_addr: Some(caller),
+            });
+    }
+}
+
+/// What a request presents to be known: its `authorization` header, its address, and
+/// its connection's client certificates.
+pub(super) fn presented<B>(request: &http::Request<B>) -> crate::auth::Presented<'_> {
+    let extensions = request.extensions();
+    crate::auth::Presented {
+        header: request
+            .headers()
+            .get(crate::auth::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        peer: extensions
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|info| info.remote_addr()),
+        certificates: extensions.get::<crate::auth::ClientCertificates>(),
+    }
+}
+
+/// A refusal answered at once (a status in the headers) says whose fault it is: the
+/// caller's, unless it says the server's already (see [`crate::wire::FAULT_HEADER`]).
+/// Statuses after a stream began are never retried and need no mark.
+fn caller_fault(mut response: HttpResponse) -> HttpResponse {
+    let headers = response.headers_mut();
+    let refused = headers
+        .get("grpc-status")
+        .is_some_and(|code| code.as_bytes() != b"0");
+    if refused && !headers.contains_key(crate::wire::FAULT_HEADER) {
+        headers.insert(
+            crate::wire::FAULT_HEADER,
+            http::HeaderValue::from_static(crate::wire::Fault::Caller.header_value()),
+        );
+    }
+    response
 }

@@ -78,6 +78,34 @@ impl FlightHandler {
         }
     }
 
+    /// The body of an action's one result.
+    async fn action(&self, action: Action, who: Context) -> Result<bytes::Bytes, Status> {
+        Ok(match action.r#type.as_str() {
+            "list_services" => {
+                json_bytes(&self.dispatcher.registry().services_for(who.identity()))?
+            }
+            "endpoints" => {
+                let descriptor = FlightDescriptor::new_cmd(action.body);
+                let info = self.info(descriptor, who, false).await?;
+                bytes::Bytes::from(prost::Message::encode_to_vec(&info))
+            }
+            "health" => json_bytes(&serde_json::json!({
+                "status": "ok",
+                "services": self.dispatcher.registry().services_for(who.identity()).len(),
+                "streams_in_flight": self.dispatcher.in_flight(),
+                "ready": self.dispatcher.readiness().is_ok(),
+            }))?,
+            other => {
+                let known: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();
+                return Err(Status::invalid_argument(format!(
+                    "unknown action `{}`; known actions: {}",
+                    crate::error::clip(other),
+                    known.join(", ")
+                )));
+            }
+        })
+    }
+
     fn context<T>(request: &Request<T>) -> Context {
         Context::of(
             request.metadata().clone(),
@@ -85,6 +113,13 @@ impl FlightHandler {
             request.extensions().get::<crate::auth::Identity>().cloned(),
         )
     }
+}
+
+/// A refusal of one of these RPCs, logged with its caller.
+fn logged<T>(caller: &crate::audit::Caller, answer: Result<T, Status>) -> Result<T, Status> {
+    answer.inspect_err(|status| {
+        crate::audit::refused("flight", &crate::Error::from(status.clone()), caller.who());
+    })
 }
 
 fn cmd_of(descriptor: &FlightDescriptor) -> Result<&[u8], Status> {
@@ -137,7 +172,8 @@ impl FlightService for FlightHandler {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let ctx = Self::context(&request);
-        let info = self.info(request.into_inner(), ctx, true).await?;
+        let caller = ctx.caller();
+        let info = logged(&caller, self.info(request.into_inner(), ctx, true).await)?;
         Ok(Response::new(info))
     }
 
@@ -146,11 +182,16 @@ impl FlightService for FlightHandler {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<SchemaResult>, Status> {
         let ctx = Self::context(&request);
+        let caller = ctx.caller();
         let descriptor = request.into_inner();
-        let schema = self
-            .dispatcher
-            .schema(cmd_of(&descriptor)?, ctx, false)
-            .await?;
+        let cmd = logged(&caller, cmd_of(&descriptor))?;
+        let schema = logged(
+            &caller,
+            self.dispatcher
+                .schema(cmd, ctx, false)
+                .await
+                .map_err(Status::from),
+        )?;
         Ok(Response::new(SchemaResult {
             schema: schema_bytes(&schema)?,
         }))
@@ -188,30 +229,9 @@ impl FlightService for FlightHandler {
         request: Request<Action>,
     ) -> Result<Response<Self::DoActionStream>, Status> {
         let who = Self::context(&request);
+        let caller = who.caller();
         let action = request.into_inner();
-        let body = match action.r#type.as_str() {
-            "list_services" => {
-                json_bytes(&self.dispatcher.registry().services_for(who.identity()))?
-            }
-            "endpoints" => {
-                let descriptor = FlightDescriptor::new_cmd(action.body);
-                let info = self.info(descriptor, who, false).await?;
-                bytes::Bytes::from(prost::Message::encode_to_vec(&info))
-            }
-            "health" => json_bytes(&serde_json::json!({
-                "status": "ok",
-                "services": self.dispatcher.registry().services_for(who.identity()).len(),
-                "streams_in_flight": self.dispatcher.in_flight(),
-                "ready": self.dispatcher.readiness().is_ok(),
-            }))?,
-            other => {
-                let known: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();
-                return Err(Status::invalid_argument(format!(
-                    "unknown action `{other}`; known actions: {}",
-                    known.join(", ")
-                )));
-            }
-        };
+        let body = logged(&caller, self.action(action, who).await)?;
         Ok(Response::new(
             stream::once(async move { Ok(arrow_flight::Result::new(body)) }).boxed(),
         ))
@@ -243,10 +263,20 @@ impl FlightService for FlightHandler {
             .metadata()
             .get(crate::auth::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let (identity, token) = auth.handshake(header).await.inspect_err(|e| {
-            crate::dispatch::refused("flight", e);
-        })?;
-        tracing::info!(user = %crate::error::clip(identity.name()), "handshake: token issued");
+        let peer = request.remote_addr();
+        let presented = crate::auth::Presented {
+            header,
+            peer,
+            certificates: request
+                .extensions()
+                .get::<crate::auth::ClientCertificates>(),
+        };
+        let (identity, token) = auth.handshake(presented).await?;
+        tracing::info!(
+            user = %crate::error::clip(identity.name()),
+            peer = %peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            "handshake: token issued"
+        );
         let mut messages = request.into_inner();
         let payload = bytes::Bytes::from(token.clone());
         let answer = futures::stream::once(async move {

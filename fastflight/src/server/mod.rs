@@ -4,7 +4,7 @@
 //! (decode, lookup, invoke, guarded stream) → `ipc` (frames); `ARCHITECTURE.md` in the
 //! repository walks it.
 
-mod conn;
+pub(crate) mod conn;
 mod doget;
 mod flight;
 mod grpc;
@@ -58,6 +58,10 @@ pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a connection with no request open stays open.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long a server asked to stop goes on serving, not ready, before it stops
+/// accepting: load balancers and probes see it leave before its connections close.
+pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(2);
+
 /// The largest `max_flight_data_size`: a gRPC message's length is a u32.
 const MAX_MESSAGE: usize = u32::MAX as usize - 1024;
 
@@ -83,6 +87,8 @@ impl Server {
             max_flight_data_size: DEFAULT_MAX_FLIGHT_DATA_SIZE,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            shutdown_delay: DEFAULT_SHUTDOWN_DELAY,
+            trusted_proxies: Vec::new(),
             auth: Auth::default(),
             tls: None,
             advertise: None,
@@ -107,6 +113,8 @@ pub struct ServerBuilder {
     max_flight_data_size: usize,
     max_concurrent_streams: u32,
     idle_timeout: Option<Duration>,
+    shutdown_delay: Duration,
+    trusted_proxies: Vec<String>,
     auth: Auth,
     tls: Option<crate::tls::ServerTls>,
     advertise: Option<String>,
@@ -115,6 +123,32 @@ pub struct ServerBuilder {
 }
 
 impl ServerBuilder {
+    /// How failed password checks are throttled (see [`crate::auth::LoginThrottle`]):
+    /// by default a wait from the sixth failure of one user at one address, doubling
+    /// from 1 s to 60 s.
+    pub fn login_throttle(mut self, rule: crate::auth::LoginThrottle) -> Self {
+        self.auth.set_throttle(rule);
+        self
+    }
+
+    /// The proxies (addresses, or networks as `10.0.0.0/8`) whose `x-forwarded-for`
+    /// names the caller: behind them, the throttle of failed logins, the log lines, the
+    /// fair shares of anonymous callers and the services' [`crate::Context::peer`] see
+    /// the caller, not the proxy. From any other peer the header is ignored. A bad entry
+    /// fails [`ServerBuilder::bind`], naming it.
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.trusted_proxies = proxies.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long the server goes on serving after it is asked to stop (its readiness and
+    /// gRPC health failing at once) before it stops accepting connections and lets the
+    /// streams in flight finish: a load balancer learns of it from its probes, not from
+    /// refused connections ([`DEFAULT_SHUTDOWN_DELAY`]; zero stops accepting at once).
+    pub fn shutdown_delay(mut self, delay: Duration) -> Self {
+        self.shutdown_delay = delay;
+        self
+    }
     /// The location clients reach this server at, named in the endpoints of partitioned
     /// requests (by default the bound location: set it behind NAT or in a container).
     pub fn advertise(mut self, location: impl Into<String>) -> Self {
@@ -241,14 +275,38 @@ impl ServerBuilder {
     }
 
     /// Checks the registry and the states, and binds the listening socket.
-    pub async fn bind(self) -> Result<BoundServer> {
+    pub async fn bind(mut self) -> Result<BoundServer> {
         let addr = host_port(&self.location)?;
+        let proxies = crate::proxies::TrustedProxies::parse(&self.trusted_proxies)?;
         for location in self.peers.iter().chain(&self.advertise) {
             host_port(location)?;
+            // Clients read a TLS server's parts with its credentials: never in clear.
+            if self.tls.is_some() && !crate::wire::is_tls(location) {
+                return Err(Error::Config(format!(
+                    "this server speaks TLS, and `{location}` (a peer or the advertised location) does not: clients would read its parts in clear text; name it grpc+tls://"
+                )));
+            }
+        }
+        // Decided before certificates join the authenticators: whether other credentials
+        // let a client in without one.
+        let certificates_required = self
+            .tls
+            .as_ref()
+            .is_some_and(|tls| tls.requires_certificates(self.auth.has_credentials()));
+        if self
+            .tls
+            .as_ref()
+            .is_some_and(crate::tls::ServerTls::has_client_ca)
+        {
+            self.auth.accept_certificates();
+            tracing::info!(
+                required = certificates_required,
+                "client certificates of the client CA name their callers"
+            );
         }
         let tls = match (&self.tls, crate::wire::is_tls(&self.location)) {
             (Some(tls), _) => {
-                let config = tls.tonic();
+                let config = tls.tonic(certificates_required);
                 // Checked now, so a bad certificate stops the start, not the first call.
                 tonic::transport::Server::builder()
                     .tls_config(config.clone())
@@ -301,10 +359,12 @@ impl ServerBuilder {
                     }),
                     self.peers.clone(),
                 ),
+                proxies,
             ),
             dispatcher,
             max_concurrent_streams: self.max_concurrent_streams,
             idle_timeout: self.idle_timeout,
+            shutdown_delay: self.shutdown_delay,
             tls,
         })
     }
@@ -328,6 +388,7 @@ pub struct BoundServer {
     dispatcher: Dispatcher,
     max_concurrent_streams: u32,
     idle_timeout: Option<Duration>,
+    shutdown_delay: Duration,
     tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
@@ -394,10 +455,18 @@ impl BoundServer {
             })
         };
         let dispatcher = self.dispatcher.clone();
+        let delay = self.shutdown_delay;
         let signal = async move {
             signal.await;
             dispatcher.drain();
             report(&reporter, false).await;
+            if !delay.is_zero() {
+                tracing::info!(
+                    shutdown_delay_s = delay.as_secs_f64(),
+                    "not ready: serving on until the shutdown delay ends, then finishing the streams in flight"
+                );
+                tokio::time::sleep(delay).await;
+            }
         };
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = self.tls {

@@ -8,6 +8,13 @@
 //! transaction with a time limit; a stream dropped midway cancels the statement on the
 //! server and its connection is not reused.
 //!
+//! Every connection's role is checked when it opens: a superuser, or a role with rights
+//! over the server's files, programs, other sessions or roles (`pg_read_server_files`,
+//! `pg_write_server_files`, `pg_execute_server_program`, `pg_signal_backend`,
+//! `pg_read_all_stats`, `CREATEROLE`, `REPLICATION`, `BYPASSRLS`) is refused, naming the
+//! rights, unless [`PgPool::allow_privileged`] says otherwise: callers of a service
+//! that runs their SQL would hold them too.
+//!
 //! | PostgreSQL | Arrow |
 //! |---|---|
 //! | `bool` | Boolean |
@@ -74,6 +81,27 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Parameters a statement may take.
 pub const MAX_PARAMS: usize = 1024;
 
+/// The rights of the connection's role that a pool refuses (unless allowed), whether
+/// the role holds them itself or through a role it is a member of (which `SET ROLE`
+/// would take on): one name per right held. Predefined roles a server does not have
+/// count as not held.
+const PRIVILEGES: &str = "WITH held AS (
+    SELECT r.* FROM pg_roles r WHERE pg_has_role(current_user, r.oid, 'MEMBER')
+)
+SELECT array_remove(ARRAY[
+    CASE WHEN bool_or(rolsuper) THEN 'SUPERUSER' END,
+    CASE WHEN bool_or(rolcreaterole) THEN 'CREATEROLE' END,
+    CASE WHEN bool_or(rolreplication) THEN 'REPLICATION' END,
+    CASE WHEN bool_or(rolbypassrls) THEN 'BYPASSRLS' END,
+    CASE WHEN bool_or(rolname = 'pg_read_server_files') THEN 'pg_read_server_files' END,
+    CASE WHEN bool_or(rolname = 'pg_write_server_files') THEN 'pg_write_server_files' END,
+    CASE WHEN bool_or(rolname = 'pg_execute_server_program') THEN 'pg_execute_server_program' END,
+    CASE WHEN bool_or(rolname = 'pg_signal_backend') THEN 'pg_signal_backend' END,
+    CASE WHEN bool_or(rolname = 'pg_read_all_stats') THEN 'pg_read_all_stats' END,
+    CASE WHEN bool_or(rolname = 'pg_read_all_data') THEN 'pg_read_all_data' END,
+    CASE WHEN bool_or(rolname = 'pg_write_all_data') THEN 'pg_write_all_data' END
+], NULL)::text[], current_user::text FROM held";
+
 /// A pool of PostgreSQL connections, each statement read-only and time-limited.
 #[derive(Clone)]
 pub struct PgPool {
@@ -82,6 +110,8 @@ pub struct PgPool {
     max_batch_bytes: usize,
     /// Each peer's share of the pool's connections: half of them.
     shares: Arc<Shares>,
+    /// Whether a privileged role is accepted (shared with the pool's connection hook).
+    allow_privileged: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for PgPool {
@@ -109,11 +139,24 @@ impl PgPool {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
+        let allow_privileged = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let allowed = Arc::clone(&allow_privileged);
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .wait_timeout(Some(CONNECT_TIMEOUT))
             .create_timeout(Some(CONNECT_TIMEOUT))
             .runtime(deadpool_postgres::Runtime::Tokio1)
+            .post_create(deadpool_postgres::Hook::async_fn(move |client, _| {
+                let allowed = allowed.load(std::sync::atomic::Ordering::Relaxed);
+                Box::pin(async move {
+                    if allowed {
+                        return Ok(());
+                    }
+                    refuse_privileged(client)
+                        .await
+                        .map_err(|e| deadpool_postgres::HookError::Message(e.to_string().into()))
+                })
+            }))
             .build()
             .map_err(|e| Error::Config(format!("PostgreSQL pool: {e}")))?;
         Ok(Self {
@@ -121,7 +164,34 @@ impl PgPool {
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
             max_batch_bytes: MAX_BATCH_BYTES,
             shares: Shares::new(POOL_SIZE / 2),
+            allow_privileged,
         })
+    }
+
+    /// Accepts a role with the rights a pool otherwise refuses (a superuser, members of
+    /// `pg_read_server_files`, ...): only for callers trusted with all of them.
+    pub fn allow_privileged(self, allow: bool) -> Self {
+        self.allow_privileged
+            .store(allow, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// Opens one connection now, so a server that cannot reach the database, or whose
+    /// role holds rights the pool refuses, says so at start: `Ok` when the database
+    /// answered and the role is accepted.
+    /// An unreachable database is `Unavailable`; a refused role a configuration error
+    /// naming its rights.
+    pub async fn check(&self) -> Result<()> {
+        match self.pool.get().await {
+            Ok(_) => Ok(()),
+            Err(deadpool_postgres::PoolError::PostCreateHook(
+                deadpool_postgres::HookError::Message(message),
+            )) => Err(Error::Config(message.into_owned())),
+            Err(e) => Err(Error::status(
+                Code::Unavailable,
+                format!("no PostgreSQL connection: {e}"),
+            )),
+        }
     }
 
     /// How long one statement may run (30 s by default): past it the server ends it and
@@ -221,9 +291,10 @@ impl PgPool {
                 ),
             ));
         }
-        let _share = self.shares.take(emitter.peer()).map_err(|held| {
-            Error::status(
+        let _share = self.shares.take(emitter.caller()).map_err(|held| {
+            crate::error::refusal(
                 Code::ResourceExhausted,
+                crate::wire::Fault::Caller,
                 format!(
                     "this client holds {held} of the {POOL_SIZE} pooled PostgreSQL connections, its share; try again when one of its queries ends"
                 ),
@@ -244,7 +315,7 @@ impl PgPool {
                 // back to the pool.
                 conn.batch_execute("ROLLBACK; SELECT pg_advisory_unlock_all()")
                     .await
-                    .map_err(|e| pg_error(sql, &e, self.statement_timeout))?;
+                    .map_err(|e| pg_error(sql, &e, self.statement_timeout, Duration::ZERO))?;
                 Ok(())
             }
             Err(Ended::Dropped) => {
@@ -269,8 +340,10 @@ impl PgPool {
         batch_size: usize,
         emitter: &Emitter,
     ) -> std::result::Result<(), Ended> {
-        let failed =
-            |e: tokio_postgres::Error| Ended::Failed(pg_error(sql, &e, self.statement_timeout));
+        let began = std::time::Instant::now();
+        let failed = |e: tokio_postgres::Error| {
+            Ended::Failed(pg_error(sql, &e, self.statement_timeout, began.elapsed()))
+        };
         conn.batch_execute(&format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
             self.statement_timeout.as_millis().max(1)
@@ -360,17 +433,58 @@ enum Ended {
     Failed(Error),
 }
 
-/// A PostgreSQL error as a status: SQL errors name the statement.
-fn pg_error(sql: &str, e: &tokio_postgres::Error, timeout: Duration) -> Error {
+/// Refuses a connection whose role holds rights the pool refuses, naming them.
+async fn refuse_privileged(client: &tokio_postgres::Client) -> Result<()> {
+    let row = client
+        .query_one(PRIVILEGES, &[])
+        .await
+        .map_err(|e| Error::Config(format!("cannot read the PostgreSQL role's rights: {e}")))?;
+    let read = |e: tokio_postgres::Error| {
+        Error::Config(format!("cannot read the PostgreSQL role's rights: {e}"))
+    };
+    let rights: Vec<String> = row.try_get(0).map_err(read)?;
+    let role: String = row.try_get(1).map_err(read)?;
+    if rights.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "the PostgreSQL role `{}` holds {}: every caller of a service running its SQL would hold them too. Connect as a role that may only read what it serves (see the README), or allow it explicitly (PgPool::allow_privileged, --postgres-allow-privileged)",
+        crate::error::clip(&role),
+        rights.join(", ")
+    )))
+}
+
+/// How much sooner than its limit a cancelled statement is still taken for one that ran
+/// out of time (the server's timer and ours are not the same).
+const TIMER_SLACK: Duration = Duration::from_millis(50);
+
+/// A PostgreSQL error as a status: SQL errors name the statement; `elapsed` is how long
+/// the statement had run, which tells a statement past its time limit from one
+/// cancelled by another session where the server's message is in another language.
+fn pg_error(sql: &str, e: &tokio_postgres::Error, timeout: Duration, elapsed: Duration) -> Error {
     let sql = crate::error::clip(sql.trim());
     let Some(db) = e.as_db_error() else {
         return Error::status(Code::Unavailable, format!("PostgreSQL connection: {e}"));
     };
     let code = db.code();
     let status = if *code == SqlState::QUERY_CANCELED {
+        // The same code for the time limit and for a cancel request; PostgreSQL's
+        // message tells which.
+        // The message is PostgreSQL's, in its language: "statement timeout" in English.
+        if db.message().contains("statement timeout") || elapsed + TIMER_SLACK >= timeout {
+            return Error::status(
+                Code::DeadlineExceeded,
+                format!(
+                    "the SQL statement ran past its time limit of {timeout:?} (statement_timeout)"
+                ),
+            );
+        }
         return Error::status(
-            Code::DeadlineExceeded,
-            format!("the SQL statement ran past its time limit of {timeout:?} (statement_timeout)"),
+            Code::Aborted,
+            format!(
+                "the SQL statement was cancelled by the PostgreSQL server, not by its time limit (PostgreSQL says: {}); another session or an administrator cancelled it",
+                db.message()
+            ),
         );
     } else if *code == SqlState::INSUFFICIENT_PRIVILEGE || code.code().starts_with("25") {
         // Class 25: what a read-only transaction refuses (a write, leaving read-only).

@@ -165,9 +165,10 @@ impl SqlitePool {
             timeout: self.statement_timeout,
         };
         produce_blocking(move |emitter| {
-            let _share = shares.take(emitter.peer()).map_err(|held| {
-                Error::status(
+            let _share = shares.take(emitter.caller()).map_err(|held| {
+                crate::error::refusal(
                     Code::ResourceExhausted,
+                    crate::wire::Fault::Caller,
                     format!(
                         "this client holds {held} of the {POOL_SIZE} pooled SQLite connections, its share; try again when one of its queries ends"
                     ),

@@ -58,9 +58,15 @@ fn row(text: &str) -> RecordBatch {
 const KEY: &[u8] = b"a shared key of more than thirty-two bytes";
 const TOKEN: &str = "etl-0123456789abcdef";
 
+/// A file of its own for each server: files are read again when they change, and the
+/// tests' servers run at once.
 fn file(name: &str, text: &str) -> std::path::PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("fastflight-it-auth-{name}-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(
+        "fastflight-it-auth-{name}-{}-{n}",
+        std::process::id()
+    ));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -87,6 +93,12 @@ async fn secured_with(ttl: Duration) -> (String, String) {
         .authenticator(UsersFile::load(users).unwrap())
         .authenticator(TokensFile::load(tokens).unwrap())
         .token_signer(TokenSigner::new(KEY).unwrap().ttl(ttl))
+        // The matrix sends many wrong passwords from one address: the throttle has its
+        // own tests (`attacks`).
+        .login_throttle(fastflight::auth::LoginThrottle {
+            max_failures: 1000,
+            ..Default::default()
+        })
         .bind()
         .await
         .unwrap();

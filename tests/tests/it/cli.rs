@@ -487,7 +487,7 @@ fn send(signal: &str, server: &DemoProcess) {
 
 /// Waits for the process to exit, at most `within`.
 #[cfg(unix)]
-async fn exit_status(server: &mut DemoProcess, within: Duration) -> std::process::ExitStatus {
+pub async fn exit_status(server: &mut DemoProcess, within: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + within;
     loop {
         if let Some(status) = server.child.try_wait().unwrap() {

@@ -54,11 +54,11 @@ async fn server(peers: &[String]) -> String {
         "fastflight-it-credentials-tokens-{}",
         std::process::id()
     ));
-    std::fs::write(
-        &users,
-        format!("ada:{}\n", hash_password("lovelace").unwrap()),
-    )
-    .unwrap();
+    // One users file for both servers, as replicas have: a token of one server names
+    // the credentials it was issued for, which the other must have too.
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = HASH.get_or_init(|| hash_password("lovelace").unwrap());
+    std::fs::write(&users, format!("ada:{hash}\n")).unwrap();
     std::fs::write(&tokens, format!("{TOKEN} etl\n")).unwrap();
     let server = fastflight::Server::builder()
         .location("grpc://127.0.0.1:0")

@@ -4,6 +4,7 @@
 // of services (a binary whose services are all elsewhere needs the same line).
 use fastflight_examples as _;
 
+mod attacks;
 mod auth;
 mod balancer;
 mod blocking_client;
@@ -16,6 +17,7 @@ mod extractors;
 mod fetch;
 mod fixtures;
 mod gateway;
+mod holes;
 mod hostile_server;
 mod hygiene;
 mod interop;
@@ -25,10 +27,13 @@ mod partitions;
 mod paths;
 mod pg_cluster;
 mod postgres;
+mod redirects;
 mod resilience;
 mod services;
+mod shared;
 mod sources;
 mod sqlite_sandbox;
 mod support;
 mod three_shapes;
 mod tls;
+mod tokens;

@@ -266,7 +266,9 @@ async fn statements_only_read_whatever_they_try() {
     let cluster = cluster();
     // Even a superuser's connection reads only: every statement runs in a read-only
     // transaction, ended after it.
-    let pool = PgPool::connect(&cluster.url("postgres")).unwrap();
+    let pool = PgPool::connect(&cluster.url("postgres"))
+        .unwrap()
+        .allow_privileged(true);
     let before = cluster.psql("SELECT count(*) FROM trades");
     let writes = [
         "INSERT INTO trades (id) VALUES (-1) RETURNING id",
@@ -638,4 +640,220 @@ async fn one_client_holds_at_most_half_the_postgres_pool() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A statement cancelled by another session (`pg_cancel_backend`, as any session of the
+/// same role may) is told so, not that it ran past its time limit.
+#[tokio::test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "PostgreSQL is not installed: apt-get install -y postgresql"
+)]
+async fn a_statement_cancelled_by_another_session_is_told_the_truth() {
+    let cluster = cluster();
+    let pool = PgPool::connect(&cluster.url("reader")).unwrap();
+    let victim = tokio::spawn(read(pool.stream(
+        "SELECT 1 AS one FROM pg_sleep(30) -- the victim",
+        vec![],
+        10,
+    )));
+    // The victim's backend, found and cancelled from another session.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let cancelled = cluster.psql(
+            "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity \
+             WHERE query LIKE '%the victim%' AND query NOT LIKE '%pg_stat_activity%'",
+        );
+        if cancelled == "1" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the victim never ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let e = tokio::time::timeout(Duration::from_secs(10), victim)
+        .await
+        .expect("the cancelled statement ends")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Aborted, "{e}");
+    assert!(
+        e.to_string()
+            .contains("cancelled by the PostgreSQL server, not by its time limit"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("statement_timeout"), "{e}");
+}
+
+/// A role with rights over the server (here a superuser's) is refused when the pool
+/// opens a connection, and the demo refuses to start with it, naming the rights and
+/// the option, unless `--postgres-allow-privileged` says so.
+#[tokio::test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "PostgreSQL is not installed: apt-get install -y postgresql"
+)]
+async fn a_privileged_role_is_refused_unless_allowed() {
+    let cluster = cluster();
+    let superuser = PgPool::connect(&cluster.url("postgres")).unwrap();
+    let e = superuser.check().await.unwrap_err();
+    assert!(
+        e.to_string().contains("SUPERUSER") && e.to_string().contains("allow_privileged"),
+        "{e}"
+    );
+    let e = read(superuser.stream("SELECT 1 AS one", vec![], 10))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("SUPERUSER"), "{e}");
+    PgPool::connect(&cluster.url("reader"))
+        .unwrap()
+        .check()
+        .await
+        .unwrap();
+    // Through a role it is a member of (which SET ROLE would take on) just the same.
+    cluster.psql(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sneaky') THEN \
+         CREATE ROLE sneaky LOGIN; GRANT pg_signal_backend TO sneaky; GRANT postgres TO sneaky; \
+         END IF; END $$",
+    );
+    let e = PgPool::connect(&cluster.url("sneaky"))
+        .unwrap()
+        .check()
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("SUPERUSER") && e.to_string().contains("pg_signal_backend"),
+        "{e}"
+    );
+
+    let start = |extra: &[&str]| {
+        std::process::Command::new(crate::support::demo_binary())
+            .args([
+                "start-flight-server",
+                "--flight-location",
+                "grpc://127.0.0.1:0",
+            ])
+            .args(extra)
+            .env("FASTFLIGHT_POSTGRES_URL", cluster.url("postgres"))
+            .env("FASTFLIGHT_DATA_DIR", crate::support::demo_data_dir())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let out = start(&[]).wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SUPERUSER") && stderr.contains("--postgres-allow-privileged"),
+        "{stderr}"
+    );
+    let allowed = crate::support::DemoProcess::spawn(
+        &[
+            "start-flight-server",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+            "--postgres-allow-privileged",
+        ],
+        &[("FASTFLIGHT_POSTGRES_URL", &cluster.url("postgres"))],
+    );
+    let client = fastflight::Client::connect(&allowed.location)
+        .await
+        .unwrap();
+    let ticket = r#"{"param_type": "fastflight.demo.PgQuery", "query": "SELECT 1 AS one"}"#;
+    assert_eq!(
+        crate::support::rows_of(client.fetch_ticket(ticket).await).await,
+        1
+    );
+}
+
+/// On a server that authenticates its callers, the services that run a caller's SQL
+/// (`SqlQuery`, `PgQuery`) need the role `sql`: a caller without it is refused and
+/// does not see them listed; on a server without authentication they stay open. The
+/// URL may come from a file, and one with a password on the command line is warned of.
+#[tokio::test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "PostgreSQL is not installed: apt-get install -y postgresql"
+)]
+async fn arbitrary_sql_needs_the_sql_role_when_callers_are_known() {
+    let cluster = cluster();
+    let dir = std::env::temp_dir().join(format!("fastflight-it-pg-roles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let users = dir.join("users.txt");
+    std::fs::write(&users, "ada:lovelace sql\nbob:builder\n").unwrap();
+    let url_file = dir.join("pg.url");
+    std::fs::write(&url_file, format!("{}\n", cluster.url("reader"))).unwrap();
+    let server = crate::support::DemoProcess::spawn(
+        &[
+            "start-flight-server",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+            "--auth-users",
+            users.to_str().unwrap(),
+            "--postgres-url-file",
+            url_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let pg =
+        r#"{"param_type": "fastflight.demo.PgQuery", "query": "SELECT id FROM trades LIMIT 3"}"#;
+    let lite = r#"{"param_type": "fastflight.demo.SqlQuery", "query": "SELECT 1 AS one"}"#;
+    let as_user = |user: &'static str, password: &'static str| {
+        let location = server.location.clone();
+        async move {
+            fastflight::Client::builder(&location)
+                .basic(user, password)
+                .connect()
+                .await
+                .unwrap()
+        }
+    };
+    let ada = as_user("ada", "lovelace").await;
+    assert_eq!(crate::support::rows_of(ada.fetch_ticket(pg).await).await, 3);
+    assert_eq!(
+        crate::support::rows_of(ada.fetch_ticket(lite).await).await,
+        1
+    );
+    let bob = as_user("bob", "builder").await;
+    for ticket in [pg, lite] {
+        let e = bob.fetch_ticket(ticket).await.map(drop).unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+        assert!(e.to_string().contains("needs one of the roles sql"), "{e}");
+    }
+    let listed: Vec<String> = bob
+        .list_services()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert!(!listed.iter().any(|n| n.ends_with("Query")), "{listed:?}");
+    // Without authentication, anyone.
+    let open = demo_over(&cluster);
+    let anyone = fastflight::Client::connect(&open.location).await.unwrap();
+    assert_eq!(
+        crate::support::rows_of(anyone.fetch_ticket(pg).await).await,
+        3
+    );
+
+    // A password in the URL on the command line is warned of.
+    let with_password = cluster.url("reader").replace("reader@", "reader:pw@");
+    let log = dir.join("stderr.log");
+    let warned = crate::support::DemoProcess::spawn_with_stderr(
+        &[
+            "start-flight-server",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+            "--postgres-url",
+            &with_password,
+        ],
+        &[],
+        std::fs::File::create(&log).unwrap().into(),
+    );
+    drop(warned);
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        stderr.contains("--postgres-url was given on the command line"),
+        "{stderr}"
+    );
 }

@@ -42,7 +42,7 @@ async fn succeeded_at(client: &fastflight::Client, request: Flaky) -> fastflight
 async fn calls_are_retried_on_errors_of_the_way_only_within_their_attempts() {
     let (location, _, _) = serve(|b| b).await;
     let plain = fastflight::Client::connect(&location).await.unwrap();
-    let e = succeeded_at(&plain, flaky("plain", 2, None))
+    let e = succeeded_at(&plain, flaky("plain", 2, Some("busy")))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e}");
@@ -52,9 +52,12 @@ async fn calls_are_retried_on_errors_of_the_way_only_within_their_attempts() {
         .connect()
         .await
         .unwrap();
-    // Three failures, then the fourth call answers: counted by the server.
+    // Three failures the server calls its own, then the fourth call answers: counted
+    // by the server.
     assert_eq!(
-        succeeded_at(&resilient, flaky("b", 3, None)).await.unwrap(),
+        succeeded_at(&resilient, flaky("b", 3, Some("busy")))
+            .await
+            .unwrap(),
         4
     );
     // Out of attempts: three calls, then the error.
@@ -63,7 +66,7 @@ async fn calls_are_retried_on_errors_of_the_way_only_within_their_attempts() {
         .connect()
         .await
         .unwrap();
-    let e = succeeded_at(&limited, flaky("c", 100, None))
+    let e = succeeded_at(&limited, flaky("c", 100, Some("busy")))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable);
@@ -72,18 +75,25 @@ async fn calls_are_retried_on_errors_of_the_way_only_within_their_attempts() {
         4,
         "the server saw 3 calls before"
     );
-    // An error of the request itself is not retried.
-    let e = succeeded_at(&resilient, flaky("d", 1, Some("invalid")))
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::InvalidArgument);
-    assert_eq!(
-        succeeded_at(&plain, flaky("d", 1, Some("invalid")))
+    // An error of the request itself is not retried, nor is a service's own
+    // `Unavailable` (its database down, a statement it killed): the caller's, not the
+    // way's.
+    for (key, code, expected) in [
+        ("d", "invalid", Code::InvalidArgument),
+        ("d2", "unavailable", Code::Unavailable),
+    ] {
+        let e = succeeded_at(&resilient, flaky(key, 1, Some(code)))
             .await
-            .unwrap(),
-        2,
-        "one call only"
-    );
+            .unwrap_err();
+        assert_eq!(e.code(), expected, "{e}");
+        assert_eq!(
+            succeeded_at(&plain, flaky(key, 1, Some(code)))
+                .await
+                .unwrap(),
+            2,
+            "{code}: one call only"
+        );
+    }
     // The budget bounds the whole: pauses of 1 s against a budget of 1.5 s.
     let patient = fastflight::Client::builder(&location)
         .resilience(Resilience {
@@ -98,7 +108,9 @@ async fn calls_are_retried_on_errors_of_the_way_only_within_their_attempts() {
         .await
         .unwrap();
     let started = std::time::Instant::now();
-    assert!(succeeded_at(&patient, flaky("e", 100, None)).await.is_err());
+    assert!(succeeded_at(&patient, flaky("e", 100, Some("busy")))
+        .await
+        .is_err());
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",

@@ -149,8 +149,9 @@ pub async fn count(
 #[derive(Default)]
 pub struct FlakyCalls(pub std::sync::Mutex<std::collections::HashMap<String, u32>>);
 
-/// Fails its first `fail_first` calls of a key with `code` (`unavailable` or
-/// `invalid`), then answers one row: the number of the call that succeeded.
+/// Fails its first `fail_first` calls of a key with `code` (`unavailable`, the
+/// service's own; `busy`, unavailable as the server's fault; or `invalid`), then answers
+/// one row: the number of the call that succeeded.
 #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
 #[flight(name = "tests.Flaky")]
 pub struct Flaky {
@@ -169,14 +170,12 @@ pub async fn flaky(req: Flaky, calls: State<FlakyCalls>) -> fastflight::Result<B
         *n
     };
     if call <= req.fail_first {
-        let code = match req.code.as_deref() {
-            Some("invalid") => tonic::Code::InvalidArgument,
-            _ => tonic::Code::Unavailable,
-        };
-        return Err(fastflight::Error::status(
-            code,
-            format!("call {call} fails"),
-        ));
+        let message = format!("call {call} fails");
+        return Err(match req.code.as_deref() {
+            Some("invalid") => fastflight::Error::status(tonic::Code::InvalidArgument, message),
+            Some("busy") => fastflight::Error::server_fault(tonic::Code::Unavailable, message),
+            _ => fastflight::Error::status(tonic::Code::Unavailable, message),
+        });
     }
     Ok(futures::stream::iter([Ok(numbers_batch(i64::from(call), 1))]).boxed())
 }

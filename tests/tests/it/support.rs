@@ -182,6 +182,22 @@ impl DemoProcess {
         )
     }
 
+    /// `start-rest-server` on a free port, the proxy gateway of the Flight server at
+    /// `flight`, with extra arguments.
+    pub fn proxy(flight: &str, extra: &[&str]) -> Self {
+        let mut args = vec![
+            "start-rest-server",
+            "--flight-location",
+            flight,
+            "--rest-host",
+            "127.0.0.1",
+            "--rest-port",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        Self::spawn(&args, &[])
+    }
+
     /// `start-all` on free ports, with extra arguments and environment.
     pub fn start_all(extra: &[&str], env: &[(&str, &str)]) -> Self {
         Self::start_all_logged(extra, env, std::process::Stdio::inherit())
@@ -223,6 +239,8 @@ impl DemoProcess {
             .args(args)
             .env("RUST_LOG", "warn")
             .env("FASTFLIGHT_DATA_DIR", demo_data_dir())
+            // Stopped at once unless a test asks for the lame-duck delay.
+            .env("FASTFLIGHT_SHUTDOWN_DELAY", "0")
             .stdout(std::process::Stdio::piped())
             .stderr(stderr);
         for (key, value) in env {
@@ -382,6 +400,15 @@ pub async fn serve_with_gateway(server: fastflight::BoundServer) -> (String, Str
     tokio::spawn(gateway.serve());
     tokio::spawn(server.serve());
     (location, url)
+}
+
+/// A plain gRPC channel to a `grpc://` location, for clients of other services (health).
+pub async fn channel(location: &str) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(location.replace("grpc://", "http://"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
 
 /// arrow-flight's generated client, for RPCs as any Flight client makes them.
