@@ -347,3 +347,27 @@ mod tests {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The guides' Rust examples, compiled and run as doc tests (here, where every feature
+/// of `fastflight` the guides speak of is on).
+#[cfg(doctest)]
+pub mod guides {
+    #[doc = include_str!("../../docs/services.md")]
+    pub struct Services;
+    #[doc = include_str!("../../docs/demo.md")]
+    pub struct Demo;
+    #[doc = include_str!("../../docs/postgres.md")]
+    pub struct Postgres;
+    #[doc = include_str!("../../docs/cli.md")]
+    pub struct Cli;
+    #[doc = include_str!("../../docs/security.md")]
+    pub struct Security;
+    #[doc = include_str!("../../docs/deployment.md")]
+    pub struct Deployment;
+    #[doc = include_str!("../../docs/operations.md")]
+    pub struct Operations;
+    #[doc = include_str!("../../docs/gateway.md")]
+    pub struct Gateway;
+    #[doc = include_str!("../../docs/python.md")]
+    pub struct Python;
+}

@@ -51,15 +51,9 @@ mod audit;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "client")]
-pub mod blocking;
-#[cfg(feature = "client")]
 pub mod client;
-#[cfg(feature = "client")]
-mod decode;
 #[cfg(feature = "server")]
 mod dispatch;
-#[cfg(feature = "client")]
-pub mod endpoints;
 pub mod error;
 #[cfg(feature = "server")]
 mod fair;
@@ -70,19 +64,13 @@ mod proxies;
 #[cfg(feature = "server")]
 pub mod registry;
 pub mod request;
-#[cfg(feature = "client")]
-pub mod resilience;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]
 pub mod service;
-#[cfg(feature = "client")]
-mod socket;
 pub mod sources;
 pub mod ticket;
 pub mod tls;
-#[cfg(feature = "client")]
-pub mod trust;
 pub mod wire;
 
 #[cfg(feature = "rest")]
@@ -100,13 +88,16 @@ pub use tonic;
 pub use parquet;
 
 #[cfg(feature = "client")]
-pub use client::{Client, RecordBatchStream};
+pub use client::decode::ipc;
+/// Reading a result spread over several endpoints (a partitioned request's parts).
 #[cfg(feature = "client")]
-pub use decode::ipc;
+pub use client::parts as endpoints;
+#[cfg(feature = "client")]
+pub use client::{blocking, resilience, trust, Client, RecordBatchStream};
 pub use error::{BoxError, Error, Result};
 #[cfg(feature = "server")]
 pub use registry::Registry;
-pub use request::{FieldInfo, FlightRequest, Validate};
+pub use request::{FieldInfo, FlightRequest, RequestSchema, Validate};
 #[cfg(feature = "server")]
 pub use server::{BoundServer, Server, ServerBuilder};
 #[cfg(feature = "server")]
@@ -124,6 +115,10 @@ pub use service::{BatchIter, BatchStream, Call, Context, FromCall, State};
 ///   A refusal reaches the client as `InvalidArgument` with the message.
 /// - Field listings honour `#[serde(rename, rename_all, default, skip)]`; a field is
 ///   optional when it is an `Option` or has a serde default.
+/// - The type derives `JsonSchema` too (without it, the compiler says so on the
+///   type); a field of a chrono type (`DateTime<Utc>`, `NaiveDate`) needs fastflight's
+///   `chrono` feature, which gives schemars the chrono types (and chrono's own `serde`
+///   feature in the crate that names them).
 ///
 /// The derive also writes the typed client stub, next to the type: for `Orders`, a
 /// trait `OrdersClient` with one method `orders(&self, request: Orders)` (the type's
@@ -236,6 +231,30 @@ pub mod prelude {
     pub use crate::{auth::Identity, data_service, BatchIter, BatchStream, Context, State};
     pub use futures::{Stream, StreamExt, TryStreamExt};
     pub use serde::{Deserialize, Serialize};
+}
+
+/// The guides, as the repository's `docs/` holds them: rendered here for the rustdoc
+/// (their examples are doc-tested with the demo, where every feature is on).
+#[cfg(doc)]
+pub mod guide {
+    #[doc = include_str!("../../docs/services.md")]
+    pub mod services {}
+    #[doc = include_str!("../../docs/demo.md")]
+    pub mod demo {}
+    #[doc = include_str!("../../docs/postgres.md")]
+    pub mod postgres {}
+    #[doc = include_str!("../../docs/cli.md")]
+    pub mod cli {}
+    #[doc = include_str!("../../docs/security.md")]
+    pub mod security {}
+    #[doc = include_str!("../../docs/deployment.md")]
+    pub mod deployment {}
+    #[doc = include_str!("../../docs/operations.md")]
+    pub mod operations {}
+    #[doc = include_str!("../../docs/gateway.md")]
+    pub mod gateway {}
+    #[doc = include_str!("../../docs/python.md")]
+    pub mod python {}
 }
 
 #[doc(hidden)]

@@ -37,7 +37,7 @@
     note = "add `#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]` to the struct"
 )]
 pub trait FlightRequest:
-    serde::Serialize + serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static
+    serde::Serialize + serde::de::DeserializeOwned + RequestSchema + Send + 'static
 {
     /// The registered name: the `param_type` of every ticket for this request.
     const NAME: &'static str;
@@ -54,7 +54,7 @@ pub trait FlightRequest:
     /// `JsonSchema` derive, which follows its serde attributes) with the `param_type`
     /// key added, required and fixed to [`FlightRequest::NAME`].
     fn request_schema() -> serde_json::Value {
-        let mut schema = schemars::SchemaGenerator::default().into_root_schema_for::<Self>();
+        let mut schema = Self::root_schema();
         if let Some(object) = schema.as_object_mut() {
             object.insert("title".to_owned(), Self::NAME.into());
             let properties = object
@@ -74,6 +74,29 @@ pub trait FlightRequest:
             }
         }
         schema.to_value()
+    }
+}
+
+/// A request type's JSON Schema, which listings carry: any type deriving schemars'
+/// `JsonSchema` has it. Without the derive, the compiler says what to write, on the
+/// request type; a `chrono` field needs fastflight's `chrono` feature (which turns on
+/// schemars' `chrono04`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no JSON Schema, which the listing of a FlightRequest carries",
+    label = "add `JsonSchema` to its derive",
+    note = "write `#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]`; a field of a chrono type needs fastflight's `chrono` feature"
+)]
+pub trait RequestSchema {
+    /// The type's own JSON Schema, as its `JsonSchema` derive writes it.
+    fn root_schema() -> schemars::Schema;
+}
+
+// Not recommended in errors: the compiler then names `RequestSchema` (and says what to
+// write) rather than `JsonSchema` and a list of the types that have one.
+#[diagnostic::do_not_recommend]
+impl<T: schemars::JsonSchema> RequestSchema for T {
+    fn root_schema() -> schemars::Schema {
+        schemars::SchemaGenerator::default().into_root_schema_for::<T>()
     }
 }
 

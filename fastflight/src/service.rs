@@ -89,6 +89,7 @@ impl Context {
     }
 
     /// The caller, as log lines name it.
+    #[cfg_attr(not(feature = "rest"), allow(dead_code))]
     pub(crate) fn who(&self) -> crate::audit::Who<'_> {
         crate::audit::Who {
             peer: self.peer(),

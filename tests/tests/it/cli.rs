@@ -1,6 +1,7 @@
 //! The `fastflight-demo` command line as a real child process: `start-all`, `call` in
 //! every format, `services`, bounded memory through the gateway, SIGTERM mid-stream.
 
+use crate::support::BoundedOutput;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -31,7 +32,7 @@ fn demo(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         command.env(k, v);
     }
-    command.output().expect("fastflight-demo runs")
+    command.bounded_output().expect("fastflight-demo runs")
 }
 
 async fn expected(location: &str) -> RecordBatch {
@@ -226,7 +227,7 @@ fn call_shows_progress_on_a_terminal() {
     );
     let out = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
-        .output()
+        .bounded_output()
         .unwrap();
     assert!(
         out.status.success(),
@@ -253,7 +254,7 @@ fn call_shows_progress_on_a_terminal() {
     );
     let out = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
-        .output()
+        .bounded_output()
         .unwrap();
     assert!(out.status.success());
     let screen = String::from_utf8_lossy(&out.stdout);
@@ -1021,7 +1022,7 @@ async fn call_authenticates_and_secrets_stay_out_of_logs() {
         let mut stdin = hasher.stdin.take().unwrap();
         stdin.write_all(b"correct-horse-battery\n").unwrap();
     }
-    let hashed = hasher.wait_with_output().unwrap();
+    let hashed = crate::support::wait_within(hasher);
     assert!(hashed.status.success());
     let hash = String::from_utf8(hashed.stdout).unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");

@@ -1,5 +1,6 @@
 //! The `fastflight-demo` binary as a real child process.
 
+use crate::support::BoundedOutput;
 use fastflight_demo_api::{EchoParams, EchoParamsClient, SyntheticParams, SyntheticParamsClient};
 
 use crate::support::{demo_binary, DemoProcess};
@@ -94,7 +95,7 @@ fn demo_refuses_a_bad_location() {
     let out = std::process::Command::new(demo_binary())
         .args(["start-flight-server", "--flight-location", "nowhere"])
         .env("FASTFLIGHT_DATA_DIR", crate::support::demo_data_dir())
-        .output()
+        .bounded_output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

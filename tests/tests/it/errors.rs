@@ -1,6 +1,7 @@
 //! Bad input and failing services: each with the status code a client can act on,
 //! and the server serving on afterwards.
 
+use crate::support::BoundedOutput;
 use fastflight::{Error, FlightRequest};
 use fastflight_demo_api::SyntheticParams;
 use fastflight_demo_api::SyntheticParamsClient;
@@ -348,7 +349,9 @@ async fn a_panic_ends_only_its_own_stream() {
 #[test]
 fn duplicates_in_two_modules_fail_the_start() {
     let program = crate::support::example_binary("start_refuses_duplicates");
-    let out = std::process::Command::new(program).output().unwrap();
+    let out = std::process::Command::new(program)
+        .bounded_output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("is bound to two services"), "{text}");

@@ -5,6 +5,7 @@
 //! both). Where they are missing, `build.rs` compiles these tests as ignored, with the
 //! reason (and fails the build when `FASTFLIGHT_REQUIRE_PYARROW` is set, as in CI).
 
+use crate::support::BoundedOutput;
 use std::process::Command;
 
 use crate::support::DemoProcess;
@@ -21,7 +22,7 @@ fn run_script_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> serde_jso
         .arg(&script)
         .args(args)
         .envs(env.iter().copied())
-        .output()
+        .bounded_output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -2,6 +2,7 @@
 //! sizes on every route, streams per connection and in flight, deadlines, HTTP/1.0 on the
 //! gateway, and a peer's text in errors and logs.
 
+use crate::support::BoundedOutput;
 use std::time::{Duration, Instant};
 
 use arrow_flight::flight_service_client::FlightServiceClient;
@@ -239,7 +240,7 @@ fn servers_listen_on_loopback_by_default() {
     assert_eq!(fastflight::wire::DEFAULT_LOCATION, "grpc://127.0.0.1:8815");
     let out = std::process::Command::new(crate::support::demo_binary())
         .args(["start-all", "--help"])
-        .output()
+        .bounded_output()
         .unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("[default: grpc://127.0.0.1:8815]"), "{help}");

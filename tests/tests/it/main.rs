@@ -16,6 +16,7 @@ mod errors;
 mod extractors;
 mod fetch;
 mod fixtures;
+mod fuzz_harness;
 mod gateway;
 mod holes;
 mod hostile_server;

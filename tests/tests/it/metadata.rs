@@ -8,6 +8,7 @@ use tonic::Code;
 
 use crate::services::*;
 use crate::support::{client, start};
+use fastflight::prelude::*;
 
 #[tokio::test]
 async fn flight_info_gives_schema_and_a_ticket_do_get_accepts() {
@@ -294,4 +295,27 @@ async fn listings_carry_the_request_types_own_json_schema() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.to_string().contains("side"), "{e}");
+}
+
+/// A request with fields of chrono types (fastflight's `chrono` feature): its JSON
+/// Schema says what they are.
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "metadata.Since")]
+pub struct Since {
+    pub since: chrono::DateTime<chrono::Utc>,
+    pub day: Option<chrono::NaiveDate>,
+}
+
+#[test]
+fn chrono_fields_have_their_json_schema() {
+    let schema = Since::request_schema();
+    assert_eq!(
+        schema["properties"]["since"]["format"], "date-time",
+        "{schema}"
+    );
+    assert_eq!(schema["properties"]["day"]["format"], "date", "{schema}");
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["param_type", "since"])
+    );
 }

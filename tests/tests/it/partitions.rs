@@ -3,6 +3,7 @@
 //! three with a fallback each; our client, `call` and pyarrow read the same rows as one
 //! server gives, and a server killed mid-read costs no row.
 
+use crate::support::BoundedOutput;
 use std::collections::BTreeSet;
 
 use fastflight::arrow::array::AsArray;
@@ -153,7 +154,7 @@ async fn a_partitioned_read_over_three_servers_equals_one_servers_answer() {
             "/dev/null",
             "--stats",
         ])
-        .output()
+        .bounded_output()
         .unwrap();
     assert!(
         out.status.success(),

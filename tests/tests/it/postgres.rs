@@ -725,22 +725,17 @@ async fn a_privileged_role_is_refused_unless_allowed() {
         "{e}"
     );
 
-    let start = |extra: &[&str]| {
-        std::process::Command::new(crate::support::demo_binary())
-            .args([
-                "start-flight-server",
-                "--flight-location",
-                "grpc://127.0.0.1:0",
-            ])
-            .args(extra)
-            .env("FASTFLIGHT_POSTGRES_URL", cluster.url("postgres"))
-            .env("FASTFLIGHT_DATA_DIR", crate::support::demo_data_dir())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let out = start(&[]).wait_with_output().unwrap();
+    use crate::support::BoundedOutput;
+    let out = std::process::Command::new(crate::support::demo_binary())
+        .args([
+            "start-flight-server",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+        ])
+        .env("FASTFLIGHT_POSTGRES_URL", cluster.url("postgres"))
+        .env("FASTFLIGHT_DATA_DIR", crate::support::demo_data_dir())
+        .bounded_output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

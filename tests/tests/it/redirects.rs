@@ -5,6 +5,7 @@
 //! TLS server with plain-text peers does not start; a peer that accepts and never
 //! answers costs the open timeout, not a minute.
 
+use crate::support::BoundedOutput;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,7 +128,7 @@ fn call(location: &str, options: &[&str], env: &[(&str, &str)]) -> (bool, usize,
     for (key, value) in env {
         command.env(key, value);
     }
-    let out = command.output().unwrap();
+    let out = command.bounded_output().unwrap();
     let rows = String::from_utf8_lossy(&out.stdout)
         .lines()
         .count()
@@ -246,7 +247,7 @@ async fn a_tls_server_with_plain_text_peers_refuses_to_start_naming_the_peer() {
             "grpc+tls://127.0.0.1:1,grpc://127.0.0.1:2",
         ])
         .env("FASTFLIGHT_DATA_DIR", crate::support::demo_data_dir())
-        .output()
+        .bounded_output()
         .unwrap();
     assert!(!out.status.success(), "it started");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -2,6 +2,7 @@
 //! budget, only on errors of the way; a circuit breaker that opens on a server gone,
 //! fails fast naming it, and closes once the server is back.
 
+use crate::support::BoundedOutput;
 use std::time::Duration;
 
 use fastflight::arrow::array::AsArray;
@@ -185,7 +186,7 @@ fn call_takes_a_resilience_preset() {
                 "csv",
             ])
             .env("FASTFLIGHT_RESILIENCE_PRESET", preset)
-            .output()
+            .bounded_output()
             .unwrap()
     };
     for preset in ["none", "default", "aggressive", "conservative"] {

@@ -104,6 +104,88 @@ pub fn column_n(batches: &[RecordBatch]) -> Vec<i64> {
         .collect()
 }
 
+/// The longest a child process of a test (a `call`, a Python script, a command line
+/// tool) may run: past it, it is killed and the test fails naming it.
+pub const CHILD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// [`std::process::Command::output`] within [`CHILD_DEADLINE`].
+pub trait BoundedOutput {
+    /// The child's status and output; a child still running at the deadline is killed
+    /// and the test fails, naming it.
+    fn bounded_output(&mut self) -> std::io::Result<std::process::Output>;
+}
+
+impl BoundedOutput for std::process::Command {
+    fn bounded_output(&mut self) -> std::io::Result<std::process::Output> {
+        use std::io::Read;
+        let mut child = self
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let read = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = read(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = read(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let deadline = std::time::Instant::now() + CHILD_DEADLINE;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{:?} {:?} did not end within {CHILD_DEADLINE:?}",
+                    self.get_program(),
+                    self.get_args().collect::<Vec<_>>()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        Ok(std::process::Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        })
+    }
+}
+
+/// A spawned child's status and output, waited for at most [`CHILD_DEADLINE`] (killed
+/// past it, the test failing).
+pub fn wait_within(mut child: std::process::Child) -> std::process::Output {
+    let deadline = std::time::Instant::now() + CHILD_DEADLINE;
+    while child
+        .try_wait()
+        .expect("the child can be waited for")
+        .is_none()
+    {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a child process did not end within {CHILD_DEADLINE:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("the child's output")
+}
+
 /// The `fastflight-demo` binary, built by `cargo test --workspace` beside this test binary;
 /// built here when the tests run alone.
 pub fn demo_binary() -> std::path::PathBuf {
@@ -248,14 +330,26 @@ impl DemoProcess {
         }
         let mut child = command.spawn().expect("fastflight-demo starts");
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = std::io::BufReader::new(stdout).lines();
+        // Read on a thread of its own, drained to the end so the child never blocks on
+        // a full pipe; the address lines are waited for at most a minute.
+        let (lines, addresses) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                let _ = lines.send(line);
+            }
+        });
         let expected = if args[0] == "start-all" { 2 } else { 1 };
         let (mut location, mut gateway) = (String::new(), None);
         for _ in 0..expected {
-            let line = lines
-                .next()
-                .expect("an address line")
-                .expect("readable stdout");
+            let Ok(line) = addresses.recv_timeout(CHILD_DEADLINE / 2) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "fastflight-demo {args:?} printed no address line within {:?}",
+                    CHILD_DEADLINE / 2
+                );
+            };
             let address = line.rsplit(' ').next().unwrap_or_default().to_owned();
             if address.starts_with("grpc://") || address.starts_with("grpc+tls://") {
                 location = address;
@@ -265,8 +359,6 @@ impl DemoProcess {
                 panic!("unexpected line: {line}");
             }
         }
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
         DemoProcess {
             child,
             location,

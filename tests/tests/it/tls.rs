@@ -2,6 +2,7 @@
 //! trusted CA, a server certificate for localhost and 127.0.0.1, client certificates of
 //! the CA and of a stranger. Plain and TLS peers that meet fail at once, never hang.
 
+use crate::support::BoundedOutput;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -477,7 +478,7 @@ fn the_command_line_serves_and_calls_over_tls() {
         args.extend_from_slice(extra);
         std::process::Command::new(crate::support::demo_binary())
             .args(&args)
-            .output()
+            .bounded_output()
             .unwrap()
     };
     let out = call(&["--tls-ca", &path("ca.pem")]);
@@ -503,7 +504,7 @@ fn the_command_line_serves_and_calls_over_tls() {
             "--tls-cert",
             &path("server.pem"),
         ])
-        .output()
+        .bounded_output()
         .unwrap();
     assert!(!lone.status.success());
     assert!(
@@ -556,7 +557,7 @@ fn the_command_line_takes_client_certificates() {
             .args(extra)
             .arg(r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 3}"#)
             .envs(env.iter().copied())
-            .output()
+            .bounded_output()
             .unwrap()
     };
     let ada = [

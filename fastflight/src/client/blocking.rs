@@ -48,7 +48,7 @@ impl Client {
     /// )?;
     /// # Ok(()) }
     /// ```
-    pub fn connect_with(builder: crate::client::ClientBuilder) -> Result<Self> {
+    pub fn connect_with(builder: super::ClientBuilder) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

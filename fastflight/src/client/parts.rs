@@ -15,7 +15,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 
-use crate::client::{Client, RecordBatchStream};
+use super::{Client, RecordBatchStream};
 use crate::{Error, Result};
 
 impl Client {
@@ -41,12 +41,44 @@ impl Client {
                     || (e.code() == tonic::Code::InvalidArgument
                         && e.to_string().contains("unknown action")) =>
             {
-                self.fresh().await?;
                 self.info_of(FlightDescriptor::new_cmd(ticket)).await?
             }
             Err(e) => return Err(e),
         };
         read(self, info).await
+    }
+
+    /// Whether this client may read `location` with its credentials (see
+    /// [`crate::trust`]); always for a client without credentials.
+    pub(super) async fn trusts(&self, location: &str) -> Result<()> {
+        if !self.options.has_credentials() {
+            return Ok(());
+        }
+        self.trust.check(self.origin.as_deref(), location).await
+    }
+
+    /// A client of another location with this client's TLS, settings and, when the
+    /// location is trusted, its token: the login's (renewed at the origin), or one the
+    /// origin issued for a bearer token given to this client. Never its password or the
+    /// bearer token itself.
+    async fn at(&self, location: &str) -> Result<Client> {
+        self.trusts(location).await?;
+        let login = if self.options.has_credentials() {
+            self.forwarded().await?
+        } else {
+            None
+        };
+        let mut builder = Client::builder(location)
+            .connections(self.more.len() + 1)
+            .open_timeout(self.open_timeout);
+        builder.liveness = true;
+        if let Some(tls) = &self.tls {
+            builder = builder.tls(tls.clone());
+        }
+        let mut client = builder.connect().await?;
+        client.options = self.options.elsewhere(login);
+        client.open_timeout = self.open_timeout;
+        Ok(client)
     }
 }
 
@@ -141,7 +173,7 @@ async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
         .map_ok(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
         .try_flatten()
         .boxed();
-    Ok(RecordBatchStream::of_parts(schema, batches))
+    Ok(RecordBatchStream::new(schema, batches))
 }
 
 /// One client per location, made at first use with the origin's TLS and credentials,
@@ -166,12 +198,12 @@ impl Clients {
         let Some(location) = location else {
             return Ok(self.origin.clone());
         };
-        if let Some(client) = self.origin.located.lock().await.get(location) {
+        if let Some(client) = self.origin.derived.located.lock().await.get(location) {
             return Ok(client.clone());
         }
         // Connected outside the lock: a slow location does not hold up the others.
         let client = self.origin.at(location).await?;
-        let mut known = self.origin.located.lock().await;
+        let mut known = self.origin.derived.located.lock().await;
         if let Some(first) = known.get(location) {
             return Ok(first.clone());
         }
