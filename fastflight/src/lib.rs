@@ -58,6 +58,8 @@ pub mod error;
 #[cfg(feature = "server")]
 mod fair;
 pub mod format;
+#[cfg(any(feature = "client", feature = "server"))]
+pub mod ipc;
 pub mod listing;
 #[cfg(feature = "server")]
 mod proxies;
@@ -87,8 +89,6 @@ pub use tonic;
 #[cfg(any(feature = "files", feature = "cli"))]
 pub use parquet;
 
-#[cfg(feature = "client")]
-pub use client::decode::ipc;
 /// Reading a result spread over several endpoints (a partitioned request's parts).
 #[cfg(feature = "client")]
 pub use client::parts as endpoints;

@@ -605,7 +605,10 @@ async fn stream(
     let result = gateway.source.open(&body, ctx).await?;
     if format == Format::Arrow {
         // The batches' own buffers go out by reference: no copy into a writer.
-        let chunks = chunked(result.batches, format::IpcChunks::new(&result.schema)?);
+        let chunks = chunked(
+            result.batches,
+            crate::ipc::body::IpcChunks::new(&result.schema)?,
+        );
         return Ok((
             [(header::CONTENT_TYPE, format.content_type())],
             Body::from_stream(chunks),
@@ -659,7 +662,7 @@ trait Chunks<T> {
     fn end(&mut self) -> Result<Vec<Bytes>>;
 }
 
-impl Chunks<arrow::record_batch::RecordBatch> for format::IpcChunks {
+impl Chunks<arrow::record_batch::RecordBatch> for crate::ipc::body::IpcChunks {
     fn item(&mut self, batch: arrow::record_batch::RecordBatch) -> Result<Vec<Bytes>> {
         self.batch(&batch)
     }
@@ -673,7 +676,7 @@ struct Relayed;
 
 impl Chunks<arrow_flight::FlightData> for Relayed {
     fn item(&mut self, message: arrow_flight::FlightData) -> Result<Vec<Bytes>> {
-        let [head, body] = format::ipc_message(&message)?;
+        let [head, body] = crate::ipc::body::ipc_message(&message)?;
         Ok(if body.is_empty() {
             vec![head]
         } else {
@@ -681,7 +684,7 @@ impl Chunks<arrow_flight::FlightData> for Relayed {
         })
     }
     fn end(&mut self) -> Result<Vec<Bytes>> {
-        Ok(vec![Bytes::from_static(format::IPC_END)])
+        Ok(vec![Bytes::from_static(crate::ipc::IPC_END)])
     }
 }
 

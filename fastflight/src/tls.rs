@@ -249,6 +249,7 @@ impl ClientTls {
         self
     }
 
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn tonic(&self) -> tonic::transport::ClientTlsConfig {
         install_provider();
         let mut config = tonic::transport::ClientTlsConfig::new().timeout(HANDSHAKE_TIMEOUT);
@@ -268,6 +269,7 @@ impl ClientTls {
 
 /// Makes `ring` the process's rustls provider, once (rustls panics when it cannot tell
 /// which provider to use).
+#[cfg_attr(not(any(feature = "client", feature = "server")), allow(dead_code))]
 pub(crate) fn install_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -1,5 +1,8 @@
-//! What client and server both speak: the ticket's `param_type` key, the compression
-//! header, HTTP/2 window and frame sizes, and locations (`grpc://host:port`).
+//! What client and server both speak, apart from Arrow IPC itself ([`crate::ipc`]):
+//! the ticket's `param_type` key, the compression header, the deadline header, HTTP/2
+//! window and frame sizes, locations (`grpc://host:port`, `grpc+tls://`), the
+//! `authorization` header's [`Credentials`], and whose fault a refusal is
+//! ([`FAULT_HEADER`]).
 //!
 //! Both [`crate::client`] and [`crate::server`] import from here, never from each other.
 
@@ -159,6 +162,7 @@ pub(crate) fn endpoint_uri(location: &str) -> Result<String> {
 }
 
 /// Whether a location asks for TLS (`grpc+tls://`, `https://`).
+#[cfg_attr(not(any(feature = "client", feature = "server")), allow(dead_code))]
 pub(crate) fn is_tls(location: &str) -> bool {
     location.starts_with("grpc+tls://") || location.starts_with("https://")
 }

@@ -8,9 +8,9 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{Future, FutureExt, StreamExt, TryStreamExt};
 
-use super::decode::Decoder;
 use super::stream::{Deadline, RecordBatchStream};
 use super::Client;
+use crate::ipc::decode::Decoder;
 use crate::listing::ServiceInfo;
 use crate::request::FetchRequest;
 use crate::{ticket, Error, FlightRequest, Result};
@@ -89,6 +89,7 @@ impl Client {
     /// for a relay that passes them on (the gateway's proxy writes them as an Arrow IPC
     /// stream without decoding and encoding the batches again). Opened under the
     /// client's retries; the client's deadline covers the whole stream.
+    #[cfg_attr(not(feature = "rest"), allow(dead_code))]
     pub(crate) async fn fetch_messages(
         &self,
         ticket: Bytes,

@@ -9,15 +9,15 @@
 //! - `stream.rs`: the result ([`RecordBatchStream`]) and the deadline over a stream;
 //! - `parts.rs`: reading a partitioned result at its endpoints, with `trust.rs`
 //!   (where credentials may go);
-//! - `resilience.rs` (retries, the breaker), `socket.rs` (the socket), `decode/` (the
-//!   messages into batches), `blocking.rs` (the blocking client over this one).
+//! - `resilience.rs` (retries, the breaker), `socket.rs` (the socket), `blocking.rs`
+//!   (the blocking client over this one); the messages are decoded into batches by
+//!   [`crate::ipc`]'s `decode/`.
 //!
 //! Like `server/`, it imports from `wire.rs`, never from the server.
 
 pub mod blocking;
 mod builder;
 mod calls;
-pub(crate) mod decode;
 mod login;
 mod options;
 pub mod parts;

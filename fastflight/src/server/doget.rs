@@ -14,8 +14,8 @@ use tonic::server::NamedService;
 use tonic::Status;
 
 use super::flight::FlightHandler;
-use super::{grpc, ipc};
 use crate::dispatch::Dispatcher;
+use crate::ipc::{flight as ipc, grpc};
 use crate::service::Context;
 
 const DO_GET: &str = "/arrow.flight.protocol.FlightService/DoGet";

@@ -7,8 +7,6 @@
 pub(crate) mod conn;
 mod doget;
 mod flight;
-mod grpc;
-mod ipc;
 mod peers;
 
 use std::future::Future;

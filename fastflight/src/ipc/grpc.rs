@@ -8,11 +8,11 @@ use http_body_util::BodyExt;
 use tonic::Status;
 
 /// The gRPC message prefix: a compression flag and the length as u32 big-endian.
-pub(super) const PREFIX_LEN: usize = 5;
+pub(crate) const PREFIX_LEN: usize = 5;
 
 /// The one uncompressed message of a request body of at most `max` bytes, read until
 /// the body ends (or says it has ended once the message is whole).
-pub(super) async fn read_message(
+pub(crate) async fn read_message(
     mut body: tonic::body::Body,
     max: usize,
     what: &str,
@@ -56,14 +56,14 @@ pub(super) async fn read_message(
 }
 
 /// The length of the gRPC message whose prefix starts `bytes`, once it is there.
-pub(super) fn message_len(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn message_len(bytes: &[u8]) -> Option<usize> {
     let prefix = bytes.get(..PREFIX_LEN)?;
     Some(u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize)
 }
 
 /// Writes the prefix of an uncompressed message of `len` bytes; a message that does
 /// not fit the prefix's u32 length is refused, never truncated.
-pub(super) fn put_prefix(out: &mut BytesMut, len: usize) -> Result<(), Status> {
+pub(crate) fn put_prefix(out: &mut BytesMut, len: usize) -> Result<(), Status> {
     let len = u32::try_from(len).map_err(|_| {
         Status::resource_exhausted(format!(
             "a message of {len} bytes is above gRPC's limit of {} bytes; lower the server's max_flight_data_size or the service's batch size",
@@ -76,14 +76,14 @@ pub(super) fn put_prefix(out: &mut BytesMut, len: usize) -> Result<(), Status> {
 }
 
 /// The trailers that end a response: `grpc-status` 0, or the error with its code.
-pub(super) fn trailers(status: &Status) -> Result<Frame<Bytes>, Status> {
+pub(crate) fn trailers(status: &Status) -> Result<Frame<Bytes>, Status> {
     let mut headers = http::HeaderMap::new();
     status.add_header(&mut headers)?;
     Ok(Frame::trailers(headers))
 }
 
 /// The number of bytes of `v` as a protobuf varint.
-pub(super) fn varint_len(mut v: usize) -> usize {
+pub(crate) fn varint_len(mut v: usize) -> usize {
     let mut n = 1;
     while v >= 0x80 {
         v >>= 7;
@@ -93,7 +93,7 @@ pub(super) fn varint_len(mut v: usize) -> usize {
 }
 
 /// Writes `v` as a protobuf varint.
-pub(super) fn put_varint(out: &mut BytesMut, mut v: usize) {
+pub(crate) fn put_varint(out: &mut BytesMut, mut v: usize) {
     while v >= 0x80 {
         out.put_u8((v as u8 & 0x7f) | 0x80);
         v >>= 7;

@@ -18,11 +18,10 @@ use prost::Message as _;
 use tonic::Status;
 
 use super::grpc::{put_prefix, put_varint, trailers, varint_len};
+use super::Gathered;
 use crate::service::BatchStream;
 use crate::wire::{Compression, COMPRESSION_HEADER};
 
-/// Body pieces below this size are copied into the frame before them.
-const COPY_BELOW: usize = 16 * 1024;
 /// Chunks below this size go out as DATA frames of at most [`GATHERED_FRAME`] bytes.
 const SPLIT_BELOW: usize = 4 * 1024;
 /// HTTP/2 (h2, over a socket with vectored writes, as TCP is) copies a DATA frame this
@@ -32,11 +31,11 @@ const SPLIT_BELOW: usize = 4 * 1024;
 const GATHERED_FRAME: usize = 255;
 
 /// The response frames of a stream.
-pub(super) type Frames = stream::BoxStream<'static, Result<Frame<Bytes>, Status>>;
+pub(crate) type Frames = stream::BoxStream<'static, Result<Frame<Bytes>, Status>>;
 
 /// The IPC options a DoGet asks for: compression through the [`COMPRESSION_HEADER`]
 /// header (`lz4`, `zstd` or `none`).
-pub(super) fn write_options(
+pub(crate) fn write_options(
     metadata: &tonic::metadata::MetadataMap,
 ) -> Result<IpcWriteOptions, Status> {
     let value = metadata
@@ -60,7 +59,7 @@ pub(super) fn write_options(
 /// The frames of one result: the schema (with the first batch, or alone for a result
 /// of no rows), each batch (split where above `max_flight_data_size`), then the
 /// trailers (`grpc-status` 0, or the error that ended the stream, with its code).
-pub(super) fn frames(
+pub(crate) fn frames(
     schema: SchemaRef,
     batches: BatchStream,
     options: IpcWriteOptions,
@@ -219,44 +218,36 @@ fn schema_frames(encoder: StreamEncoder) -> Result<Vec<Result<Frame<Bytes>, Stat
 /// messages) are copied together; a large buffer goes by reference as a chunk of its own.
 #[derive(Default)]
 struct FrameWriter {
-    pending: BytesMut,
-    frames: Vec<Frame<Bytes>>,
+    gathered: Gathered,
 }
 
 impl FrameWriter {
     fn message(&mut self, metadata: &[u8], body: Vec<Bytes>) -> Result<(), Status> {
         let body_len: usize = body.iter().map(Bytes::len).sum();
-        self.pending.reserve(metadata.len() + 32);
-        put_message(&mut self.pending, metadata, body_len)?;
+        let pending = self.gathered.pending();
+        pending.reserve(metadata.len() + 32);
+        put_message(pending, metadata, body_len)?;
         for segment in body {
-            if segment.len() < COPY_BELOW {
-                self.pending.put_slice(&segment);
-            } else {
-                self.flush();
-                self.frames.push(Frame::data(segment));
-            }
+            self.gathered.push(segment);
         }
         Ok(())
     }
 
-    /// Moves the gathered small pieces into frames: one, or (when small) several
-    /// of at most [`GATHERED_FRAME`] bytes, slices of one buffer.
-    fn flush(&mut self) {
-        let mut chunk = self.pending.split().freeze();
-        if chunk.len() < SPLIT_BELOW {
-            while chunk.len() > GATHERED_FRAME {
-                self.frames
-                    .push(Frame::data(chunk.split_to(GATHERED_FRAME)));
+    /// The frames: each chunk one, but a small one (below [`SPLIT_BELOW`]) several of
+    /// at most [`GATHERED_FRAME`] bytes, slices of one buffer.
+    fn finish(self) -> Vec<Frame<Bytes>> {
+        let mut frames = Vec::new();
+        for mut chunk in self.gathered.into_chunks() {
+            if chunk.len() < SPLIT_BELOW {
+                while chunk.len() > GATHERED_FRAME {
+                    frames.push(Frame::data(chunk.split_to(GATHERED_FRAME)));
+                }
+            }
+            if !chunk.is_empty() {
+                frames.push(Frame::data(chunk));
             }
         }
-        if !chunk.is_empty() {
-            self.frames.push(Frame::data(chunk));
-        }
-    }
-
-    fn finish(mut self) -> Vec<Frame<Bytes>> {
-        self.flush();
-        self.frames
+        frames
     }
 }
 
@@ -352,7 +343,7 @@ impl Segments {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::grpc::message_len;
+    use crate::ipc::grpc::message_len;
 
     /// Every message decodes as the `FlightData` it stands for, with its body at an
     /// offset of the message that is a multiple of [`BODY_ALIGNMENT`].
@@ -410,7 +401,7 @@ mod tests {
         }
         assert_eq!(message_len(&all).map(|l| l + 5), Some(all.len()));
 
-        let large = Bytes::from(vec![2; COPY_BELOW * 4]);
+        let large = Bytes::from(vec![2; crate::ipc::GATHER_BELOW * 4]);
         let mut writer = FrameWriter::default();
         writer
             .message(&[9; 64], vec![Bytes::from(vec![1; 8]), large.clone()])
@@ -437,7 +428,7 @@ mod tests {
     fn split_boundaries() {
         for len in [1, 254, 255, 256, 511, 4095, 4096, 4097, 20_000] {
             let mut writer = FrameWriter::default();
-            writer.pending.put_bytes(1, len);
+            writer.gathered.pending().put_bytes(1, len);
             let frames = writer.finish();
             let sizes: Vec<usize> = frames
                 .iter()

@@ -9,7 +9,7 @@
 //! does not).
 
 mod flat;
-pub mod ipc;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::pin::Pin;
