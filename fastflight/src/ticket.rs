@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::{Error, FlightRequest, Result};
 
-/// The key that names the request type.
-pub const PARAM_TYPE: &str = "param_type";
+/// The key that names the request type (defined with the rest of the wire contract).
+pub use crate::wire::PARAM_TYPE;
 
 /// Encodes a request as ticket bytes: its fields plus `param_type`.
 pub fn encode<R: FlightRequest>(request: &R) -> Result<Bytes> {

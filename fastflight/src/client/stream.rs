@@ -12,7 +12,7 @@ use arrow_flight::FlightData;
 use futures::stream::BoxStream;
 use futures::{Future, Stream, StreamExt, TryStreamExt};
 
-use crate::ipc::decode::{Decoded, Decoder};
+use crate::ipc::decode::{Read, Decoder};
 use crate::{Error, Result};
 
 /// The batches of one result; its schema is known before the first batch.
@@ -43,18 +43,18 @@ impl RecordBatchStream {
     /// the batches as they are decoded.
     pub(super) async fn start(mut decoder: Decoder<tonic::Streaming<FlightData>>) -> Result<Self> {
         match decoder.next().await {
-            Some(Ok(Decoded::Schema(schema))) => {
+            Some(Ok(Read::Schema(schema))) => {
                 // (The decoder refuses a second schema, and a batch before the first.)
                 let batches = decoder.try_filter_map(|decoded| {
                     futures::future::ready(Ok(match decoded {
-                        Decoded::Batch(batch) => Some(batch),
-                        Decoded::Schema(_) => None,
+                        Read::Batch(batch) => Some(batch),
+                        Read::Schema(_) => None,
                     }))
                 });
                 Ok(Self::new(schema, batches.boxed()))
             }
             Some(Err(e)) => Err(e),
-            Some(Ok(Decoded::Batch(_))) | None => Err(Error::status(
+            Some(Ok(Read::Batch(_))) | None => Err(Error::status(
                 tonic::Code::Internal,
                 "the server ended the stream without sending a schema",
             )),

@@ -29,7 +29,7 @@ use futures::{Stream, StreamExt};
 use crate::{Error, Result};
 
 /// One decoded message of a stream.
-pub(crate) enum Decoded {
+pub(crate) enum Read {
     Schema(SchemaRef),
     Batch(RecordBatch),
 }
@@ -63,7 +63,7 @@ impl Messages {
     }
 
     /// The schema, a batch, or nothing (a dictionary, or a message with no header).
-    pub(crate) fn decode(&mut self, header: &[u8], body: Bytes) -> Result<Option<Decoded>> {
+    pub(crate) fn decode(&mut self, header: &[u8], body: Bytes) -> Result<Option<Read>> {
         let message = arrow::ipc::root_as_message(header)
             .map_err(|e| malformed(format!("its IPC header is not valid: {e}")))?;
         // The body by reference (a slice of the received message); the decoders copy a
@@ -83,7 +83,7 @@ impl Messages {
                         .map_err(|e| malformed(format!("its schema cannot be read: {e}")))?,
                 );
                 self.schema = Some(Arc::clone(&schema));
-                Ok(Some(Decoded::Schema(schema)))
+                Ok(Some(Read::Schema(schema)))
             }
             MessageHeader::DictionaryBatch => {
                 let schema = self.schema.as_ref().ok_or_else(|| {
@@ -135,7 +135,7 @@ impl Messages {
                     }),
                 }
                 .map_err(|e| malformed(format!("a record batch cannot be read: {e}")))?;
-                Ok(Some(Decoded::Batch(batch)))
+                Ok(Some(Read::Batch(batch)))
             }
             other => Err(malformed(format!(
                 "it sent an unexpected message ({})",
@@ -186,7 +186,7 @@ impl<S> Stream for Decoder<S>
 where
     S: Stream<Item = std::result::Result<FlightData, tonic::Status>> + Unpin,
 {
-    type Item = Result<Decoded>;
+    type Item = Result<Read>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {

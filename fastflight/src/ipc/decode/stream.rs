@@ -34,7 +34,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::{malformed, Decoded, Messages};
+use super::{malformed, Read, Messages};
 use crate::Result;
 
 /// The largest IPC metadata (flatbuffer header) of one message that is accepted.
@@ -150,7 +150,7 @@ impl IpcStreamDecoder {
             };
             self.stage = Stage::Marker;
             let metadata = std::mem::take(&mut self.metadata);
-            if let Some(Decoded::Batch(batch)) = self.messages.decode(&metadata, body)? {
+            if let Some(Read::Batch(batch)) = self.messages.decode(&metadata, body)? {
                 return Ok(Some(batch));
             }
         }
