@@ -12,7 +12,7 @@ use arrow_flight::FlightData;
 use futures::stream::BoxStream;
 use futures::{Future, Stream, StreamExt, TryStreamExt};
 
-use crate::ipc::decode::{Read, Decoder};
+use crate::ipc::decode::{Decoder, Read};
 use crate::{Error, Result};
 
 /// The batches of one result; its schema is known before the first batch.

@@ -1,13 +1,14 @@
 //! The Flight server: a builder, binding, serving and graceful shutdown.
 //!
-//! The path of a DoGet: `doget` (route) → `grpc` (the ticket's message) → the dispatch
-//! (decode, lookup, invoke, guarded stream) → `ipc` (frames); `ARCHITECTURE.md` in the
-//! repository walks it.
+//! The path of a DoGet: `routes` (the caller known) → `doget` → `grpc` (the ticket's
+//! message) → the dispatch (decode, lookup, invoke, guarded stream) → `ipc` (frames);
+//! `ARCHITECTURE.md` in the repository walks it.
 
 pub(crate) mod conn;
 mod doget;
 mod flight;
 mod peers;
+mod routes;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,8 +17,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::net::{TcpListener, TcpStream};
 
-pub use doget::FlightRoutes;
 pub use flight::ACTIONS;
+pub use routes::FlightRoutes;
 
 use crate::auth::Auth;
 use crate::dispatch::{Bounds, Dispatcher};

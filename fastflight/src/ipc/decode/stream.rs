@@ -34,7 +34,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::{malformed, Read, Messages};
+use super::{malformed, Messages, Read};
 use crate::Result;
 
 /// The largest IPC metadata (flatbuffer header) of one message that is accepted.
