@@ -25,6 +25,7 @@ use tokio_util::sync::DropGuard;
 use crate::audit::{logged, refused, Caller};
 use crate::auth::Auth;
 use crate::fair::{Share, Shares};
+use crate::limits::Limits;
 use crate::registry::{Registry, ServiceEntry};
 use crate::service::{BatchStream, Context, Serving, States};
 use crate::{ticket, Error, Result};
@@ -50,24 +51,6 @@ pub(crate) struct Plan {
     pub(crate) ordered: bool,
 }
 
-/// The bounds the dispatch holds every request to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Bounds {
-    /// Streams in flight at once, server-wide (at least 1).
-    pub(crate) max_concurrency: usize,
-    /// How long a request waits for a free slot before it is refused.
-    pub(crate) queue_wait: Duration,
-    /// The longest a stream may run, from its request to its last batch.
-    pub(crate) request_timeout: Option<Duration>,
-    /// The largest request message (for the gateway's body).
-    pub(crate) max_request_bytes: usize,
-    /// Streams in flight at once for one peer (IP address).
-    pub(crate) max_streams_per_peer: usize,
-    /// How long a blocking producer waits for its reader to take a batch before its
-    /// stream is ended (its thread and resources freed).
-    pub(crate) stall_timeout: Option<Duration>,
-}
-
 /// A stream's place among those in flight, and in its peer's share; freed when dropped.
 pub(crate) struct Slot {
     _permit: OwnedSemaphorePermit,
@@ -82,19 +65,19 @@ pub(crate) struct Dispatcher {
     slots: Arc<Semaphore>,
     shares: Arc<Shares>,
     auth: Arc<Auth>,
-    bounds: Bounds,
+    limits: Limits,
     draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Dispatcher {
-    pub(crate) fn new(registry: Registry, states: States, bounds: Bounds, auth: Auth) -> Self {
+    pub(crate) fn new(registry: Registry, states: States, limits: Limits, auth: Auth) -> Self {
         Self {
             registry: Arc::new(registry),
             states: Arc::new(states),
-            slots: Arc::new(Semaphore::new(bounds.max_concurrency)),
-            shares: Shares::new(bounds.max_streams_per_peer),
+            slots: Arc::new(Semaphore::new(limits.max_concurrency)),
+            shares: Shares::new(limits.max_streams_per_peer),
             auth: Arc::new(auth),
-            bounds,
+            limits,
             draining: Arc::default(),
         }
     }
@@ -120,18 +103,23 @@ impl Dispatcher {
     fn saturated(&self) -> String {
         format!(
             "the server is at its limit of {} streams in flight (max_concurrency)",
-            self.bounds.max_concurrency
+            self.limits.max_concurrency
         )
+    }
+
+    /// The limits it holds requests to, within their bounds.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The largest request message accepted, on every route.
     pub(crate) fn max_request_bytes(&self) -> usize {
-        self.bounds.max_request_bytes
+        self.limits.max_request_bytes
     }
 
     /// The streams in flight now.
     pub(crate) fn in_flight(&self) -> usize {
-        self.bounds.max_concurrency - self.slots.available_permits()
+        self.limits.max_concurrency - self.slots.available_permits()
     }
 
     /// A slot among the streams in flight, within the caller's share (its identity's,
@@ -150,7 +138,7 @@ impl Dispatcher {
             )
         })?;
         let wait = tokio::time::timeout(
-            self.bounds.queue_wait,
+            self.limits.queue_wait,
             Arc::clone(&self.slots).acquire_owned(),
         );
         match wait.await {
@@ -169,7 +157,7 @@ impl Dispatcher {
     /// What a blocking producer started for `ctx` knows of its call.
     fn serving(&self, ctx: &Context) -> Serving {
         Serving {
-            stall_timeout: self.bounds.stall_timeout,
+            stall_timeout: self.limits.stall_timeout,
             peer: ctx.peer().map(|p| p.ip()),
             caller: ctx.share_key(),
         }
@@ -182,7 +170,7 @@ impl Dispatcher {
             .header(crate::wire::GRPC_TIMEOUT)
             .and_then(crate::wire::parse_grpc_timeout)
             .map(|d| (d, "the caller's grpc-timeout"));
-        let own = self.bounds.request_timeout.map(|d| (d, "request_timeout"));
+        let own = self.limits.request_timeout.map(|d| (d, "request_timeout"));
         match (asked, own) {
             (Some(a), Some(o)) => Some(if a.0 < o.0 { a } else { o }),
             (a, o) => a.or(o),

@@ -60,6 +60,8 @@ mod fair;
 pub mod format;
 #[cfg(any(feature = "client", feature = "server"))]
 pub mod ipc;
+#[cfg(feature = "server")]
+pub mod limits;
 pub mod listing;
 #[cfg(feature = "server")]
 mod proxies;
@@ -95,6 +97,8 @@ pub use client::parts as endpoints;
 #[cfg(feature = "client")]
 pub use client::{blocking, resilience, trust, Client, RecordBatchStream};
 pub use error::{BoxError, Error, Result};
+#[cfg(feature = "server")]
+pub use limits::Limits;
 #[cfg(feature = "server")]
 pub use registry::Registry;
 pub use request::{FieldInfo, FlightRequest, RequestSchema, Validate};

@@ -15,10 +15,8 @@ pub(super) struct GatewayPlan {
     pub prefix: String,
     /// `Some(location)`: proxy mode; `None`: in-process over the Flight server's services.
     pub proxy_to: Option<String>,
-    /// The largest request body accepted.
-    pub max_request_bytes: usize,
-    /// How long a connection may take to send a request's headers.
-    pub header_read_timeout: Duration,
+    /// The gateway's limits (its body, its connections, its shutdown delay).
+    pub limits: crate::Limits,
     /// HTTPS, when a certificate was given.
     pub tls: Option<crate::tls::ServerTls>,
     /// The CA to trust for a grpc+tls:// Flight server in proxy mode.
@@ -27,10 +25,6 @@ pub(super) struct GatewayPlan {
     pub resilience: crate::resilience::Resilience,
     /// HTTP/2 connections to the Flight server it forwards to.
     pub connections: usize,
-    /// How long a connection with no request open is kept.
-    pub idle_timeout: Option<Duration>,
-    /// How long the gateway serves on, not ready, after it is asked to stop.
-    pub shutdown_delay: Duration,
     /// The proxies in front of it whose `x-forwarded-for` names the caller.
     pub trusted_proxies: Vec<String>,
 }
@@ -69,10 +63,7 @@ pub(super) async fn run(plan: Plan) -> Result<()> {
             };
             let mut gateway = Gateway::new(source)
                 .prefix(&g.prefix)
-                .max_request_bytes(g.max_request_bytes)
-                .header_read_timeout(g.header_read_timeout)
-                .idle_timeout(g.idle_timeout)
-                .shutdown_delay(g.shutdown_delay)
+                .limits(g.limits)
                 .trusted_proxies(g.trusted_proxies);
             if let Some(tls) = g.tls {
                 gateway = gateway.tls(tls);

@@ -53,37 +53,31 @@ pub const DEFAULT_PREFIX: &str = "/fastflight";
 pub struct Gateway {
     source: Source,
     prefix: String,
-    max_body_bytes: usize,
-    header_read_timeout: Duration,
-    idle_timeout: Option<Duration>,
-    shutdown_delay: Duration,
+    /// The gateway's limits: the request body's, the connections' and the shutdown's.
+    pub(super) limits: crate::Limits,
     trusted_proxies: Vec<String>,
     tls: Option<crate::tls::ServerTls>,
     /// Set once the gateway is asked to stop: not ready.
     draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// How long the gateway waits for a request's headers, and for the next request on a
-/// kept-alive connection, before it closes the connection.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub use crate::limits::DEFAULT_HEADER_READ_TIMEOUT;
 
 impl Gateway {
-    /// A gateway with the default prefix `/fastflight`, taking request bodies of at most
-    /// [`crate::server::DEFAULT_MAX_REQUEST_BYTES`] (in-process: the server's own limit).
+    /// A gateway with the default prefix `/fastflight` and the default [`crate::Limits`]
+    /// (in-process: the server's own).
     pub fn new(source: Source) -> Self {
         // Install the recorder now, so that every stream from here on is counted.
         let _ = health::prometheus();
-        let max_body_bytes = match &source.0 {
-            Origin::Local(dispatcher) => dispatcher.max_request_bytes(),
-            Origin::Remote(_) => crate::server::DEFAULT_MAX_REQUEST_BYTES,
+        // In-process, the server's own limits.
+        let limits = match &source.0 {
+            Origin::Local(dispatcher) => *dispatcher.limits(),
+            Origin::Remote(_) => crate::Limits::default(),
         };
         Self {
             source,
             prefix: DEFAULT_PREFIX.to_owned(),
-            max_body_bytes,
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            idle_timeout: Some(crate::server::DEFAULT_IDLE_TIMEOUT),
-            shutdown_delay: crate::server::DEFAULT_SHUTDOWN_DELAY,
+            limits,
             trusted_proxies: Vec::new(),
             tls: None,
             draining: std::sync::Arc::default(),
@@ -103,7 +97,7 @@ impl Gateway {
     /// answering 503 at once, before it stops accepting connections (see
     /// [`crate::ServerBuilder::shutdown_delay`]).
     pub fn shutdown_delay(mut self, delay: Duration) -> Self {
-        self.shutdown_delay = delay;
+        self.limits.shutdown_delay = delay;
         self
     }
 
@@ -111,7 +105,7 @@ impl Gateway {
     /// for ever): a connection that sends nothing is closed as the Flight server closes
     /// its idle ones.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
+        self.limits.idle_timeout = timeout;
         self
     }
 
@@ -123,7 +117,7 @@ impl Gateway {
 
     /// The largest request body accepted; a larger one is refused with 413 naming the limit.
     pub fn max_request_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = bytes.max(1);
+        self.limits.max_request_bytes = bytes;
         self
     }
 
@@ -141,14 +135,23 @@ impl Gateway {
     /// How long a connection may take to send a request's headers, and stay idle between
     /// requests, before it is closed (slow or idle peers are let go).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// The limits the gateway takes (see [`crate::Limits`]): `max_request_bytes`,
+    /// `header_read_timeout`, `idle_timeout` and `shutdown_delay`; the Flight server
+    /// holds its streams to the others.
+    pub fn limits(mut self, limits: crate::Limits) -> Self {
+        self.limits = limits;
         self
     }
 
     /// The axum router, to serve or to nest in an application of one's own.
-    pub fn router(self) -> Router {
+    pub fn router(mut self) -> Router {
+        self.limits = self.limits.bounded();
         let prefix = self.prefix.clone();
-        let limit = axum::extract::DefaultBodyLimit::max(self.max_body_bytes);
+        let limit = axum::extract::DefaultBodyLimit::max(self.limits.max_request_bytes);
         let guarded = Router::new()
             .route(
                 &format!("{prefix}/stream"),
@@ -192,9 +195,7 @@ impl Gateway {
             listener,
             local_addr,
             prefix: self.prefix.clone(),
-            header_read_timeout: self.header_read_timeout,
-            idle_timeout: self.idle_timeout,
-            shutdown_delay: self.shutdown_delay,
+            limits: self.limits.bounded(),
             draining: std::sync::Arc::clone(&self.draining),
             proxies: std::sync::Arc::new(proxies),
             tls: self

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -17,9 +16,7 @@ pub struct BoundGateway {
     pub(super) listener: tokio::net::TcpListener,
     pub(super) local_addr: SocketAddr,
     pub(super) prefix: String,
-    pub(super) header_read_timeout: Duration,
-    pub(super) idle_timeout: Option<Duration>,
-    pub(super) shutdown_delay: Duration,
+    pub(super) limits: crate::Limits,
     pub(super) draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub(super) proxies: std::sync::Arc<crate::proxies::TrustedProxies>,
     pub(super) tls: Option<tokio_rustls::TlsAcceptor>,
@@ -54,10 +51,13 @@ impl BoundGateway {
         use hyper_util::rt::{TokioIo, TokioTimer};
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout);
+            .header_read_timeout(self.limits.header_read_timeout);
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut incoming = std::pin::pin!(crate::server::accepted(self.listener));
-        let (draining, delay) = (std::sync::Arc::clone(&self.draining), self.shutdown_delay);
+        let (draining, delay) = (
+            std::sync::Arc::clone(&self.draining),
+            self.limits.shutdown_delay,
+        );
         // Asked to stop: not ready at once, serving on for the delay, then no more accepts.
         let signal = async move {
             signal.await;
@@ -78,7 +78,7 @@ impl BoundGateway {
             };
             // Idle from accept: a connection that sends nothing is closed like one whose
             // last request ended `idle_timeout` ago.
-            let stream = crate::server::conn::Tracked::new(stream, self.idle_timeout);
+            let stream = crate::server::conn::Tracked::new(stream, self.limits.idle_timeout);
             let activity = stream.activity();
             let router = self.router.clone();
             let proxies = std::sync::Arc::clone(&self.proxies);

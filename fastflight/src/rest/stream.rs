@@ -47,7 +47,7 @@ pub(super) async fn stream(
                     tonic::Code::ResourceExhausted,
                     format!(
                         "a request body above {} bytes is refused (max_request_bytes)",
-                        gateway.max_body_bytes
+                        gateway.limits.max_request_bytes
                     ),
                 )
             } else {

@@ -21,7 +21,8 @@ pub use flight::ACTIONS;
 pub use routes::FlightRoutes;
 
 use crate::auth::Auth;
-use crate::dispatch::{Bounds, Dispatcher};
+use crate::dispatch::Dispatcher;
+use crate::limits::Limits;
 use crate::registry::Registry;
 use crate::service::States;
 use crate::wire::{host_port, CONNECTION_WINDOW, STREAM_WINDOW};
@@ -29,40 +30,14 @@ use crate::{Error, Result};
 
 pub use crate::wire::DEFAULT_LOCATION;
 
-/// Encoded Flight messages above this size are split (the IPC default is 2 MiB; batches stay whole up to this).
-pub const DEFAULT_MAX_FLIGHT_DATA_SIZE: usize = 64 * 1024 * 1024;
-
-/// Request messages (tickets, descriptors, actions) above this size are refused.
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
-
-/// Streams one connection may have open at once (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`).
-pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
-
-/// Streams in flight at once, server-wide, over every connection and the gateway.
-pub const DEFAULT_MAX_CONCURRENCY: usize = 256;
-
-/// How long a request waits for a free slot when `max_concurrency` streams are in flight.
-pub const DEFAULT_QUEUE_WAIT: Duration = Duration::from_millis(200);
+pub use crate::limits::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENT_STREAMS,
+    DEFAULT_MAX_FLIGHT_DATA_SIZE, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_STREAMS_PER_PEER,
+    DEFAULT_QUEUE_WAIT, DEFAULT_SHUTDOWN_DELAY, DEFAULT_STALL_TIMEOUT,
+};
 
 /// The HTTP/2 keep-alive ping interval; a peer that does not answer in 20 s is let go.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(30);
-
-/// Streams in flight at once for one peer (IP address): a quarter of the default
-/// `max_concurrency`, so no one client can take every slot.
-pub const DEFAULT_MAX_STREAMS_PER_PEER: usize = 64;
-
-/// How long a blocking producer waits for its reader to take a batch.
-pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How long a connection with no request open stays open.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How long a server asked to stop goes on serving, not ready, before it stops
-/// accepting: load balancers and probes see it leave before its connections close.
-pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(2);
-
-/// The largest `max_flight_data_size`: a gRPC message's length is a u32.
-const MAX_MESSAGE: usize = u32::MAX as usize - 1024;
 
 /// A Flight server serving the `#[data_service]`s of the binary.
 ///
@@ -83,23 +58,12 @@ impl Server {
             location: DEFAULT_LOCATION.to_owned(),
             registry: None,
             states: States::default(),
-            max_flight_data_size: DEFAULT_MAX_FLIGHT_DATA_SIZE,
-            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
-            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
-            shutdown_delay: DEFAULT_SHUTDOWN_DELAY,
+            limits: Limits::default(),
             trusted_proxies: Vec::new(),
             auth: Auth::default(),
             tls: None,
             advertise: None,
             peers: Vec::new(),
-            bounds: Bounds {
-                max_concurrency: DEFAULT_MAX_CONCURRENCY,
-                queue_wait: DEFAULT_QUEUE_WAIT,
-                request_timeout: None,
-                max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
-                max_streams_per_peer: DEFAULT_MAX_STREAMS_PER_PEER,
-                stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
-            },
         }
     }
 }
@@ -109,16 +73,12 @@ pub struct ServerBuilder {
     location: String,
     registry: Option<Registry>,
     states: States,
-    max_flight_data_size: usize,
-    max_concurrent_streams: u32,
-    idle_timeout: Option<Duration>,
-    shutdown_delay: Duration,
+    limits: Limits,
     trusted_proxies: Vec<String>,
     auth: Auth,
     tls: Option<crate::tls::ServerTls>,
     advertise: Option<String>,
     peers: Vec<String>,
-    bounds: Bounds,
 }
 
 impl ServerBuilder {
@@ -145,7 +105,7 @@ impl ServerBuilder {
     /// streams in flight finish: a load balancer learns of it from its probes, not from
     /// refused connections ([`DEFAULT_SHUTDOWN_DELAY`]; zero stops accepting at once).
     pub fn shutdown_delay(mut self, delay: Duration) -> Self {
-        self.shutdown_delay = delay;
+        self.limits.shutdown_delay = delay;
         self
     }
     /// The location clients reach this server at, named in the endpoints of partitioned
@@ -215,27 +175,27 @@ impl ServerBuilder {
     /// The size above which an encoded batch is split into several Flight messages
     /// (at most 4 GiB, the largest gRPC message).
     pub fn max_flight_data_size(mut self, bytes: usize) -> Self {
-        self.max_flight_data_size = bytes.clamp(1, MAX_MESSAGE);
+        self.limits.max_flight_data_size = bytes;
         self
     }
 
     /// The largest request message accepted (a ticket, a descriptor, an action, the
     /// gateway's body); a larger one is refused with `ResourceExhausted`.
     pub fn max_request_bytes(mut self, bytes: usize) -> Self {
-        self.bounds.max_request_bytes = bytes.max(1);
+        self.limits.max_request_bytes = bytes;
         self
     }
 
     /// The streams one connection may have open at once (at least 1).
     pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
-        self.max_concurrent_streams = streams.max(1);
+        self.limits.max_concurrent_streams = streams;
         self
     }
 
     /// How long a connection with no request open is kept (`None`: for ever); keep-alive
     /// pings do not count as use.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
+        self.limits.idle_timeout = timeout;
         self
     }
 
@@ -243,8 +203,8 @@ impl ServerBuilder {
     /// that finds no slot free within `queue_wait` is refused with `ResourceExhausted`
     /// naming the limit.
     pub fn max_concurrency(mut self, streams: usize, queue_wait: Duration) -> Self {
-        self.bounds.max_concurrency = streams.max(1);
-        self.bounds.queue_wait = queue_wait;
+        self.limits.max_concurrency = streams;
+        self.limits.queue_wait = queue_wait;
         self
     }
 
@@ -253,7 +213,7 @@ impl ServerBuilder {
     /// `ResourceExhausted` naming the limit. Behind a proxy or a remote gateway every call
     /// comes from the proxy's address: raise this to `max_concurrency` there.
     pub fn max_streams_per_peer(mut self, streams: usize) -> Self {
-        self.bounds.max_streams_per_peer = streams.max(1);
+        self.limits.max_streams_per_peer = streams;
         self
     }
 
@@ -262,15 +222,33 @@ impl ServerBuilder {
     /// reader's stream then ends with `DeadlineExceeded`, freeing the thread and any
     /// pooled connection it held.
     pub fn stall_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.bounds.stall_timeout = timeout;
+        self.limits.stall_timeout = timeout;
         self
     }
 
     /// The longest a stream may run, from its request to its last batch; a stream past
     /// it ends with `DeadlineExceeded`. A caller's sooner `grpc-timeout` is honoured too.
     pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.bounds.request_timeout = timeout;
+        self.limits.request_timeout = timeout;
         self
+    }
+
+    /// Every limit at once (see [`Limits`]); the methods of single limits change one.
+    ///
+    /// ```
+    /// let mut limits = fastflight::Limits::default();
+    /// limits.max_streams_per_peer = 8;
+    /// let builder = fastflight::Server::builder().limits(limits);
+    /// assert_eq!(builder.current_limits().max_streams_per_peer, 8);
+    /// ```
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits set so far (brought within their bounds when the server binds).
+    pub fn current_limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Checks the registry and the states, and binds the listening socket.
@@ -344,13 +322,14 @@ impl ServerBuilder {
         if auth.enabled() {
             auth.signer();
         }
-        let dispatcher = Dispatcher::new(registry, self.states, self.bounds, auth);
+        let limits = self.limits.bounded();
+        let dispatcher = Dispatcher::new(registry, self.states, limits, auth);
         Ok(BoundServer {
             listener,
             local_addr,
             routes: FlightRoutes::new(
                 dispatcher.clone(),
-                self.max_flight_data_size,
+                limits.max_flight_data_size,
                 peers::Topology::new(
                     self.advertise.clone().unwrap_or_else(|| {
                         let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
@@ -361,9 +340,6 @@ impl ServerBuilder {
                 proxies,
             ),
             dispatcher,
-            max_concurrent_streams: self.max_concurrent_streams,
-            idle_timeout: self.idle_timeout,
-            shutdown_delay: self.shutdown_delay,
             tls,
         })
     }
@@ -385,9 +361,6 @@ pub struct BoundServer {
     local_addr: SocketAddr,
     routes: FlightRoutes,
     dispatcher: Dispatcher,
-    max_concurrent_streams: u32,
-    idle_timeout: Option<Duration>,
-    shutdown_delay: Duration,
     tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
@@ -395,6 +368,11 @@ impl BoundServer {
     /// The bound address (with the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The limits it holds its callers to, within their bounds.
+    pub fn limits(&self) -> &Limits {
+        self.dispatcher.limits()
     }
 
     /// The location clients connect to: `grpc://IP:PORT`, or `grpc+tls://IP:PORT`.
@@ -453,8 +431,9 @@ impl BoundServer {
                 }
             })
         };
+        let limits = *self.dispatcher.limits();
+        let (delay, idle_timeout) = (limits.shutdown_delay, limits.idle_timeout);
         let dispatcher = self.dispatcher.clone();
-        let delay = self.shutdown_delay;
         let signal = async move {
             signal.await;
             dispatcher.drain();
@@ -476,7 +455,7 @@ impl BoundServer {
         let served = builder
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
-            .max_concurrent_streams(Some(self.max_concurrent_streams))
+            .max_concurrent_streams(Some(limits.max_concurrent_streams))
             .http2_keepalive_interval(Some(DEFAULT_KEEPALIVE))
             .http2_keepalive_timeout(Some(Duration::from_secs(20)))
             .layer(conn::CountRequests)
@@ -484,7 +463,7 @@ impl BoundServer {
             .add_service(health)
             .serve_with_incoming_shutdown(
                 accepted(self.listener)
-                    .map(move |io| io.map(|io| conn::Tracked::new(io, self.idle_timeout))),
+                    .map(move |io| io.map(|io| conn::Tracked::new(io, idle_timeout))),
                 signal,
             )
             .await;

@@ -31,6 +31,7 @@ mod postgres;
 mod redirects;
 mod resilience;
 mod services;
+mod settings;
 mod shared;
 mod sources;
 mod sqlite_sandbox;
