@@ -1,6 +1,6 @@
 //! The options of the commands: where the servers listen, what they serve with (TLS,
 //! authentication, the gateway's client), and how `call` and `services` reach a server.
-//! The limits' options are in [`super::limits`].
+//! The limits' options are in `limits.rs`.
 
 use std::path::PathBuf;
 use std::time::Duration;
