@@ -117,6 +117,7 @@ pub use service::{BatchIter, BatchStream, Call, Context, FromCall, State};
 /// - `#[flight(validate = path::to::fn)]` runs `fn(&Self) -> Result<(), E: Display>`
 ///   after decoding; `#[flight(validate)]` runs the type's [`Validate`] impl.
 ///   A refusal reaches the client as `InvalidArgument` with the message.
+/// - `#[flight(method = "orders_of")]` names the client stub's method (below).
 /// - Field listings honour `#[serde(rename, rename_all, default, skip)]`; a field is
 ///   optional when it is an `Option` or has a serde default.
 /// - The type derives `JsonSchema` too (without it, the compiler says so on the
@@ -139,7 +140,7 @@ pub use service::{BatchIter, BatchStream, Call, Context, FromCall, State};
 /// use fastflight::prelude::*;
 ///
 /// #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
-/// #[flight(name = "shop.Orders", validate = Orders::check)]
+/// #[flight(name = "shop.Orders", validate = Orders::check, method = "orders_of")]
 /// pub struct Orders {
 ///     pub customer: String,
 ///     #[serde(default)]
@@ -155,10 +156,21 @@ pub use service::{BatchIter, BatchStream, Call, Context, FromCall, State};
 /// assert_eq!(Orders::NAME, "shop.Orders");
 /// assert!(!Orders::fields()[1].required);
 ///
-/// // The stub: `client.orders(...)` on either client.
+/// // The stub (named by `method`): `client.orders_of(...)` on either client.
 /// async fn call(client: &fastflight::Client) -> fastflight::Result<usize> {
-///     let batches = client.orders(Orders { customer: "ada".into(), limit: None }).await?;
+///     let batches = client.orders_of(Orders { customer: "ada".into(), limit: None }).await?;
 ///     Ok(batches.collect().await?.len())
+/// }
+///
+/// // `#[flight(validate)]`: the type's own `Validate`.
+/// #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
+/// #[flight(validate)]
+/// pub struct Page { pub size: u32 }
+///
+/// impl fastflight::Validate for Page {
+///     fn validate(&self) -> Result<(), String> {
+///         if self.size == 0 { Err("field `size` must be at least 1".into()) } else { Ok(()) }
+///     }
 /// }
 /// ```
 #[doc(inline)]
@@ -168,39 +180,48 @@ pub use fastflight_macros::FlightRequest;
 ///
 /// The first argument is the request (a [`FlightRequest`](trait@FlightRequest)); every
 /// further argument is any type implementing [`FromCall`], taken from the call:
-/// [`Context`], any number of [`State<T>`](State), or a type of one's own.
+/// [`Context`], any number of [`State<T>`](State), [`auth::Identity`], or a type of
+/// one's own. It returns a stream of batches (`S: Stream<Item = Result<RecordBatch,
+/// E2>>`, or `Result<S, E>`), where `E`, `E2` convert into [`BoxError`] (a [`Error`] or
+/// [`tonic::Status`] keeps its code):
 ///
 /// ```text
 /// #[data_service]            async fn f(req: R, ctx: Context, db: State<Db>) -> Result<S, E>
 /// #[data_service]            async fn f(req: R) -> S
 /// #[data_service(blocking)]  fn f(req: R, db: State<Db>) -> Result<I, E>      (or -> I)
-/// #[data_service(schema = my_schema)]  ... declares the result schema
-/// #[data_service(roles = ["analyst"], authorize = may_read)]  ... who may call it
-/// #[data_service(roles = ["sql"], open_without_auth)]  ... the roles only where callers are known
-/// #[data_service(partitions = split, ordered)]  ... one endpoint per part
 /// ```
-///
-/// `roles` and `authorize` (`fn(&Identity, &R) -> bool` or `Result<(), E: Display>`)
-/// refuse a caller without one of the roles, or whom the function refuses, with
-/// `PermissionDenied`, and a caller the server does not know with `Unauthenticated`: a
-/// restricted service cannot be called on a server that authenticates nobody, unless it
-/// says `open_without_auth`, whose roles and function apply only when the server
-/// authenticates its callers.
-///
-/// where `S: Stream<Item = Result<RecordBatch, E2>>`, `I: Iterator<Item = Result<RecordBatch, E2>>`,
-/// and `E`, `E2` convert into [`BoxError`] (a [`Error`] or [`tonic::Status`] keeps its code).
-/// A blocking service runs on a blocking thread and feeds the stream through a bounded
-/// channel. A declared schema (`fn() -> Schema` or `SchemaRef`) answers GetSchema and
-/// GetFlightInfo without running the service, and types results of zero rows.
-///
-/// The typed client stub comes from the request type's `#[derive(FlightRequest)]`, so
-/// clients need only the crate of request types. The service may live in another crate
-/// than its request type.
 ///
 /// Any other signature is a compile error that lists the accepted shapes. Binding one
 /// request type twice in one module is a compile error; elsewhere the server refuses
 /// to start and names both places. `#[data_service]` goes on a free function at
-/// module level, not on a method.
+/// module level, not on a method. The typed client stub comes from the request type's
+/// `#[derive(FlightRequest)]`, so clients need only the crate of request types; the
+/// service may live in another crate than its request type.
+///
+/// # Attributes
+///
+/// - `blocking`: a plain `fn` returning an iterator of batches (`I: Iterator<Item =
+///   Result<RecordBatch, E2>>`), run batch by batch on the blocking pool, never on the
+///   async threads (for rusqlite, files, any blocking source).
+/// - `schema = f`: the result's schema (`fn() -> Schema` or `SchemaRef`): GetSchema and
+///   GetFlightInfo answer without running the service, and a result of zero rows is
+///   typed.
+/// - `roles = ["a", "b"]`: a caller needs one of these roles (`PermissionDenied`
+///   otherwise; listings hide the service from it); a caller the server does not know is
+///   refused with `Unauthenticated`, so a restricted service cannot be called on a
+///   server that authenticates nobody.
+/// - `authorize = f`: `fn(&Identity, &R) -> bool` or `Result<(), E: Display>`, the
+///   service's own rule over the caller and the request, after the roles; its reason
+///   reaches the refused caller.
+/// - `open_without_auth`: `roles` and `authorize` apply only when the server
+///   authenticates its callers; one that authenticates nobody serves the service to
+///   anyone.
+/// - `partitions = f`: `fn(&R) -> Vec<R>`: GetFlightInfo answers one endpoint per part
+///   (at most 1,024), spread over the server and its peers; each part is an ordinary
+///   request of the same type.
+/// - `ordered`: the parts' results are read in order (with `partitions` only).
+///
+/// `blocking`, with the state it takes and its client stub:
 ///
 /// ```
 /// use fastflight::prelude::*;
@@ -222,6 +243,57 @@ pub use fastflight_macros::FlightRequest;
 ///     let _batches = client.orders(Orders { customer: "ada".into() })?;
 ///     Ok(())
 /// }
+/// ```
+///
+/// `schema`, `partitions` and `ordered`; `roles`, `authorize` and `open_without_auth`:
+///
+/// ```
+/// use std::sync::Arc;
+/// use fastflight::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+/// use fastflight::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+/// use fastflight::prelude::*;
+///
+/// #[derive(FlightRequest, Serialize, Deserialize, JsonSchema, Clone)]
+/// pub struct Counts {
+///     pub upto: i64,
+///     /// Which part this is, of how many (set in the parts of a split request).
+///     #[serde(default)]
+///     pub part: Option<(i64, i64)>,
+/// }
+///
+/// fn counts_schema() -> SchemaRef {
+///     Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]))
+/// }
+///
+/// fn in_four(req: &Counts) -> Vec<Counts> {
+///     (0..4).map(|i| Counts { part: Some((i, 4)), ..req.clone() }).collect()
+/// }
+///
+/// fn at_most_a_million(_who: &Identity, req: &Counts) -> Result<(), String> {
+///     if req.upto > 1_000_000 { Err("at most 1,000,000 rows".into()) } else { Ok(()) }
+/// }
+///
+/// #[data_service(schema = counts_schema, partitions = in_four, ordered)]
+/// async fn counts(req: Counts) -> fastflight::Result<BatchStream> {
+///     let (part, of) = req.part.unwrap_or((0, 1));
+///     let numbers: Vec<i64> = (0..req.upto).filter(|n| n % of == part).collect();
+///     let batch = RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(numbers)) as ArrayRef)])?;
+///     Ok(futures::stream::iter([Ok(batch)]).boxed())
+/// }
+///
+/// #[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
+/// pub struct Audit { pub upto: i64 }
+///
+/// #[data_service(roles = ["analyst"], authorize = may_audit, open_without_auth)]
+/// async fn audit(req: Audit, who: Identity) -> fastflight::Result<BatchStream> {
+///     let _ = (req.upto, who.name());
+///     Ok(futures::stream::empty().boxed())
+/// }
+///
+/// fn may_audit(who: &Identity, req: &Audit) -> bool {
+///     who.has_role("auditor") || req.upto < 100
+/// }
+/// # fn main() {}
 /// ```
 #[cfg(feature = "server")]
 #[doc(inline)]

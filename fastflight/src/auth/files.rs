@@ -421,11 +421,14 @@ fn malformed(path: &Path, line: usize, expected: &str) -> Error {
 mod tests {
     use super::*;
 
-    fn file(name: &str, text: &str) -> std::path::PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("fastflight-auth-{name}-{}", std::process::id()));
-        std::fs::write(&path, text).unwrap();
-        path
+    /// Removed when dropped.
+    fn file(name: &str, text: &str) -> tempfile::TempPath {
+        let mut file = tempfile::Builder::new()
+            .prefix(&format!("fastflight-auth-{name}-"))
+            .tempfile()
+            .unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        file.into_temp_path()
     }
 
     fn basic(user: &str, password: &str) -> Credentials {

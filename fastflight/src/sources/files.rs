@@ -488,12 +488,12 @@ mod tests {
     use super::*;
     use futures::StreamExt;
 
-    fn folder(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("fastflight-files-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// Removed with what it holds when dropped.
+    fn folder(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("fastflight-files-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     #[tokio::test]
@@ -504,7 +504,7 @@ mod tests {
         for i in 0..2000 {
             text.push_str(&format!("{i},{pad}\n"));
         }
-        std::fs::write(dir.join("wide.csv"), &text).unwrap();
+        std::fs::write(dir.path().join("wide.csv"), &text).unwrap();
         let root = FileRoot::new(&dir).unwrap().max_batch_bytes(100_000);
         let batches: Vec<RecordBatch> = root
             .csv("wide.csv", ReadOptions::default())
@@ -531,7 +531,7 @@ mod tests {
 
         let mut text = String::from("id,pad\n1,short\n");
         text.push_str(&format!("2,{}\n3,short\n", "y".repeat(300_000)));
-        std::fs::write(dir.join("long.csv"), &text).unwrap();
+        std::fs::write(dir.path().join("long.csv"), &text).unwrap();
         let items: Vec<Result<RecordBatch>> =
             root.csv("long.csv", ReadOptions::default()).collect().await;
         let e = items
@@ -550,7 +550,7 @@ mod tests {
             arrow::array::StringArray::from_iter_values((0..5000).map(|i| format!("{i:0>1000}")));
         let batch =
             RecordBatch::try_from_iter([("pad", Arc::new(pad) as arrow::array::ArrayRef)]).unwrap();
-        let file = std::fs::File::create(dir.join("wide.parquet")).unwrap();
+        let file = std::fs::File::create(dir.path().join("wide.parquet")).unwrap();
         let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
         writer.write(&batch).unwrap();
         writer.close().unwrap();

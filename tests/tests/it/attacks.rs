@@ -4,7 +4,6 @@
 //! user costs what a known one does; failures slow their sender and not the user
 //! elsewhere; every refusal and stream names its peer and caller, never a secret.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use arrow_flight::flight_service_client::FlightServiceClient;
@@ -17,22 +16,17 @@ use crate::support::DemoProcess;
 const ECHO: &str = r#"{"param_type": "fastflight.demo_services.echo_demo.EchoParams"}"#;
 
 /// A users file of this test: ada (a hash), grace (a plain-text password), bob (a hash).
-fn users(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "fastflight-it-attacks-{name}-{}",
-        std::process::id()
-    ));
+/// Removed when dropped.
+fn users(name: &str) -> tempfile::TempPath {
     let hash = |p: &str| fastflight::auth::hash_password(p).unwrap();
-    std::fs::write(
-        &path,
-        format!(
+    crate::support::scratch_file(
+        &format!("attacks-{name}"),
+        &format!(
             "ada:{} analyst\ngrace:plaintext analyst\nbob:{}\n",
             hash("lovelace"),
             hash("b0b-p4ss")
         ),
     )
-    .unwrap();
-    path
 }
 
 /// `start-flight-server` with the users file and `extra` options.
@@ -151,8 +145,9 @@ async fn token_calls(
 /// when idle. Figures are printed for the record.
 #[tokio::test]
 async fn a_flood_of_wrong_passwords_costs_a_fixed_amount_and_token_callers_are_served() {
+    let users = users("flood");
     let server = serve(
-        &users("flood"),
+        &users,
         &["--auth-max-failures", "0"],
         std::process::Stdio::null(),
     );
@@ -254,8 +249,9 @@ async fn flood_of(location: &str, authorization: &str, until: Instant) -> (u32, 
 /// same cost (medians of the same number of tries, compared with each other).
 #[tokio::test]
 async fn unknown_users_and_plain_text_entries_take_as_long_as_known_ones() {
+    let users = users("timing");
     let server = serve(
-        &users("timing"),
+        &users,
         &["--auth-max-failures", "0"],
         std::process::Stdio::null(),
     );
@@ -299,8 +295,9 @@ async fn unknown_users_and_plain_text_entries_take_as_long_as_known_ones() {
 /// opens again. Over a few seconds of tries, only a handful are checked.
 #[tokio::test]
 async fn failed_logins_make_their_sender_wait_and_not_the_user_elsewhere() {
+    let users = users("throttle");
     let server = serve(
-        &users("throttle"),
+        &users,
         &["--auth-max-failures", "3", "--auth-max-lockout", "2"],
         std::process::Stdio::null(),
     );
@@ -365,14 +362,15 @@ async fn failed_logins_make_their_sender_wait_and_not_the_user_elsewhere() {
 /// address and identity; no password and no token ever reaches the log.
 #[tokio::test]
 async fn refusals_and_streams_name_their_peer_and_caller_and_never_a_secret() {
-    let log = std::env::temp_dir().join(format!("fastflight-it-audit-{}.log", std::process::id()));
+    let log = crate::support::scratch_file("audit-log", "");
+    let users = users("audit");
     let server = DemoProcess::spawn_with_stderr(
         &[
             "start-flight-server",
             "--flight-location",
             "grpc://127.0.0.1:0",
             "--auth-users",
-            users("audit").to_str().unwrap(),
+            users.to_str().unwrap(),
         ],
         &[("RUST_LOG", "info"), ("NO_COLOR", "1")],
         std::fs::File::create(&log).unwrap().into(),

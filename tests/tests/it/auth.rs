@@ -60,15 +60,9 @@ const TOKEN: &str = "etl-0123456789abcdef";
 
 /// A file of its own for each server: files are read again when they change, and the
 /// tests' servers run at once.
-fn file(name: &str, text: &str) -> std::path::PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(
-        "fastflight-it-auth-{name}-{}-{n}",
-        std::process::id()
-    ));
-    std::fs::write(&path, text).unwrap();
-    path
+/// Removed when dropped (once the server read it: it keeps what it read).
+fn file(name: &str, text: &str) -> tempfile::TempPath {
+    crate::support::scratch_file(&format!("auth-{name}"), text)
 }
 
 /// A server of this module's services with users ada (analyst, hashed password) and bob

@@ -15,7 +15,8 @@ fn nginx_binary() -> &'static str {
     }
 }
 
-/// An nginx process on a free loopback port, killed on drop.
+/// An nginx process on a free loopback port (another, if the one chosen was taken
+/// before nginx bound it), stopped on drop.
 struct Nginx {
     child: std::process::Child,
     port: u16,
@@ -23,11 +24,15 @@ struct Nginx {
 
 impl Nginx {
     fn start(upstreams: &[String], folder: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        crate::support::on_free_ports(1, |port| Self::try_start(upstreams, folder, port[0]))
+    }
+
+    /// nginx on `port`; `Err` with its error log when it stopped before serving.
+    fn try_start(
+        upstreams: &[String],
+        folder: &std::path::Path,
+        port: u16,
+    ) -> Result<Self, String> {
         std::fs::create_dir_all(folder.join("logs")).unwrap();
         // A replica that refused a connection (restarting, say) is passed over for 2 s
         // only: nginx's default of 10 s can leave a rolling restart with none.
@@ -75,6 +80,7 @@ http {{
         );
         let conf = folder.join("nginx.conf");
         std::fs::write(&conf, config).unwrap();
+        let _ = std::fs::remove_file(folder.join("nginx.pid"));
         // Its output not ours: a worker that outlived its master would hold our pipes.
         let child = std::process::Command::new(nginx_binary())
             .args(["-p", folder.to_str().unwrap(), "-c", conf.to_str().unwrap()])
@@ -83,16 +89,26 @@ http {{
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        let mut nginx = Nginx { child, port };
+        // nginx writes its pid file once its sockets are bound: serving on this port,
+        // not answered by whatever else might listen there.
+        let pid_file = folder.join("nginx.pid");
+        let error_log =
+            || std::fs::read_to_string(folder.join("logs/error.log")).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not listen: {}",
-                std::fs::read_to_string(folder.join("logs/error.log")).unwrap_or_default()
-            );
+        loop {
+            if let Ok(Some(status)) = nginx.child.try_wait() {
+                return Err(format!("nginx ended ({status}): {}", error_log()));
+            }
+            if pid_file.exists() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(nginx);
+            }
+            if Instant::now() > deadline {
+                let _ = nginx.child.kill();
+                panic!("nginx did not listen within 10 s: {}", error_log());
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Nginx { child, port }
     }
 }
 
@@ -114,17 +130,37 @@ impl Drop for Nginx {
     }
 }
 
+/// nginx told a port already taken stops, its log saying so (and another port is tried).
+#[test]
+#[cfg_attr(
+    no_nginx,
+    ignore = "nginx is not installed: apt-get install -y nginx-light"
+)]
+fn nginx_on_a_port_in_use_is_told_apart() {
+    let folder = crate::support::scratch_dir("nginx-taken");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let upstream = ["grpc://127.0.0.1:9".to_owned()];
+    let log = Nginx::try_start(&upstream, folder.path(), port)
+        .map(drop)
+        .expect_err("the port is taken");
+    assert!(crate::support::address_in_use(&log), "{log}");
+    let nginx = Nginx::start(&upstream, folder.path());
+    assert_ne!(nginx.port, port);
+}
+
 #[tokio::test]
 #[cfg_attr(
     no_nginx,
     ignore = "nginx is not installed: apt-get install -y nginx-light"
 )]
 async fn nginx_spreads_calls_over_three_replicas() {
-    let folder = std::env::temp_dir().join(format!("fastflight-nginx-{}", std::process::id()));
+    let scratch = crate::support::scratch_dir("nginx");
+    let folder = scratch.path();
     let logs: Vec<std::path::PathBuf> = (0..3)
         .map(|i| folder.join(format!("replica-{i}.log")))
         .collect();
-    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::create_dir_all(folder).unwrap();
     let replicas: Vec<DemoProcess> = logs
         .iter()
         .map(|log| {
@@ -140,7 +176,7 @@ async fn nginx_spreads_calls_over_three_replicas() {
         })
         .collect();
     let upstreams: Vec<String> = replicas.iter().map(|r| r.location.clone()).collect();
-    let nginx = Nginx::start(&upstreams, &folder);
+    let nginx = Nginx::start(&upstreams, folder);
     let client = fastflight::Client::connect(&format!("grpc://127.0.0.1:{}", nginx.port))
         .await
         .unwrap();
@@ -175,15 +211,6 @@ async fn nginx_spreads_calls_over_three_replicas() {
     drop(nginx);
 }
 
-/// A free port on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A rolling restart of the replicas behind nginx while a client calls in a loop: each
 /// replica, sent SIGTERM, goes on serving through its `--shutdown-delay` (not ready),
 /// then stops accepting and finishes its streams; nginx sends the next calls to the
@@ -194,20 +221,23 @@ fn free_port() -> u16 {
     ignore = "nginx is not installed: apt-get install -y nginx-light"
 )]
 async fn a_rolling_restart_behind_nginx_loses_no_call() {
-    let folder =
-        std::env::temp_dir().join(format!("fastflight-nginx-rolling-{}", std::process::id()));
-    std::fs::create_dir_all(&folder).unwrap();
-    let locations: Vec<String> = (0..3)
-        .map(|_| format!("grpc://127.0.0.1:{}", free_port()))
+    let scratch = crate::support::scratch_dir("nginx-rolling");
+    let folder = scratch.path();
+    let delay = [("FASTFLIGHT_SHUTDOWN_DELAY", "2")];
+    let mut replicas: Vec<DemoProcess> = (0..3)
+        .map(|_| {
+            DemoProcess::spawn(
+                &[
+                    "start-flight-server",
+                    "--flight-location",
+                    "grpc://127.0.0.1:0",
+                ],
+                &delay,
+            )
+        })
         .collect();
-    let start = |location: &str| {
-        DemoProcess::spawn(
-            &["start-flight-server", "--flight-location", location],
-            &[("FASTFLIGHT_SHUTDOWN_DELAY", "2")],
-        )
-    };
-    let mut replicas: Vec<DemoProcess> = locations.iter().map(|l| start(l)).collect();
-    let nginx = Nginx::start(&locations, &folder);
+    let locations: Vec<String> = replicas.iter().map(|r| r.location.clone()).collect();
+    let nginx = Nginx::start(&locations, folder);
     let client = fastflight::Client::builder(&format!("grpc://127.0.0.1:{}", nginx.port))
         .resilience(fastflight::resilience::Resilience::preset("default").unwrap())
         .connect()
@@ -244,8 +274,12 @@ async fn a_rolling_restart_behind_nginx_loses_no_call() {
             assert!(Instant::now() < deadline, "replica {i} did not stop");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // As a rolling restart does: the next replica only once this one serves again.
-        *replica = start(&locations[i]);
+        // As a rolling restart does: the next replica only once this one serves again,
+        // at its address.
+        replica.restart(
+            &["start-flight-server", "--flight-location", &locations[i]],
+            &delay,
+        );
         let direct = fastflight::Client::connect(&locations[i]).await.unwrap();
         direct
             .fetch(fastflight_demo_api::EchoParams::default())

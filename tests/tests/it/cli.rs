@@ -3,7 +3,6 @@
 
 use crate::support::BoundedOutput;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use fastflight::arrow::array::AsArray;
@@ -17,10 +16,9 @@ use crate::support::{demo_binary, DemoProcess};
 
 const REQUEST: &str = r#"{"param_type": "fastflight.demo.SyntheticParams", "rows": 2500, "batch_size": 1000, "seed": 4}"#;
 
-fn temp_path(name: &str) -> std::path::PathBuf {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    std::env::temp_dir().join(format!("fastflight-cli-{}-{n}-{name}", std::process::id()))
+/// Removed (with its folder) when dropped.
+fn temp_path(name: &str) -> crate::support::ScratchPath {
+    crate::support::scratch_path(name)
 }
 
 fn demo(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -1209,4 +1207,20 @@ async fn call_authenticates_and_secrets_stay_out_of_logs() {
         !text.contains("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."),
         "an issued token is in the log"
     );
+}
+
+/// A server told a port already taken stops at once, saying so: what the tests that must
+/// choose their servers' ports before they start look for to choose again.
+#[test]
+fn a_server_on_a_port_in_use_stops_and_says_so() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let location = format!("grpc://{}", taken.local_addr().unwrap());
+    let log = DemoProcess::try_spawn(
+        &["start-flight-server", "--flight-location", &location],
+        &[],
+    )
+    .map(drop)
+    .expect_err("the port is taken");
+    assert!(crate::support::address_in_use(&log), "{log}");
+    assert!(log.contains(&location), "{log}");
 }

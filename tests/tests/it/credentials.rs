@@ -45,15 +45,10 @@ const TOKEN: &str = "etl-fedcba9876543210";
 /// A server of this module's service on a free port, with user ada, the static token of
 /// `etl`, the shared key (each accepts the other's issued tokens) and these peers.
 async fn server(peers: &[String]) -> String {
-    let dir = std::env::temp_dir();
-    let users = dir.join(format!(
-        "fastflight-it-credentials-users-{}",
-        std::process::id()
-    ));
-    let tokens = dir.join(format!(
-        "fastflight-it-credentials-tokens-{}",
-        std::process::id()
-    ));
+    // Read when the server is built: removed after.
+    let dir = crate::support::scratch_dir("credentials");
+    let users = dir.path().join("users.txt");
+    let tokens = dir.path().join("tokens.txt");
     // One users file for both servers, as replicas have: a token of one server names
     // the credentials it was issued for, which the other must have too.
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();

@@ -3,7 +3,6 @@
 //! Parquet file, and symbolic links inside and outside the root.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use fastflight::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -35,15 +34,11 @@ pub fn numbers(rows: i64) -> RecordBatch {
     .unwrap()
 }
 
-pub fn create() -> PathBuf {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let base = std::env::temp_dir().join(format!(
-        "fastflight-fixtures-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
+/// The fixtures' root, in a folder of its own removed when the guard is dropped.
+pub fn create() -> (tempfile::TempDir, PathBuf) {
+    let folder = crate::support::scratch_dir("fixtures");
+    let base = folder.path().to_owned();
     let root = base.join("root");
-    let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(root.join("sub")).unwrap();
 
     let conn = rusqlite::Connection::open(root.join("fixture.sqlite")).unwrap();
@@ -97,5 +92,5 @@ pub fn create() -> PathBuf {
         std::os::unix::fs::symlink(root.join("numbers.csv"), root.join("sub/link_abs.csv"))
             .unwrap();
     }
-    root
+    (folder, root)
 }

@@ -9,9 +9,7 @@ use crate::support::DemoProcess;
 
 #[tokio::test]
 async fn metrics_want_credentials_in_proxy_mode_too() {
-    let users =
-        std::env::temp_dir().join(format!("fastflight-it-holes-users-{}", std::process::id()));
-    std::fs::write(&users, "ada:lovelace\n").unwrap();
+    let users = crate::support::scratch_file("holes-users", "ada:lovelace\n");
     let (flight, proxy, _) = crate::shared::proxied(&["--auth-users", users.to_str().unwrap()]);
     let direct = DemoProcess::start_all(&["--auth-users", users.to_str().unwrap()], &[]);
     let http = reqwest::Client::new();

@@ -80,9 +80,7 @@ fn python_package_client_calls_the_demo_server() {
     ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
 )]
 fn pyarrow_authenticates_with_a_basic_token() {
-    let users =
-        std::env::temp_dir().join(format!("fastflight-interop-users-{}", std::process::id()));
-    std::fs::write(&users, "ada:lovelace analyst\n").unwrap();
+    let users = crate::support::scratch_file("interop-users", "ada:lovelace analyst\n");
     let demo = DemoProcess::start_all(&["--auth-users", users.to_str().unwrap()], &[]);
     let report = run_script("auth.py", &[&demo.location, "ada", "lovelace"]);
     assert_eq!(report["wrong_password"], "FlightUnauthenticatedError");
@@ -101,9 +99,9 @@ fn pyarrow_authenticates_with_a_basic_token() {
     ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
 )]
 fn pyarrow_calls_over_tls_with_a_token() {
-    let folder =
-        std::env::temp_dir().join(format!("fastflight-interop-tls-{}", std::process::id()));
-    crate::tls::Certs::new("interop CA").write(&folder);
+    let scratch = crate::support::scratch_dir("interop-tls");
+    let folder = scratch.path();
+    crate::tls::Certs::new("interop CA").write(folder);
     let users = folder.join("users.txt");
     std::fs::write(&users, "ada:lovelace analyst\n").unwrap();
     let path = |name: &str| folder.join(name).to_str().unwrap().to_owned();
@@ -143,9 +141,9 @@ fn pyarrow_calls_over_tls_with_a_token() {
     ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
 )]
 fn python_package_client_calls_over_tls() {
-    let folder =
-        std::env::temp_dir().join(format!("fastflight-interop-pkg-tls-{}", std::process::id()));
-    crate::tls::Certs::new("package CA").write(&folder);
+    let scratch = crate::support::scratch_dir("interop-pkg-tls");
+    let folder = scratch.path();
+    crate::tls::Certs::new("package CA").write(folder);
     let path = |name: &str| folder.join(name).to_str().unwrap().to_owned();
     let demo = DemoProcess::spawn(
         &[

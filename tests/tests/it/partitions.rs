@@ -14,42 +14,32 @@ use futures::StreamExt;
 
 use crate::support::DemoProcess;
 
-/// Three free loopback ports (bound and let go: a race with other programs is possible
-/// but unlikely on a test machine).
-fn free_ports() -> Vec<u16> {
-    let listeners: Vec<_> = (0..3)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
-}
-
-/// Three demo servers, each with the other two as peers.
+/// Three demo servers, each with the other two as peers (told their ports before they
+/// start: again on other ports if one was taken meanwhile).
 fn three_servers() -> Vec<DemoProcess> {
-    let ports = free_ports();
     let location = |p: u16| format!("grpc://127.0.0.1:{p}");
-    ports
-        .iter()
-        .map(|&port| {
-            let peers: Vec<String> = ports
-                .iter()
-                .filter(|&&p| p != port)
-                .map(|&p| location(p))
-                .collect();
-            DemoProcess::spawn(
-                &[
-                    "start-flight-server",
-                    "--flight-location",
-                    &location(port),
-                    "--peers",
-                    &peers.join(","),
-                ],
-                &[],
-            )
-        })
-        .collect()
+    crate::support::on_free_ports(3, |ports| {
+        ports
+            .iter()
+            .map(|&port| {
+                let peers: Vec<String> = ports
+                    .iter()
+                    .filter(|&&p| p != port)
+                    .map(|&p| location(p))
+                    .collect();
+                DemoProcess::try_spawn(
+                    &[
+                        "start-flight-server",
+                        "--flight-location",
+                        &location(port),
+                        "--peers",
+                        &peers.join(","),
+                    ],
+                    &[],
+                )
+            })
+            .collect()
+    })
 }
 
 fn synthetic(rows: u64, partitions: u32) -> SyntheticParams {
@@ -178,38 +168,27 @@ const PEER_NAME: &str = "peers.fastflight.test";
     ignore = "peers.fastflight.test does not resolve to 127.0.0.2-4: add `127.0.0.2 peers.fastflight.test` (and .3, .4) to /etc/hosts"
 )]
 async fn a_peer_named_by_dns_stands_for_every_address_it_resolves_to() {
-    // One port free on the three addresses: the servers share it, as replicas behind a
+    // One port on the three addresses: the servers share it, as replicas behind a
     // headless service do, so the one name with that port reaches each of them.
     let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
-    let port = (0..20)
-        .find_map(|_| {
-            let first = std::net::TcpListener::bind((hosts[0], 0)).ok()?;
-            let port = first.local_addr().ok()?.port();
-            let others: Vec<_> = hosts[1..]
-                .iter()
-                .map(|h| std::net::TcpListener::bind((*h, port)))
-                .collect::<Result<_, _>>()
-                .ok()?;
-            drop((first, others));
-            Some(port)
-        })
-        .expect("a port free on 127.0.0.2-4");
-    let peers = format!("grpc://{PEER_NAME}:{port}");
-    let servers: Vec<DemoProcess> = hosts
-        .iter()
-        .map(|host| {
-            DemoProcess::spawn(
-                &[
-                    "start-flight-server",
-                    "--flight-location",
-                    &format!("grpc://{host}:{port}"),
-                    "--peers",
-                    &peers,
-                ],
-                &[],
-            )
-        })
-        .collect();
+    let servers: Vec<DemoProcess> = crate::support::on_free_ports(1, |port| {
+        let peers = format!("grpc://{PEER_NAME}:{}", port[0]);
+        hosts
+            .iter()
+            .map(|host| {
+                DemoProcess::try_spawn(
+                    &[
+                        "start-flight-server",
+                        "--flight-location",
+                        &format!("grpc://{host}:{}", port[0]),
+                        "--peers",
+                        &peers,
+                    ],
+                    &[],
+                )
+            })
+            .collect()
+    });
     let all: BTreeSet<String> = servers.iter().map(|s| s.location.clone()).collect();
     assert_eq!(all.len(), 3);
     for server in &servers {

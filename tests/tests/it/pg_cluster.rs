@@ -58,15 +58,10 @@ impl PgCluster {
                 .is_ok_and(|s| s.success());
             assert!(ok, "chown of {} to postgres failed", dir.display());
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let cluster = Self {
+        let mut cluster = Self {
             dir,
             bin,
-            port,
+            port: 0,
             as_postgres,
         };
         let data = cluster.data();
@@ -85,26 +80,42 @@ impl PgCluster {
                 "--no-sync",
             ],
         );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-            cluster.dir.display()
-        );
+        // PostgreSQL is told its port: one free now, another if it was taken before
+        // the server bound it.
         let log = cluster.dir.join("server.log");
-        cluster.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &data,
-                "-o",
-                &options,
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-        );
+        for attempt in 1.. {
+            cluster.port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let options = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                cluster.port,
+                cluster.dir.display()
+            );
+            let started = cluster.try_run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &data,
+                    "-o",
+                    &options,
+                    "-l",
+                    log.to_str().unwrap(),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+            );
+            match started {
+                Ok(()) => break,
+                Err(e) if attempt < 5 && e.contains("could not bind") => {
+                    let _ = std::fs::remove_file(&log);
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
         cluster.psql(setup);
         cluster
     }
@@ -117,6 +128,13 @@ impl PgCluster {
     /// with its output. Its output goes to files, never to the test's pipes: the server
     /// `pg_ctl` starts must not hold them.
     fn run(&self, program: &str, args: &[&str]) {
+        if let Err(e) = self.try_run(program, args) {
+            panic!("{e}");
+        }
+    }
+
+    /// Runs one of the cluster's binaries; `Err` with its output and the server's log.
+    fn try_run(&self, program: &str, args: &[&str]) -> Result<(), String> {
         let path = self.bin.join(program);
         let mut command = if self.as_postgres {
             let mut c = Command::new("runuser");
@@ -138,8 +156,9 @@ impl PgCluster {
         if !status.success() {
             let output = std::fs::read_to_string(&out_path).unwrap_or_default();
             let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
-            panic!("{program} failed ({status}): {output}\n{log}");
+            return Err(format!("{program} failed ({status}): {output}\n{log}"));
         }
+        Ok(())
     }
 
     /// Runs SQL as the superuser, stopping at the first error.

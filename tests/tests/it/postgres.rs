@@ -772,8 +772,8 @@ async fn a_privileged_role_is_refused_unless_allowed() {
 )]
 async fn arbitrary_sql_needs_the_sql_role_when_callers_are_known() {
     let cluster = cluster();
-    let dir = std::env::temp_dir().join(format!("fastflight-it-pg-roles-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = crate::support::scratch_dir("pg-roles");
+    let dir = scratch.path();
     let users = dir.join("users.txt");
     std::fs::write(&users, "ada:lovelace sql\nbob:builder\n").unwrap();
     let url_file = dir.join("pg.url");

@@ -72,8 +72,9 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// A demo server with user alice and the static token of `etl`, and `peers`.
 fn origin(peers: &str) -> DemoProcess {
-    let dir = std::env::temp_dir().join(format!("fastflight-it-redirects-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    // Read when the server starts: removed once it serves (it keeps what it read).
+    let scratch = crate::support::scratch_dir("redirects");
+    let dir = scratch.path();
     let users = dir.join("users.txt");
     let tokens = dir.join("tokens.txt");
     std::fs::write(
@@ -166,11 +167,7 @@ async fn the_password_and_static_tokens_never_reach_a_location_the_user_did_not_
         crate::support::rows_of(client.fetch(PARTS).await).await,
         40_000
     );
-    let token_file = std::env::temp_dir().join(format!(
-        "fastflight-it-redirects-token-{}",
-        std::process::id()
-    ));
-    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let token_file = crate::support::scratch_file("redirects-token", &format!("{TOKEN}\n"));
     for (options, env) in [
         (
             vec!["--user", "alice"],
@@ -229,11 +226,9 @@ async fn the_password_and_static_tokens_never_reach_a_location_the_user_did_not_
 #[tokio::test]
 async fn a_tls_server_with_plain_text_peers_refuses_to_start_naming_the_peer() {
     let certs = crate::tls::Certs::new("redirects CA");
-    let dir = std::env::temp_dir().join(format!(
-        "fastflight-it-redirects-tls-{}",
-        std::process::id()
-    ));
-    certs.write(&dir);
+    let scratch = crate::support::scratch_dir("redirects-tls");
+    let dir = scratch.path();
+    certs.write(dir);
     let out = std::process::Command::new(crate::support::demo_binary())
         .args([
             "start-flight-server",

@@ -124,19 +124,8 @@ async fn calls_are_retried_on_errors_of_the_way_only_within_their_attempts() {
 /// after its recovery timeout and closes.
 #[tokio::test]
 async fn the_breaker_opens_on_a_server_gone_and_closes_when_it_is_back() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let location = format!("grpc://127.0.0.1:{port}");
-    let start = || {
-        crate::support::DemoProcess::spawn(
-            &["start-flight-server", "--flight-location", &location],
-            &[],
-        )
-    };
-    let mut server = start();
+    let mut server = crate::support::DemoProcess::start();
+    let location = server.location.clone();
     let client = fastflight::Client::builder(&location)
         .resilience(Resilience {
             max_attempts: 1,
@@ -150,7 +139,7 @@ async fn the_breaker_opens_on_a_server_gone_and_closes_when_it_is_back() {
     let echo = r#"{"param_type": "fastflight.demo_services.echo_demo.EchoParams"}"#;
     client.fetch_ticket(echo).await.unwrap();
     assert_eq!(client.circuit(), Some(Circuit::Closed));
-    server.child.kill().unwrap();
+    let _ = server.child.kill();
     server.child.wait().unwrap();
     for _ in 0..2 {
         let e = client.fetch_ticket(echo).await.map(drop).unwrap_err();
@@ -163,7 +152,10 @@ async fn the_breaker_opens_on_a_server_gone_and_closes_when_it_is_back() {
             .contains(&format!("circuit to {location} is open")),
         "{e}"
     );
-    let _server = start();
+    server.restart(
+        &["start-flight-server", "--flight-location", &location],
+        &[],
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(client.circuit(), Some(Circuit::HalfOpen));
     client.fetch_ticket(echo).await.unwrap();

@@ -92,9 +92,7 @@ async fn a_callers_own_failures_never_shut_the_proxy_gateway_for_the_others() {
 
 #[tokio::test]
 async fn behind_a_proxy_each_known_caller_has_a_share_of_its_own() {
-    let users =
-        std::env::temp_dir().join(format!("fastflight-it-shared-users-{}", std::process::id()));
-    std::fs::write(&users, "ada:lovelace sql\nbob:builder sql\n").unwrap();
+    let users = crate::support::scratch_file("shared-users", "ada:lovelace sql\nbob:builder sql\n");
     let (_flight, _gateway, url) = proxied(&[
         "--max-streams-per-peer",
         "2",
@@ -126,11 +124,7 @@ async fn behind_a_proxy_each_known_caller_has_a_share_of_its_own() {
 /// gateway's address, and the user waits with the guesser.
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_caller_is_its_own_address() {
-    let users = std::env::temp_dir().join(format!(
-        "fastflight-it-shared-proxied-users-{}",
-        std::process::id()
-    ));
-    std::fs::write(&users, "ada:lovelace\n").unwrap();
+    let users = crate::support::scratch_file("shared-proxied-users", "ada:lovelace\n");
     let from = |ip: &str| {
         reqwest::Client::builder()
             .local_address(ip.parse::<std::net::IpAddr>().unwrap())

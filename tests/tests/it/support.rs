@@ -14,6 +14,8 @@ pub struct TestServer {
     pub gateway: String,
     pub probes: Arc<Probes>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The fixture directory's folder, removed with the server.
+    _fixtures: tempfile::TempDir,
 }
 
 impl Drop for TestServer {
@@ -27,7 +29,7 @@ impl Drop for TestServer {
 /// Starts a server with all test states, serving until the returned value is dropped.
 pub async fn start() -> TestServer {
     let probes = Arc::new(Probes::default());
-    let data_dir = crate::fixtures::create();
+    let (fixtures, data_dir) = crate::fixtures::create();
     let builder = fastflight::Server::builder()
         .location("grpc://127.0.0.1:0")
         .state(
@@ -66,6 +68,7 @@ pub async fn start() -> TestServer {
         gateway: gateway_url,
         probes,
         shutdown: Some(tx),
+        _fixtures: fixtures,
     }
 }
 
@@ -242,6 +245,84 @@ pub fn demo_data_dir() -> std::path::PathBuf {
         .join("fastflight-demo-data")
 }
 
+/// A folder of the test's own under the system's temporary folder, removed with what it
+/// holds when dropped: at the test's end, passed or failed.
+pub fn scratch_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("fastflight-it-{name}-"))
+        .tempdir()
+        .expect("a temporary folder")
+}
+
+/// A file of the test's own holding `text`, removed when dropped.
+pub fn scratch_file(name: &str, text: &str) -> tempfile::TempPath {
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("fastflight-it-{name}-"))
+        .tempfile()
+        .expect("a temporary file");
+    std::io::Write::write_all(&mut file, text.as_bytes()).expect("written");
+    file.into_temp_path()
+}
+
+/// A path of the test's own (the file need not exist yet), in a folder removed with
+/// what it holds when dropped.
+pub fn scratch_path(name: &str) -> ScratchPath {
+    let folder = scratch_dir("path");
+    ScratchPath {
+        path: folder.path().join(name),
+        _folder: folder,
+    }
+}
+
+/// See [`scratch_path`]; derefs to the path.
+pub struct ScratchPath {
+    path: std::path::PathBuf,
+    _folder: tempfile::TempDir,
+}
+
+impl std::ops::Deref for ScratchPath {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl AsRef<std::path::Path> for ScratchPath {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// Whether a process's log says the address it was given is in use (taken between our
+/// choosing its port and its binding).
+pub fn address_in_use(log: &str) -> bool {
+    log.contains("Address already in use") || log.contains("(98: ") || log.contains("os error 98")
+}
+
+/// Starts what must be told its ports before it starts (servers that are each other's
+/// peers, nginx, PostgreSQL), on `count` ports free now; when a port was taken in
+/// between (`start` returns `Err` with a log that says so), again on others, five times
+/// at most. Whatever can bind port 0 itself is started on port 0 instead.
+pub fn on_free_ports<T>(count: usize, mut start: impl FnMut(&[u16]) -> Result<T, String>) -> T {
+    let mut last = String::new();
+    for _ in 0..5 {
+        let listeners: Vec<std::net::TcpListener> = (0..count)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
+            .collect();
+        let ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("its address").port())
+            .collect();
+        drop(listeners);
+        match start(&ports) {
+            Ok(started) => return started,
+            Err(log) if address_in_use(&log) => last = log,
+            Err(log) => panic!("did not start on ports {ports:?}: {log}"),
+        }
+    }
+    panic!("five sets of free ports were taken before they could be bound: {last}")
+}
+
 /// A `fastflight-demo` serving child on free ports; killed on drop.
 pub struct DemoProcess {
     pub child: std::process::Child,
@@ -306,7 +387,38 @@ impl DemoProcess {
 
     /// Any serving command; reads the address lines it prints.
     pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
-        Self::spawn_with_stderr(args, env, std::process::Stdio::inherit())
+        Self::try_spawn(args, env).unwrap_or_else(|log| {
+            panic!("fastflight-demo {args:?} stopped before it served: {log}")
+        })
+    }
+
+    /// Any serving command; `Err` with its log (stderr, copied to ours as it comes) when
+    /// it stopped before printing its address lines: a port in use, say
+    /// ([`address_in_use`]).
+    pub fn try_spawn(args: &[&str], env: &[(&str, &str)]) -> Result<Self, String> {
+        use std::io::BufRead;
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let mut child = Self::command(args, env, std::process::Stdio::piped())
+            .spawn()
+            .expect("fastflight-demo starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let kept = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { return };
+                eprintln!("{line}");
+                let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+                if kept.len() < 64 * 1024 {
+                    kept.push_str(&line);
+                    kept.push('\n');
+                }
+            }
+        });
+        Self::addresses(child, args).map_err(|()| {
+            // The copying thread ends with the child's stderr: give it a moment.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        })
     }
 
     /// Any serving command, its log (stderr) going to `stderr`.
@@ -315,7 +427,18 @@ impl DemoProcess {
         env: &[(&str, &str)],
         stderr: std::process::Stdio,
     ) -> Self {
-        use std::io::BufRead;
+        let child = Self::command(args, env, stderr)
+            .spawn()
+            .expect("fastflight-demo starts");
+        Self::addresses(child, args)
+            .unwrap_or_else(|()| panic!("fastflight-demo {args:?} stopped before it served"))
+    }
+
+    fn command(
+        args: &[&str],
+        env: &[(&str, &str)],
+        stderr: std::process::Stdio,
+    ) -> std::process::Command {
         let mut command = std::process::Command::new(demo_binary());
         command
             .args(args)
@@ -328,10 +451,15 @@ impl DemoProcess {
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut child = command.spawn().expect("fastflight-demo starts");
+        command
+    }
+
+    /// The serving child once it printed its address lines; `Err` when it stopped first.
+    fn addresses(mut child: std::process::Child, args: &[&str]) -> Result<Self, ()> {
+        use std::io::BufRead;
         let stdout = child.stdout.take().expect("piped stdout");
         // Read on a thread of its own, drained to the end so the child never blocks on
-        // a full pipe; the address lines are waited for at most a minute.
+        // a full pipe; the address lines are waited for within the deadline.
         let (lines, addresses) = std::sync::mpsc::channel::<String>();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines() {
@@ -342,13 +470,20 @@ impl DemoProcess {
         let expected = if args[0] == "start-all" { 2 } else { 1 };
         let (mut location, mut gateway) = (String::new(), None);
         for _ in 0..expected {
-            let Ok(line) = addresses.recv_timeout(CHILD_DEADLINE / 2) else {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "fastflight-demo {args:?} printed no address line within {:?}",
-                    CHILD_DEADLINE / 2
-                );
+            let line = match addresses.recv_timeout(CHILD_DEADLINE / 2) {
+                Ok(line) => line,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    let _ = child.wait();
+                    return Err(());
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "fastflight-demo {args:?} printed no address line within {:?}",
+                        CHILD_DEADLINE / 2
+                    );
+                }
             };
             let address = line.rsplit(' ').next().unwrap_or_default().to_owned();
             if address.starts_with("grpc://") || address.starts_with("grpc+tls://") {
@@ -359,10 +494,30 @@ impl DemoProcess {
                 panic!("unexpected line: {line}");
             }
         }
-        DemoProcess {
+        Ok(DemoProcess {
             child,
             location,
             gateway,
+        })
+    }
+
+    /// The same command again on the port it served on (a restart), waiting while the
+    /// port is still held: a replica back at its address.
+    pub fn restart(&mut self, args: &[&str], env: &[(&str, &str)]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Self::try_spawn(args, env) {
+                Ok(started) => {
+                    *self = started;
+                    return;
+                }
+                Err(log) if address_in_use(&log) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(log) => panic!("fastflight-demo {args:?} did not start again: {log}"),
+            }
         }
     }
 

@@ -218,14 +218,9 @@ async fn certified_server(
         .registry(fastflight::Registry::global().unwrap().under("it::auth"))
         .tls(tls.clone());
     if let Some(users) = users {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "fastflight-it-tls-users-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::write(&path, users).unwrap();
-        builder = builder.authenticator(fastflight::auth::UsersFile::load(path).unwrap());
+        // Read here: removed after.
+        let path = crate::support::scratch_file("tls-users", users);
+        builder = builder.authenticator(fastflight::auth::UsersFile::load(&path).unwrap());
     }
     (builder.bind().await.unwrap(), tls)
 }
@@ -446,9 +441,10 @@ async fn the_gateway_speaks_https() {
 /// naming the certificate.
 #[test]
 fn the_command_line_serves_and_calls_over_tls() {
-    let folder = std::env::temp_dir().join(format!("fastflight-cli-tls-{}", std::process::id()));
+    let scratch = crate::support::scratch_dir("cli-tls");
+    let folder = scratch.path();
     let certs = Certs::new("cli CA");
-    certs.write(&folder);
+    certs.write(folder);
     let path = |name: &str| folder.join(name).to_str().unwrap().to_owned();
     let server = crate::support::DemoProcess::start_all(
         &[
@@ -519,9 +515,10 @@ fn the_command_line_serves_and_calls_over_tls() {
 /// `--tls-client-auth optional` with a users file lets a password in without one.
 #[test]
 fn the_command_line_takes_client_certificates() {
-    let folder = std::env::temp_dir().join(format!("fastflight-cli-mtls-{}", std::process::id()));
+    let scratch = crate::support::scratch_dir("cli-mtls");
+    let folder = scratch.path();
     let certs = Certs::new("cli mTLS CA");
-    certs.write(&folder);
+    certs.write(folder);
     let (cert, key) = leaf(
         &certs.issuer,
         vec![],

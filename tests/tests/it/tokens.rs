@@ -20,19 +20,18 @@ struct Files {
     users: PathBuf,
     tokens: PathBuf,
     key: PathBuf,
+    /// Their folder, removed when dropped.
+    _dir: tempfile::TempDir,
 }
 
 impl Files {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "fastflight-it-tokens-{name}-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::support::scratch_dir(&format!("tokens-{name}"));
         let files = Files {
-            users: dir.join("users.txt"),
-            tokens: dir.join("tokens.txt"),
-            key: dir.join("token.key"),
+            users: dir.path().join("users.txt"),
+            tokens: dir.path().join("tokens.txt"),
+            key: dir.path().join("token.key"),
+            _dir: dir,
         };
         files.write_users(&["ada:lovelace sql", "bob:builder sql"]);
         std::fs::write(&files.tokens, format!("{TOKEN} etl sql\n")).unwrap();
