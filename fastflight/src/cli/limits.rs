@@ -1,6 +1,7 @@
 //! The servers' limits as options: one for each field of [`crate::Limits`], named as the
 //! field is (`--max-request-bytes`, `FASTFLIGHT_MAX_REQUEST_BYTES`), its default the
-//! limit's own (the tests below hold the two together).
+//! limit's own (the tests below hold the two together); and durations as options take
+//! them.
 
 use std::time::Duration;
 
@@ -67,6 +68,30 @@ impl LimitArgs {
     }
 }
 
+/// A clap value parser for a number of seconds (fractions allowed): finite, not
+/// negative, at most a year.
+///
+/// ```
+/// assert_eq!(fastflight::cli::seconds("1.5"), Ok(std::time::Duration::from_millis(1500)));
+/// assert!(fastflight::cli::seconds("-1").is_err());
+/// assert!(fastflight::cli::seconds("1e300").is_err());
+/// ```
+pub fn seconds(text: &str) -> std::result::Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.0..=YEAR_SECONDS).contains(&value) {
+        return Err(format!(
+            "{value} seconds is out of bounds (0 to {YEAR_SECONDS})"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// The longest duration an option takes.
+const YEAR_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
 /// A number of seconds as an option takes it (fractions allowed, at most a year).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Seconds(Duration);
@@ -86,7 +111,7 @@ impl Seconds {
 impl std::str::FromStr for Seconds {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        super::seconds(text).map(Seconds)
+        seconds(text).map(Seconds)
     }
 }
 
@@ -107,7 +132,7 @@ impl std::str::FromStr for Millis {
             .trim()
             .parse()
             .map_err(|_| format!("`{text}` is not a whole number of milliseconds"))?;
-        let most = super::options::YEAR_SECONDS as u64 * 1000;
+        let most = YEAR_SECONDS as u64 * 1000;
         if ms > most {
             return Err(format!("{ms} ms is out of bounds (0 to {most})"));
         }

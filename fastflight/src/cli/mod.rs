@@ -22,7 +22,8 @@ use crate::server::DEFAULT_LOCATION;
 use crate::{Result, ServerBuilder};
 use options::{CallArgs, CredentialArgs, FlightArgs, RestArgs, ServeArgs};
 
-pub use options::{seconds, secret_file, warn_secret_argument};
+pub use limits::seconds;
+pub use options::{secret_file, warn_secret_argument};
 pub use serve::shutdown_signal;
 
 /// The `clap` this command line is built with (with its `derive` and `env` features),

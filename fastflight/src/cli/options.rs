@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::limits::LimitArgs;
+use super::limits::{seconds, LimitArgs};
 use crate::format::Format;
 use crate::rest::DEFAULT_PREFIX;
 use crate::server::DEFAULT_LOCATION;
@@ -184,30 +184,6 @@ impl ServeArgs {
             }))
     }
 }
-
-/// A clap value parser for a number of seconds (fractions allowed): finite, not
-/// negative, at most a year.
-///
-/// ```
-/// assert_eq!(fastflight::cli::seconds("1.5"), Ok(std::time::Duration::from_millis(1500)));
-/// assert!(fastflight::cli::seconds("-1").is_err());
-/// assert!(fastflight::cli::seconds("1e300").is_err());
-/// ```
-pub fn seconds(text: &str) -> std::result::Result<Duration, String> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if !(0.0..=YEAR_SECONDS).contains(&value) {
-        return Err(format!(
-            "{value} seconds is out of bounds (0 to {YEAR_SECONDS})"
-        ));
-    }
-    Ok(Duration::from_secs_f64(value))
-}
-
-/// The longest duration an option takes.
-pub(super) const YEAR_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 
 #[derive(Debug, Args)]
 pub(super) struct CallArgs {
