@@ -119,7 +119,7 @@ fn field_prefix(path: &str) -> String {
 const CLIP: usize = 200;
 
 /// A peer's text as errors and logs repeat it: control characters escaped (no forged
-/// log lines), and cut after [`CLIP`] characters (no flooded logs or statuses).
+/// log lines), and cut after `CLIP` (200) characters (no flooded logs or statuses).
 ///
 /// ```
 /// # use fastflight::error::clip;

@@ -1,7 +1,7 @@
 //! The client's wing, as `server/` is the server's. The path of one call:
 //!
 //! - [`Client`] (this file): the connections to one location, taken in turn, and what
-//!   every call carries ([`options`]: headers, deadline, compression, login);
+//!   every call carries (`options.rs`: headers, deadline, compression, login);
 //! - `builder.rs`: how a client connects ([`ClientBuilder`]);
 //! - `login.rs`: the Handshake, and the token renewed before it expires;
 //! - `calls.rs`: the calls (`fetch`, `fetch_ticket`, listings, actions), each opened

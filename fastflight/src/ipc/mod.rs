@@ -10,7 +10,7 @@
 //!   stream arriving in pieces ([`IpcStreamDecoder`], `decode/stream.rs`).
 //!
 //! Both halves gather small pieces into one chunk and pass large buffers by reference
-//! ([`Gathered`]).
+//! (`Gathered`).
 
 #[cfg(feature = "rest")]
 pub(crate) mod body;

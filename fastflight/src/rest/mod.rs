@@ -2,7 +2,7 @@
 //! streams the result as an Arrow IPC stream, CSV or NDJSON, batch by batch.
 //!
 //! Two modes: in-process ([`Source::local`], the registry is called directly) and proxy
-//! ([`Source::remote`], requests are forwarded to a Flight server through [`Client`]).
+//! ([`Source::remote`], requests are forwarded to a Flight server through [`crate::Client`]).
 //!
 //! ```no_run
 //! # async fn run() -> fastflight::Result<()> {
