@@ -4,7 +4,36 @@
 //! system service, no fixed port, nothing left behind.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one of the cluster's commands may take before it is killed.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Starts `command` and waits for it at most [`COMMAND_DEADLINE`]; a command that
+/// overstays is killed, and the error names it.
+fn wait_bounded(command: &mut Command, what: &str) -> Result<ExitStatus, String> {
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("{what} does not run: {e}"))?;
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if started.elapsed() < COMMAND_DEADLINE => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{what} still ran after {COMMAND_DEADLINE:?}: killed"
+                ));
+            }
+            Err(e) => return Err(format!("waiting for {what}: {e}")),
+        }
+    }
+}
 
 /// The binaries of the newest PostgreSQL installed (`/usr/lib/postgresql/N/bin`).
 pub fn bin_dir() -> Option<PathBuf> {
@@ -145,14 +174,15 @@ impl PgCluster {
         };
         let out_path = self.dir.join(format!("{program}.out"));
         let out = std::fs::File::create(&out_path).unwrap();
-        let status = command
-            .args(args)
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .status()
-            .unwrap_or_else(|e| panic!("{program} does not run: {e}"));
+        let status = wait_bounded(
+            command
+                .args(args)
+                .current_dir(&self.dir)
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out),
+            program,
+        )?;
         if !status.success() {
             let output = std::fs::read_to_string(&out_path).unwrap_or_default();
             let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
@@ -163,33 +193,44 @@ impl PgCluster {
 
     /// Runs SQL as the superuser, stopping at the first error.
     pub fn psql(&self, sql: &str) -> String {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-q",
-                "-t",
-                "-A",
-                "-c",
-                sql,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .expect("psql runs");
-        assert!(
-            out.status.success(),
-            "psql failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        // Output to files (one pair per call: calls may overlap), read once psql has
+        // ended: a bounded wait needs no pipe reader.
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static CALL: AtomicU32 = AtomicU32::new(0);
+        let call = CALL.fetch_add(1, Ordering::SeqCst);
+        let out_path = self.dir.join(format!("psql-{call}.stdout"));
+        let err_path = self.dir.join(format!("psql-{call}.stderr"));
+        let status = wait_bounded(
+            Command::new(self.bin.join("psql"))
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-q",
+                    "-t",
+                    "-A",
+                    "-c",
+                    sql,
+                ])
+                .stdin(Stdio::null())
+                .stdout(std::fs::File::create(&out_path).expect("psql's output file"))
+                .stderr(std::fs::File::create(&err_path).expect("psql's error file")),
+            "psql",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+        let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+        assert!(status.success(), "psql failed: {err}");
+        let _ = std::fs::remove_file(&out_path);
+        let _ = std::fs::remove_file(&err_path);
+        out.trim().to_owned()
     }
 
     /// The URL of the database `postgres` as `user`, over TCP.
@@ -214,12 +255,14 @@ impl Drop for PgCluster {
         } else {
             Command::new(&path)
         };
-        let _ = command
-            .args(["-D", &data, "-m", "immediate", "-w", "stop"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ = wait_bounded(
+            command
+                .args(["-D", &data, "-m", "immediate", "-w", "stop"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "pg_ctl stop",
+        );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
