@@ -1,5 +1,9 @@
 const _: () = {
     #[automatically_derived]
+    impl ::fastflight::__private::DeclaredRows for Ping {
+        type Rows = ::fastflight::__private::AnyRows;
+    }
+    #[automatically_derived]
     impl ::fastflight::__private::FlightRequest for Ping {
         const NAME: &'static str = ::core::concat!(
             ::core::module_path!(), "::", ::core::stringify!(Ping)

@@ -1,5 +1,9 @@
 const _: () = {
     #[automatically_derived]
+    impl ::fastflight::__private::DeclaredRows for Orders {
+        type Rows = ::fastflight::__private::AnyRows;
+    }
+    #[automatically_derived]
     impl ::fastflight::__private::FlightRequest for Orders {
         const NAME: &'static str = "shop.Orders";
         fn fields() -> &'static [::fastflight::__private::FieldInfo] {

@@ -48,6 +48,7 @@ const _: () = {
                     .await;
                 ::fastflight::__private::stream_of_result(
                     __HANDLER,
+                    <::fastflight::__private::Batching as ::core::default::Default>::default(),
                     __fastflight_returned,
                 )
             }),
@@ -72,10 +73,15 @@ const _: () = {
         ::fastflight::__private::ServiceEntry { request :
         ::fastflight::__private::request_type:: < Orders >, request_type : "Orders",
         handler : __HANDLER, location : ::core::concat!(::core::file!(), ":",
-        ::core::line!()), states : __fastflight_states, schema :
-        ::core::option::Option::Some({ fn __fastflight_schema() ->
-        ::fastflight::__private::SchemaRef { ::core::convert::Into::into(orders_schema())
-        } __fastflight_schema }), blocking : false, roles : & [], authorize :
+        ::core::line!()), states : __fastflight_states, schema : {
+        #[allow(unreachable_code, unused_variables, clippy::diverging_sub_expression)] fn
+        __fastflight_schema() -> ::core::option::Option <
+        ::fastflight::__private::SchemaRef > { let declared : ::core::option::Option <
+        ::fastflight::__private::SchemaRef > =
+        ::fastflight::__private::schema_of_stream_result:: < Orders, _, _, _, _, _ > (||
+        orders(::core::unreachable!(), ::core::unreachable!(), ::core::unreachable!()));
+        ::core::option::Option::or(::core::option::Option::Some(::core::convert::Into::into(orders_schema())),
+        declared) } __fastflight_schema }, blocking : false, roles : & [], authorize :
         ::core::option::Option::None, open_without_auth : false, partitions :
         ::core::option::Option::None, ordered : false, invoke : __fastflight_invoke, }
     }

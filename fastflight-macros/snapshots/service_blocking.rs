@@ -32,7 +32,11 @@ const _: () = {
             ::fastflight::__private::ready(
                 ::fastflight::__private::run_blocking(move || {
                     let __fastflight_returned = rows(__fastflight_request);
-                    ::fastflight::__private::iter_of(__HANDLER, __fastflight_returned)
+                    ::fastflight::__private::iter_of(
+                        __HANDLER,
+                        <::fastflight::__private::Batching as ::core::default::Default>::default(),
+                        __fastflight_returned,
+                    )
                 }),
             ),
         )
@@ -53,9 +57,15 @@ const _: () = {
         ::fastflight::__private::ServiceEntry { request :
         ::fastflight::__private::request_type:: < Rows >, request_type : "Rows", handler
         : __HANDLER, location : ::core::concat!(::core::file!(), ":", ::core::line!()),
-        states : __fastflight_states, schema : ::core::option::Option::None, blocking :
-        true, roles : & [], authorize : ::core::option::Option::None, open_without_auth :
-        false, partitions : ::core::option::Option::None, ordered : false, invoke :
-        __fastflight_invoke, }
+        states : __fastflight_states, schema : { #[allow(unreachable_code,
+        unused_variables, clippy::diverging_sub_expression)] fn __fastflight_schema() ->
+        ::core::option::Option < ::fastflight::__private::SchemaRef > { let declared :
+        ::core::option::Option < ::fastflight::__private::SchemaRef > =
+        ::fastflight::__private::schema_of_iter:: < Rows, _, _, _ > (||
+        rows(::core::unreachable!()));
+        ::core::option::Option::or(::core::option::Option::None, declared) }
+        __fastflight_schema }, blocking : true, roles : & [], authorize :
+        ::core::option::Option::None, open_without_auth : false, partitions :
+        ::core::option::Option::None, ordered : false, invoke : __fastflight_invoke, }
     }
 };

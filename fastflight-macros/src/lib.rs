@@ -7,6 +7,7 @@
 mod ctxt;
 mod names;
 mod request;
+mod row;
 mod service;
 
 #[cfg(test)]
@@ -19,6 +20,13 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(FlightRequest, attributes(flight))]
 pub fn derive_flight_request(input: TokenStream) -> TokenStream {
     request::derive(input.into()).into()
+}
+
+/// Implements `fastflight::rows::ArrowRow` for a struct (or `ArrowField` for a
+/// unit-only enum); documented in the `fastflight` crate.
+#[proc_macro_derive(ArrowRow, attributes(arrow))]
+pub fn derive_arrow_row(input: TokenStream) -> TokenStream {
+    row::derive(input.into()).into()
 }
 
 /// Registers a data service; documented in the `fastflight` crate.

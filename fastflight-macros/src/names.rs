@@ -85,6 +85,30 @@ pub fn rename(rule: &str, field: &str) -> Option<String> {
     })
 }
 
+/// A serde `rename_all` rule applied to a PascalCase variant name.
+pub fn rename_variant(rule: &str, variant: &str) -> Option<String> {
+    let mut snake = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            snake.push('_');
+        }
+        snake.extend(c.to_lowercase());
+    }
+    Some(match rule {
+        "PascalCase" => variant.to_owned(),
+        "lowercase" => variant.to_lowercase(),
+        "UPPERCASE" => variant.to_uppercase(),
+        "camelCase" => {
+            let mut chars = variant.chars();
+            chars
+                .next()
+                .map(|first| first.to_lowercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+        other => rename(other, &snake)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +129,18 @@ mod tests {
         assert_eq!(rename("camelCase", "batch_size").unwrap(), "batchSize");
         assert_eq!(rename("kebab-case", "batch_size").unwrap(), "batch-size");
         assert!(rename("nonsense", "x").is_none());
+        assert_eq!(
+            rename_variant("snake_case", "LimitOrder").unwrap(),
+            "limit_order"
+        );
+        assert_eq!(
+            rename_variant("SCREAMING-KEBAB-CASE", "LimitOrder").unwrap(),
+            "LIMIT-ORDER"
+        );
+        assert_eq!(
+            rename_variant("camelCase", "LimitOrder").unwrap(),
+            "limitOrder"
+        );
         assert_eq!(snake("SqlQuery"), "sql_query");
         assert_eq!(snake("EchoParams"), "echo_params");
         assert_eq!(snake("HTTPRequest"), "http_request");

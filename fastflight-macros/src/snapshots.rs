@@ -115,3 +115,54 @@ fn errors_keep_the_users_function() {
         ),
     );
 }
+
+#[test]
+fn row_struct_with_attributes() {
+    assert_snapshot(
+        "row_struct",
+        crate::row::derive(quote! {
+            #[serde(rename_all = "camelCase")]
+            pub struct Trade {
+                pub trade_id: i64,
+                #[arrow(dictionary)]
+                pub symbol: String,
+                pub price: Option<f64>,
+                pub fills: Vec<i32>,
+                #[arrow(unit = "ns")]
+                pub at: DateTime<Utc>,
+                #[arrow(rename = "cents", with = AsCents)]
+                pub amount: Money,
+                #[arrow(skip)]
+                pub cached: u8,
+            }
+        }),
+    );
+}
+
+#[test]
+fn row_enum_with_renames() {
+    assert_snapshot(
+        "row_enum",
+        crate::row::derive(quote! {
+            #[serde(rename_all = "snake_case")]
+            pub enum Side {
+                Buy,
+                #[serde(rename = "sell")]
+                SellShort,
+            }
+        }),
+    );
+}
+
+#[test]
+fn request_with_rows() {
+    assert_snapshot(
+        "request_rows",
+        crate::request::derive(quote! {
+            #[flight(name = "demo.Trades", rows = Trade)]
+            pub struct Trades {
+                pub count: i64,
+            }
+        }),
+    );
+}

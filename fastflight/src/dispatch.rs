@@ -255,10 +255,10 @@ impl Dispatcher {
     ) -> Result<SchemaRef> {
         let _cancel_on_drop = ctx.cancellation_token().drop_guard();
         let deadline = self.deadline(&ctx);
-        if let Some(schema) = entry.schema {
+        if let Some(schema) = (entry.schema)() {
             let request = ((entry.request)().decode)(fields)?;
             entry.admit(ctx.identity(), &request, self.auth.enabled())?;
-            return Ok(schema());
+            return Ok(schema);
         }
         if !may_run {
             return Err(Error::status(
@@ -313,9 +313,9 @@ impl Dispatcher {
                 ),
             ));
         }
-        let schema = match (schema, entry.schema) {
+        let schema = match (schema, (entry.schema)()) {
             (false, _) => None,
-            (true, Some(schema)) => Some(schema()),
+            (true, Some(schema)) => Some(schema),
             (true, None) => Some(self.schema_of(entry, fields, ctx, true).await?),
         };
         Ok(Plan {
@@ -394,8 +394,7 @@ async fn start(
         .await
         .map_err(panicked)??;
     let mut batches = guarded(entry.handler, batches);
-    if let Some(schema) = entry.schema {
-        let schema = schema();
+    if let Some(schema) = (entry.schema)() {
         return Ok((Arc::clone(&schema), checked(entry.handler, schema, batches)));
     }
     match batches.next().await {

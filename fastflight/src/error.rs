@@ -79,6 +79,15 @@ pub enum Error {
     /// The registry cannot start: duplicate bindings, colliding names, missing state.
     #[error("the service registry cannot start:\n{}", .0.join("\n"))]
     Registry(Vec<String>),
+    /// A batch cannot be read as (or built from) rows of a type: a column missing or of
+    /// another type, a null in a field that is not an `Option`.
+    #[error("rows of `{row}`: {message}")]
+    Row {
+        /// The row type's name.
+        row: String,
+        /// What is wrong, naming the field.
+        message: String,
+    },
     /// A bad setting (location, option).
     #[error("configuration error: {0}")]
     Config(String),
@@ -202,6 +211,7 @@ impl Error {
             Error::Status(s) => s.code(),
             Error::Transport(_) | Error::Connect { .. } => Code::Unavailable,
             Error::Config(_) => Code::InvalidArgument,
+            Error::Row { .. } => Code::FailedPrecondition,
             Error::Service { .. }
             | Error::Panic { .. }
             | Error::Arrow(_)

@@ -68,6 +68,7 @@ mod proxies;
 #[cfg(feature = "server")]
 pub mod registry;
 pub mod request;
+pub mod rows;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]
@@ -95,13 +96,14 @@ pub use parquet;
 #[cfg(feature = "client")]
 pub use client::parts as endpoints;
 #[cfg(feature = "client")]
-pub use client::{blocking, resilience, trust, Client, RecordBatchStream};
+pub use client::{blocking, resilience, trust, Client, RecordBatchStream, RowStream};
 pub use error::{BoxError, Error, Result};
 #[cfg(feature = "server")]
 pub use limits::Limits;
 #[cfg(feature = "server")]
 pub use registry::Registry;
 pub use request::{FieldInfo, FlightRequest, RequestSchema, Validate};
+pub use rows::ArrowRow;
 #[cfg(feature = "server")]
 pub use server::{BoundServer, Server, ServerBuilder};
 #[cfg(feature = "server")]
@@ -301,6 +303,7 @@ pub use fastflight_macros::data_service;
 
 /// What a service module needs: the macros, their traits, and stream helpers.
 pub mod prelude {
+    pub use crate::rows::{ArrowRow, RowBuilder};
     pub use crate::schemars::{self, JsonSchema};
     pub use crate::FlightRequest;
     #[cfg(feature = "server")]

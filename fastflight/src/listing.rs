@@ -17,6 +17,11 @@ pub struct ServiceInfo {
     pub fields: Vec<FieldDescription>,
     /// Whether the service declares its result schema.
     pub schema_declared: bool,
+    /// The declared result schema (a typed service's row type, or `schema = fn`'s) as
+    /// JSON: `{"fields": [{"name", "type", "nullable"}]}` ([`schema_json`]); null when
+    /// none is declared.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub result_schema: Value,
     /// Whether the service runs on a blocking thread.
     pub blocking: bool,
     /// Whether GetFlightInfo splits a request into several endpoints (partitions).
@@ -52,7 +57,7 @@ pub struct FieldDescription {
 /// let info = ServiceInfo {
 ///     name: "demo.Range".into(), request_type: "Range".into(), handler: "range".into(),
 ///     fields: vec![FieldDescription { name: "n".into(), ty: "u64".into(), required: true, default: None }],
-///     schema_declared: false, blocking: false, partitioned: false, json_schema: serde_json::Value::Null,
+///     schema_declared: false, result_schema: serde_json::Value::Null, blocking: false, partitioned: false, json_schema: serde_json::Value::Null,
 /// };
 /// let schema = fastflight::listing::request_schema(&info);
 /// assert_eq!(schema["properties"]["param_type"]["const"], "demo.Range");
@@ -89,4 +94,41 @@ pub fn request_schema(info: &ServiceInfo) -> Value {
         "properties": properties,
         "required": required,
     })
+}
+
+/// An Arrow schema as listings give it: each field's name, type (as Arrow writes it:
+/// `Int64`, `Timestamp(µs, "UTC")`, `List(Int32)`) and nullability, nested fields under
+/// `fields`.
+///
+/// ```
+/// use fastflight::arrow::datatypes::{DataType, Field, Schema};
+///
+/// let schema = Schema::new(vec![Field::new("id", DataType::Int64, false)]);
+/// let json = fastflight::listing::schema_json(&schema);
+/// assert_eq!(json["fields"][0]["name"], "id");
+/// assert_eq!(json["fields"][0]["type"], "Int64");
+/// assert_eq!(json["fields"][0]["nullable"], false);
+/// ```
+pub fn schema_json(schema: &arrow::datatypes::Schema) -> Value {
+    fn fields<'a>(fields: impl Iterator<Item = &'a arrow::datatypes::FieldRef>) -> Value {
+        Value::Array(fields.map(|f| field(f)).collect())
+    }
+    fn field(f: &arrow::datatypes::Field) -> Value {
+        use arrow::datatypes::DataType;
+        let mut out = serde_json::Map::new();
+        out.insert("name".into(), Value::from(f.name().as_str()));
+        out.insert("type".into(), Value::from(f.data_type().to_string()));
+        out.insert("nullable".into(), Value::from(f.is_nullable()));
+        match f.data_type() {
+            DataType::Struct(children) => {
+                out.insert("fields".into(), fields(children.iter()));
+            }
+            DataType::List(item) | DataType::LargeList(item) => {
+                out.insert("item".into(), field(item));
+            }
+            _ => {}
+        }
+        Value::Object(out)
+    }
+    serde_json::json!({ "fields": fields(schema.fields().iter()) })
 }

@@ -3,7 +3,9 @@
 //! The parts for `#[derive(FlightRequest)]` are always here; those for
 //! `#[data_service]` come with the `server` feature.
 
-pub use crate::request::{FetchRequest, FieldInfo, FlightRequest, Validate};
+pub use crate::request::{
+    AnyRows, DeclaredRows, FetchRequest, FetchRows, FieldInfo, FlightRequest, RowsOf, Validate,
+};
 pub use crate::{BoxError, Error, Result};
 pub use serde;
 pub use serde_json::{Map, Value};
@@ -16,6 +18,15 @@ pub fn json_value<T: serde::Serialize>(value: T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
+/// Fetches a request's rows through any client, for the typed stubs of requests with
+/// `#[flight(rows = T)]`.
+pub fn fetch_rows<C: FetchRows + ?Sized, R: FlightRequest, T: crate::rows::ArrowRow>(
+    client: &C,
+    request: R,
+) -> C::Rows<T> {
+    client.fetch_rows::<R, T>(request)
+}
+
 /// Fetches a request through any client, for the typed stubs.
 pub fn fetch<C: FetchRequest + ?Sized, R: FlightRequest>(client: &C, request: R) -> C::Output {
     client.fetch_request(request)
@@ -23,12 +34,13 @@ pub fn fetch<C: FetchRequest + ?Sized, R: FlightRequest>(client: &C, request: R)
 
 #[cfg(feature = "server")]
 mod server_side {
-    use super::{BoxError, Error, FlightRequest, Result};
+    use super::{BoxError, DeclaredRows, Error, FlightRequest, Result};
     pub use crate::auth::Identity;
     pub use crate::registry::{Decoded, RequestType, ServiceEntry};
+    pub use crate::rows::batcher::Batching;
     pub use crate::service::{
         run_blocking, BatchIter, BatchStream, Call, Context, FromCall, IntoBatchIter,
-        IntoBatchStream, States,
+        IntoBatchStream, States, Yields,
     };
     pub use arrow::datatypes::SchemaRef;
     pub use bytes::Bytes;
@@ -114,31 +126,84 @@ mod server_side {
     }
 
     /// A service's plain stream.
-    pub fn stream_of<S: IntoBatchStream>(service: &'static str, s: S) -> Result<BatchStream> {
-        Ok(s.into_batch_stream(service))
+    pub fn stream_of<M, S: IntoBatchStream<M>>(
+        service: &'static str,
+        batching: Batching,
+        s: S,
+    ) -> Result<BatchStream> {
+        Ok(s.into_batch_stream(service, batching))
     }
 
     /// A service's `Result` of a stream.
-    pub fn stream_of_result<S: IntoBatchStream, E: Into<BoxError>>(
+    pub fn stream_of_result<M, S: IntoBatchStream<M>, E: Into<BoxError>>(
         service: &'static str,
+        batching: Batching,
         r: core::result::Result<S, E>,
     ) -> Result<BatchStream> {
-        r.map(|s| s.into_batch_stream(service))
+        r.map(|s| s.into_batch_stream(service, batching))
             .map_err(|e| Error::service(service, e))
     }
 
     /// A blocking service's plain iterator.
-    pub fn iter_of<I: IntoBatchIter>(service: &'static str, i: I) -> Result<BatchIter> {
-        Ok(i.into_batch_iter(service))
+    pub fn iter_of<M, I: IntoBatchIter<M>>(
+        service: &'static str,
+        batching: Batching,
+        i: I,
+    ) -> Result<BatchIter> {
+        Ok(i.into_batch_iter(service, batching))
     }
 
     /// A blocking service's `Result` of an iterator.
-    pub fn iter_of_result<I: IntoBatchIter, E: Into<BoxError>>(
+    pub fn iter_of_result<M, I: IntoBatchIter<M>, E: Into<BoxError>>(
         service: &'static str,
+        batching: Batching,
         r: core::result::Result<I, E>,
     ) -> Result<BatchIter> {
-        r.map(|i| i.into_batch_iter(service))
+        r.map(|i| i.into_batch_iter(service, batching))
             .map_err(|e| Error::service(service, e))
+    }
+
+    /// The schema a service's return type declares (a row type's), read from the type
+    /// of the function's result alone: `call` is never called.
+    pub fn schema_of_stream<R: DeclaredRows, M, S, F, Fut>(_call: F) -> Option<SchemaRef>
+    where
+        F: FnOnce() -> Fut,
+        Fut: core::future::Future<Output = S>,
+        S: IntoBatchStream<M>,
+        R::Rows: Yields<M>,
+    {
+        S::declared_schema()
+    }
+
+    /// [`schema_of_stream`] of a service returning a `Result` of a stream.
+    pub fn schema_of_stream_result<R: DeclaredRows, M, S, E, F, Fut>(_call: F) -> Option<SchemaRef>
+    where
+        F: FnOnce() -> Fut,
+        Fut: core::future::Future<Output = core::result::Result<S, E>>,
+        S: IntoBatchStream<M>,
+        R::Rows: Yields<M>,
+    {
+        S::declared_schema()
+    }
+
+    /// [`schema_of_stream`] of a blocking service.
+    pub fn schema_of_iter<R: DeclaredRows, M, I, F>(_call: F) -> Option<SchemaRef>
+    where
+        F: FnOnce() -> I,
+        I: IntoBatchIter<M>,
+        R::Rows: Yields<M>,
+    {
+        I::declared_schema()
+    }
+
+    /// [`schema_of_stream`] of a blocking service returning a `Result` of an iterator.
+    pub fn schema_of_iter_result<R: DeclaredRows, M, I, E, F>(_call: F) -> Option<SchemaRef>
+    where
+        F: FnOnce() -> core::result::Result<I, E>,
+        I: IntoBatchIter<M>,
+        R::Rows: Yields<M>,
+    {
+        I::declared_schema()
     }
 
     /// Boxes a service's future.

@@ -71,8 +71,9 @@ pub struct ServiceEntry {
     pub location: &'static str,
     /// The `State<T>` types the service's arguments need: identity and name.
     pub states: fn() -> Vec<(TypeId, &'static str)>,
-    /// The declared result schema, if any.
-    pub schema: Option<fn() -> SchemaRef>,
+    /// The declared result schema, if any: `schema = fn`'s, or the row type's of a
+    /// service yielding rows.
+    pub schema: fn() -> Option<SchemaRef>,
     /// Whether the service runs on a blocking thread.
     pub blocking: bool,
     /// The roles of which a caller needs one (`#[data_service(roles = [..])]`); empty:
@@ -153,6 +154,7 @@ impl ServiceEntry {
     /// This service as listings describe it.
     pub(crate) fn info(&self) -> ServiceInfo {
         let request = (self.request)();
+        let schema = (self.schema)();
         ServiceInfo {
             name: request.name.to_owned(),
             request_type: self.request_type.to_owned(),
@@ -167,7 +169,11 @@ impl ServiceEntry {
                     default: f.default.map(|default| default()),
                 })
                 .collect(),
-            schema_declared: self.schema.is_some(),
+            schema_declared: schema.is_some(),
+            result_schema: schema
+                .as_deref()
+                .map(crate::listing::schema_json)
+                .unwrap_or_default(),
             blocking: self.blocking,
             partitioned: self.partitions.is_some(),
             json_schema: (request.json_schema)(),
@@ -404,7 +410,7 @@ mod tests {
             handler,
             location,
             states,
-            schema: None,
+            schema: || None,
             blocking: false,
             roles: &[],
             open_without_auth: false,

@@ -144,3 +144,30 @@ pub trait FetchRequest {
     /// Fetches a typed request.
     fn fetch_request<R: FlightRequest>(&self, request: R) -> Self::Output;
 }
+
+/// The row type a request declares (`#[flight(rows = T)]`), written by
+/// `#[derive(FlightRequest)]`: [`AnyRows`] when it declares none. `#[data_service]`
+/// checks that its service yields those rows.
+#[doc(hidden)]
+pub trait DeclaredRows {
+    /// [`AnyRows`], or [`RowsOf<T>`].
+    type Rows;
+}
+
+/// A request that declares no row type: its service may return anything.
+#[doc(hidden)]
+pub struct AnyRows;
+
+/// A request that declares rows `T`.
+#[doc(hidden)]
+pub struct RowsOf<T>(std::marker::PhantomData<T>);
+
+/// How a client fetches a request's result as rows (the typed stubs of requests with
+/// `#[flight(rows = T)]`): a future of a [`RowStream`](crate::client::RowStream), or
+/// (blocking) an iterator of rows.
+pub trait FetchRows {
+    /// What a fetch of rows `T` gives.
+    type Rows<T: crate::rows::ArrowRow>;
+    /// Fetches a typed request, its result read as rows `T` (the schema checked first).
+    fn fetch_rows<R: FlightRequest, T: crate::rows::ArrowRow>(&self, request: R) -> Self::Rows<T>;
+}

@@ -7,12 +7,14 @@ use syn::{Attribute, Ident, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 
-/// `#[flight(name = "...", validate [= path], method = "...")]`.
+/// `#[flight(name = "...", validate [= path], method = "...", rows = Type)]`.
 #[derive(Default)]
 pub struct Flight {
     pub name: Option<LitStr>,
     pub validate: Option<ValidateHook>,
     pub method: Option<LitStr>,
+    /// The row type of the result: the stub returns rows of it.
+    pub rows: Option<syn::Type>,
 }
 
 /// How a decoded request is validated.
@@ -39,6 +41,11 @@ impl Flight {
                     if out.method.replace(lit).is_some() {
                         cx.syn_error(meta.error("duplicate `method` in #[flight(...)]"));
                     }
+                } else if meta.path.is_ident("rows") {
+                    let ty: syn::Type = meta.value()?.parse()?;
+                    if out.rows.replace(ty).is_some() {
+                        cx.syn_error(meta.error("duplicate `rows` in #[flight(...)]"));
+                    }
                 } else if meta.path.is_ident("validate") {
                     let hook = if meta.input.peek(Token![=]) {
                         ValidateHook::Path(meta.value()?.parse()?)
@@ -50,7 +57,7 @@ impl Flight {
                     }
                 } else {
                     cx.syn_error(meta.error(format!(
-                        "unknown #[flight] key `{}`; expected `name = \"...\"`, `method = \"...\"` or `validate` / `validate = path::to::fn`",
+                        "unknown #[flight] key `{}`; expected `name = \"...\"`, `method = \"...\"`, `rows = RowType` or `validate` / `validate = path::to::fn`",
                         meta.path.to_token_stream()
                     )));
                     // Skip the key's value, if any, and go on with the next key.

@@ -52,6 +52,10 @@ fn flight_request_impl(model: &Request<'_>) -> TokenStream {
             quote!(#private::FieldInfo { name: #wire, ty: #ty, required: #required, default: #default })
         })
         .collect();
+    let declared = match &model.rows {
+        Some(row) => quote_spanned!(row.span()=> #private::RowsOf<#row>),
+        None => quote!(#private::AnyRows),
+    };
     let validate = match &model.validate {
         None => quote!(::core::result::Result::Ok(())),
         Some(ValidateHook::Trait) => quote!(<Self as #private::Validate>::validate(self)),
@@ -60,6 +64,11 @@ fn flight_request_impl(model: &Request<'_>) -> TokenStream {
         },
     };
     quote! {
+        #[automatically_derived]
+        impl #private::DeclaredRows for #ident {
+            type Rows = #declared;
+        }
+
         #[automatically_derived]
         impl #private::FlightRequest for #ident {
             const NAME: &'static str = #name;
@@ -83,6 +92,27 @@ fn stub(model: &Request<'_>) -> TokenStream {
     let vis = model.vis;
     let trait_ident = format_ident!("{}Client", ident, span = ident.span());
     let method = syn::Ident::new(&model.method.name, model.method.span);
+    if let Some(row) = &model.rows {
+        let row_name = crate::names::compact(&row.to_token_stream());
+        let trait_doc = format!(
+            "The typed client stub of [`{ident}`]: `client.{method}(request)` on a `fastflight::Client` (a future of a `RowStream<{row_name}>`) or a `fastflight::blocking::Client` (an iterator of `{row_name}` rows)."
+        );
+        let method_doc = format!(
+            "Fetches the result of a [`{ident}`] request as `{row_name}` rows (the result's schema checked against the row type first)."
+        );
+        return quote! {
+            #[doc = #trait_doc]
+            #vis trait #trait_ident: #private::FetchRows {
+                #[doc = #method_doc]
+                fn #method(&self, request: #ident) -> <Self as #private::FetchRows>::Rows<#row> {
+                    #private::fetch_rows::<Self, #ident, #row>(self, request)
+                }
+            }
+
+            #[automatically_derived]
+            impl<__C: #private::FetchRows + ?::core::marker::Sized> #trait_ident for __C {}
+        };
+    }
     let trait_doc = format!(
         "The typed client stub of [`{ident}`]: `client.{method}(request)` on a `fastflight::Client` (a future of the result's batch stream) or a `fastflight::blocking::Client` (an iterator of batches)."
     );

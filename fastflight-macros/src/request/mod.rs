@@ -1,7 +1,7 @@
 //! `#[derive(FlightRequest)]`: attributes ([`attr`]) → model ([`model`]) → checks
 //! ([`check`]) → expansion ([`expand`]): the `FlightRequest` impl and the typed client stub.
 
-mod attr;
+pub(crate) mod attr;
 mod check;
 mod expand;
 mod model;

@@ -18,6 +18,8 @@ pub struct Request<'a> {
     /// The stub's method: `#[flight(method = "...")]`, or the type's name in snake_case.
     pub method: Method,
     pub fields: Vec<Field>,
+    /// `#[flight(rows = T)]`: the result's row type.
+    pub rows: Option<syn::Type>,
 }
 
 pub struct Method {
@@ -70,6 +72,7 @@ impl<'a> Request<'a> {
             validate: flight.validate,
             method,
             fields,
+            rows: flight.rows,
         }
     }
 }

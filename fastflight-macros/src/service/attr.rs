@@ -1,6 +1,6 @@
 //! The attribute's arguments: `blocking`, `schema = path::to::fn`, `roles = [".."]`
-//! `authorize = path::to::fn`, `open_without_auth`, `partitions = path::to::fn` and
-//! `ordered`.
+//! `authorize = path::to::fn`, `open_without_auth`, `partitions = path::to::fn`,
+//! `ordered` and `batch_rows = N`.
 
 use proc_macro2::TokenStream;
 use syn::punctuated::Punctuated;
@@ -23,6 +23,8 @@ pub struct Args {
     pub partitions: Option<Path>,
     /// `ordered`: the partitions' results are read in order.
     pub ordered: Option<Path>,
+    /// `batch_rows = N`: the rows of a batch at most, for a service yielding rows.
+    pub batch_rows: Option<syn::LitInt>,
 }
 
 impl Args {
@@ -80,6 +82,23 @@ impl Args {
                         cx.error_spanned_by(nv, "duplicate `partitions`");
                     }
                 }
+                Meta::NameValue(nv) if nv.path.is_ident("batch_rows") => {
+                    let rows = match &nv.value {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Int(n), ..
+                        }) if n.base10_parse::<usize>().is_ok_and(|n| n > 0) => n.clone(),
+                        other => {
+                            cx.error_spanned_by(
+                                other,
+                                "`batch_rows` takes the rows of a batch at most, a whole number above 0, e.g. `batch_rows = 10_000`",
+                            );
+                            continue;
+                        }
+                    };
+                    if out.batch_rows.replace(rows).is_some() {
+                        cx.error_spanned_by(nv, "duplicate `batch_rows`");
+                    }
+                }
                 Meta::NameValue(nv) if nv.path.is_ident("roles") => {
                     let Some(roles) = role_list(&nv.value) else {
                         cx.error_spanned_by(
@@ -106,7 +125,7 @@ impl Args {
                 }
                 other => cx.error_spanned_by(
                     other,
-                    "unknown #[data_service] argument; expected `blocking`, `schema = path::to::fn`, `roles = [\"..\"]`, `authorize = path::to::fn`, `open_without_auth`, `partitions = path::to::fn` or `ordered`",
+                    "unknown #[data_service] argument; expected `blocking`, `schema = path::to::fn`, `roles = [\"..\"]`, `authorize = path::to::fn`, `open_without_auth`, `partitions = path::to::fn`, `ordered` or `batch_rows = N`",
                 ),
             }
         }

@@ -35,6 +35,10 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
         quote_spanned! {ty.span()=> (#private::argument::<#ty>().state)() }
     });
 
+    let batching = match &model.args.batch_rows {
+        Some(rows) => quote!(#private::Batching::rows(#rows)),
+        None => quote!(<#private::Batching as ::core::default::Default>::default()),
+    };
     let convert = match (&model.returns, blocking) {
         (Returns::Result, false) => quote!(stream_of_result),
         (_, false) => quote!(stream_of),
@@ -48,7 +52,7 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
             ::core::result::Result::Ok(#private::ready(#private::run_blocking(
                 move || {
                     let #out = #name(#(#call_args),*);
-                    #private::#convert(__HANDLER, #out)
+                    #private::#convert(__HANDLER, #batching, #out)
                 },
             )))
         }
@@ -56,22 +60,39 @@ pub fn expand(model: &Service<'_>) -> TokenStream {
         quote! {
             ::core::result::Result::Ok(#private::boxed(async move {
                 let #out = #name(#(#call_args),*).await;
-                #private::#convert(__HANDLER, #out)
+                #private::#convert(__HANDLER, #batching, #out)
             }))
         }
     };
 
-    let schema = match &model.args.schema {
+    // The schema the return type declares (a row type's), read from the type alone: the
+    // function is named in a closure that is never called. It also checks that a request
+    // declaring its rows is served by a service yielding them.
+    let (probe, inferred) = match (&model.returns, blocking) {
+        (Returns::Result, false) => (quote!(schema_of_stream_result), 5),
+        (_, false) => (quote!(schema_of_stream), 4),
+        (Returns::Result, true) => (quote!(schema_of_iter_result), 4),
+        (_, true) => (quote!(schema_of_iter), 3),
+    };
+    let inferred = (0..inferred).map(|_| quote!(_));
+    let never = (0..1 + model.extras.len()).map(|_| quote!(::core::unreachable!()));
+    let declared = quote_spanned! {model.return_span=>
+        #private::#probe::<#request, #(#inferred),*>(|| #name(#(#never),*))
+    };
+    let explicit = match &model.args.schema {
         Some(path) => quote_spanned! {path.span()=>
-            ::core::option::Option::Some({
-                fn __fastflight_schema() -> #private::SchemaRef {
-                    ::core::convert::Into::into(#path())
-                }
-                __fastflight_schema
-            })
+            ::core::option::Option::Some(::core::convert::Into::into(#path()))
         },
         None => quote!(::core::option::Option::None),
     };
+    let schema = quote! {{
+        #[allow(unreachable_code, unused_variables, clippy::diverging_sub_expression)]
+        fn __fastflight_schema() -> ::core::option::Option<#private::SchemaRef> {
+            let declared: ::core::option::Option<#private::SchemaRef> = #declared;
+            ::core::option::Option::or(#explicit, declared)
+        }
+        __fastflight_schema
+    }};
     let ordered = model.args.ordered.is_some();
     let partitions = match &model.args.partitions {
         Some(path) => quote_spanned! {path.span()=>

@@ -19,7 +19,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::listing::ServiceInfo;
-use crate::request::FetchRequest;
+use crate::request::{FetchRequest, FetchRows};
+use crate::rows::ArrowRow;
 use crate::{Error, FlightRequest, Result};
 
 /// The blocking client: the async [`crate::Client`] driven by a runtime of its own.
@@ -145,6 +146,57 @@ impl Iterator for RecordBatchIter {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.runtime.block_on(self.stream.next())
+    }
+}
+
+impl RecordBatchIter {
+    /// The result read as rows `T`, its schema checked against `T`'s first
+    /// ([`crate::RecordBatchStream::rows`]).
+    pub fn rows<T: ArrowRow>(self) -> Result<RowIter<T>> {
+        Ok(RowIter {
+            runtime: self.runtime,
+            rows: self.stream.rows::<T>()?,
+        })
+    }
+}
+
+/// The rows of one result, as an iterator of `Result<T>`.
+pub struct RowIter<T: ArrowRow> {
+    runtime: Arc<tokio::runtime::Runtime>,
+    rows: crate::RowStream<T>,
+}
+
+impl<T: ArrowRow> std::fmt::Debug for RowIter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowIter").field("rows", &self.rows).finish()
+    }
+}
+
+impl<T: ArrowRow> RowIter<T> {
+    /// The result's schema (as the server sent it).
+    pub fn schema(&self) -> SchemaRef {
+        self.rows.schema()
+    }
+
+    /// Every row, in order.
+    pub fn collect_vec(self) -> Result<Vec<T>> {
+        self.collect()
+    }
+}
+
+impl<T: ArrowRow> Iterator for RowIter<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.runtime.block_on(self.rows.next())
+    }
+}
+
+impl FetchRows for Client {
+    type Rows<T: ArrowRow> = Result<RowIter<T>>;
+
+    fn fetch_rows<R: FlightRequest, T: ArrowRow>(&self, request: R) -> Self::Rows<T> {
+        self.fetch(request)?.rows::<T>()
     }
 }
 

@@ -22,6 +22,7 @@ mod login;
 mod options;
 pub mod parts;
 pub mod resilience;
+mod rows;
 mod socket;
 mod stream;
 pub mod trust;
@@ -33,6 +34,7 @@ use arrow_flight::flight_service_client::FlightServiceClient;
 use tonic::transport::Channel;
 
 pub use builder::{ClientBuilder, DEFAULT_OPEN_TIMEOUT, MAX_CONNECTIONS};
+pub use rows::RowStream;
 pub use stream::RecordBatchStream;
 
 pub use crate::wire::{Compression, COMPRESSION_HEADER};

@@ -210,7 +210,7 @@ impl FlightService for FlightHandler {
             .iter()
             .filter(|entry| entry.visible_to(who.identity()))
             .map(|entry| {
-                let schema = entry.schema.map(|f| f());
+                let schema = (entry.schema)();
                 let schema = schema.as_deref().unwrap_or(&empty);
                 Ok(FlightInfo::new()
                     .try_with_schema(schema)

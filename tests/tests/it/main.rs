@@ -30,6 +30,7 @@ mod pg_cluster;
 mod postgres;
 mod redirects;
 mod resilience;
+mod rows;
 mod services;
 mod settings;
 mod shared;

@@ -1,5 +1,5 @@
 //! Compile errors of both macros, each checked against its expected message
-//! (`request/*.stderr`, `service/*.stderr`). Only compile errors here: trybuild then
+//! (`request/*.stderr`, `service/*.stderr`, `row/*.stderr`). Only compile errors here: trybuild then
 //! checks its second build of the dependencies instead of compiling them, which keeps
 //! a cold `cargo test` short. Programs that must compile and run are modules of the
 //! integration tests (`tests/tests/it/{hygiene,three_shapes,extractors}.rs`).
@@ -12,4 +12,5 @@ fn macro_errors() {
     let t = trybuild::TestCases::new();
     t.compile_fail("request/*.rs");
     t.compile_fail("service/*.rs");
+    t.compile_fail("row/*.rs");
 }

@@ -1,0 +1,8 @@
+use fastflight::prelude::*;
+
+#[derive(ArrowRow)]
+pub struct Wrapped<T> {
+    pub value: T,
+}
+
+fn main() {}
