@@ -3,6 +3,7 @@
 # venv (bench/.venv), builds in release mode, and runs fastflight-bench with its arguments.
 #   bash bench/run.sh [--quick] [--json bench.json] [--plot bench.svg]
 #   bash bench/run.sh --postgres [--quick] [--json pg.json]   (the PostgreSQL readers too)
+#   bash bench/run.sh rows [--quick] [--json rows.json]       (typed rows alone; the full run has them too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pip() { bench/.venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }

@@ -15,6 +15,7 @@ mod payload;
 mod plot;
 mod postgres;
 mod report;
+mod rows;
 mod secure;
 mod servers;
 
@@ -72,6 +73,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Internal {
+    /// Typed rows: ArrowRow against hand-written Arrow builders and serde_arrow (rows →
+    /// batches, batches → rows), and typed rows over Flight against batches.
+    Rows {
+        /// Fewer samples and fewer rows over Flight.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the figures as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// (internal) Serve a system's server until killed.
     Serve {
         system: ServerKind,
@@ -302,6 +313,7 @@ fn main() -> std::process::ExitCode {
                 per_caller: calls_per_caller,
             },
         ),
+        Some(Internal::Rows { quick, json }) => rows::run(&runtime, quick, json.as_deref()),
         Some(Internal::Loopback { bytes }) => loopback_tcp_mb_per_s(bytes)
             .map(|mb_per_s| println!("{}", serde_json::json!({ "mb_per_s": mb_per_s }))),
         Some(Internal::Big { location, bytes }) => runtime.block_on(async move {

@@ -577,6 +577,18 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             .map(|x| format!("{x:.2}"))
             .unwrap_or_else(|| "n/a".into()),
     );
+    // Typed rows: ArrowRow against hand-written builders and serde_arrow, and over Flight.
+    eprintln!("typed rows: ArrowRow, hand-written builders, serde_arrow; rows over Flight");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let typed_rows = crate::rows::measure(&runtime, cli.quick)?;
+    drop(runtime);
+    let mut ratios = ratios;
+    if let (Some(all), Some(rows)) = (ratios.as_object_mut(), typed_rows["ratios"].as_object()) {
+        all.extend(rows.clone());
+    }
     if let Some(path) = &cli.json {
         let json = serde_json::json!({
             "payload": {"rows": cli.rows, "batch_rows": payload::BATCH_ROWS, "ipc_bytes": ipc_bytes, "runs_per_round": runs, "rounds": rounds},
@@ -585,6 +597,7 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             "ratios": ratios,
             "big_stream": big,
             "concurrent": concurrent,
+            "rows": typed_rows,
         });
         let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

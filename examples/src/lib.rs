@@ -2,6 +2,8 @@
 //!
 //! - [`echo`]: one row echoing a message (compatible with the Python package's echo demo);
 //! - [`synthetic`]: any number of generated rows, made lazily batch by batch;
+//! - [`synthetic_rows`]: the same rows as typed rows ([`SyntheticRow`]), one at a time;
+//! - [`trades`]: the trades of one symbol as typed rows ([`Trade`]);
 //! - [`sql_query`]: read-only SQL over the demo SQLite database;
 //! - [`csv_file`] and [`parquet_file`]: files of the demo's data directory.
 //!
@@ -21,13 +23,14 @@ use fastflight::prelude::*;
 
 pub use fastflight_demo_api::{
     CsvFile, CsvFileClient, EchoParams, EchoParamsClient, ParquetFile, ParquetFileClient, PgQuery,
-    PgQueryClient, SqlQuery, SqlQueryClient, SyntheticParams, SyntheticParamsClient,
+    PgQueryClient, SqlQuery, SqlQueryClient, SyntheticParams, SyntheticParamsClient, SyntheticRow,
+    SyntheticRows, SyntheticRowsClient, Trade, Trades, TradesClient,
 };
 
 use fastflight::sources::files::{FileRoot, ReadOptions};
 use fastflight::sources::postgres::PgPool;
 use fastflight::sources::range::RangePart;
-use fastflight::sources::sqlite::{params_from_json, SqlitePool};
+use fastflight::sources::sqlite::{params_from_json, SqlValue, SqlitePool};
 use fastflight::sources::DEFAULT_BATCH_SIZE;
 
 /// Answers one row: `message`, `timestamp` (seconds since the epoch), `service` = `"echo_service"`.
@@ -69,6 +72,48 @@ pub fn synthetic_schema() -> SchemaRef {
 #[data_service(blocking, schema = synthetic_schema, partitions = SyntheticParams::split, ordered)]
 pub fn synthetic(req: SyntheticParams) -> SyntheticBatches {
     SyntheticBatches::new(&req)
+}
+
+/// The synthetic rows one at a time, as typed rows: the row batcher cuts them into
+/// batches (the same data [`synthetic`] builds by hand).
+#[data_service(blocking)]
+pub fn synthetic_rows(req: SyntheticRows) -> impl Iterator<Item = SyntheticRow> + Send {
+    let seed = req.seed.unwrap_or(0x5eed);
+    (0..req.rows).map(move |i| SyntheticRow {
+        id: i as i64,
+        value: unit_float(splitmix64(seed ^ i)),
+        name: format!("row-{i:012}"),
+    })
+}
+
+/// A row of the `trades` table as SQLite gives it (its symbol plain text).
+#[derive(ArrowRow)]
+struct TradeRecord {
+    id: i64,
+    symbol: String,
+    price: f64,
+    quantity: i64,
+    ts: i64,
+}
+
+/// The trades of one symbol from the demo database, as typed rows.
+#[data_service]
+pub async fn trades(
+    req: Trades,
+    db: State<SqlitePool>,
+) -> impl Stream<Item = fastflight::Result<Trade>> {
+    db.rows::<TradeRecord>(
+        "SELECT id, symbol, price, quantity, ts FROM trades WHERE symbol = ?1 ORDER BY id LIMIT ?2",
+        vec![SqlValue::Text(req.symbol), SqlValue::Integer(req.limit)],
+        DEFAULT_BATCH_SIZE,
+    )
+    .map_ok(|t| Trade {
+        id: t.id,
+        symbol: t.symbol,
+        price: t.price,
+        quantity: t.quantity,
+        ts: t.ts,
+    })
 }
 
 /// The batches of a [`SyntheticParams`] request, made on demand.

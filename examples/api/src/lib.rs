@@ -304,3 +304,83 @@ pub struct ParquetFile {
     #[serde(default)]
     pub batch_size: Option<usize>,
 }
+
+/// A trade of the demo database's `trades` table, as a typed row.
+#[derive(ArrowRow, Debug, Clone, PartialEq)]
+pub struct Trade {
+    /// The trade's id.
+    pub id: i64,
+    /// Its symbol (`AAPL`, `MSFT`, ...): a dictionary column (a pandas categorical).
+    #[arrow(dictionary)]
+    pub symbol: String,
+    /// Its price.
+    pub price: f64,
+    /// How many shares.
+    pub quantity: i64,
+    /// When, in milliseconds since 1970.
+    pub ts: i64,
+}
+
+/// The trades of one symbol, in id order, as typed rows: `client.trades(..)` gives
+/// [`Trade`]s, no Arrow array in sight.
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema, Debug, Clone)]
+#[flight(name = "fastflight.demo.Trades", rows = Trade, validate = Trades::check)]
+pub struct Trades {
+    /// The symbol.
+    pub symbol: String,
+    /// The trades at most (1 to 1,000,000).
+    #[serde(default = "default_trades_limit")]
+    pub limit: i64,
+}
+
+fn default_trades_limit() -> i64 {
+    1_000
+}
+
+impl Trades {
+    fn check(&self) -> Result<(), String> {
+        if !(1..=1_000_000).contains(&self.limit) {
+            return Err(format!(
+                "field `limit` must be within 1 and 1000000, not {}",
+                self.limit
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A row of the synthetic data, typed: the same rows [`SyntheticParams`] gives as
+/// batches.
+#[derive(ArrowRow, Debug, Clone, PartialEq)]
+pub struct SyntheticRow {
+    /// Its id, from `start` on.
+    pub id: i64,
+    /// A value in [0, 1) drawn from the seed and the id.
+    pub value: f64,
+    /// `row-000000000042`.
+    pub name: String,
+}
+
+/// The synthetic rows as typed rows, made one at a time and cut into batches by the
+/// row batcher.
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema, Debug, Clone)]
+#[flight(name = "fastflight.demo.SyntheticRows", rows = SyntheticRow, validate = SyntheticRows::check)]
+pub struct SyntheticRows {
+    /// How many rows in all.
+    pub rows: u64,
+    /// Seed of the `value` column; the same seed gives the same rows.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+impl SyntheticRows {
+    fn check(&self) -> Result<(), String> {
+        if self.rows > i64::MAX as u64 {
+            return Err(format!(
+                "field `rows` must be at most {}, the largest id",
+                i64::MAX
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,6 +1,6 @@
 //! The `#[arrow(..)]` attributes: on the type `rename_all = ".."`; on a field
 //! `rename = ".."`, `skip`, `dictionary`, `unit = "s" | "ms" | "us" | "ns"` and
-//! `with = Conversion`; on a variant `rename = ".."`. serde's `rename` and
+//! `scale = N` and `with = Conversion`; on a variant `rename = ".."`. serde's `rename` and
 //! `rename_all` are read too (`#[arrow(..)]` wins).
 
 use syn::{Attribute, LitStr, Path};
@@ -21,10 +21,11 @@ pub struct Field {
     pub dictionary: Option<Path>,
     pub unit: Option<LitStr>,
     pub with: Option<Path>,
+    pub scale: Option<syn::LitInt>,
 }
 
 const CONTAINER_KEYS: &str = "expected `rename_all = \"..\"`";
-const FIELD_KEYS: &str = "expected `rename = \"..\"`, `skip`, `dictionary`, `unit = \"s\" | \"ms\" | \"us\" | \"ns\"` or `with = Conversion`";
+const FIELD_KEYS: &str = "expected `rename = \"..\"`, `skip`, `dictionary`, `unit = \"s\" | \"ms\" | \"us\" | \"ns\"`, `scale = N` or `with = Conversion`";
 
 impl Container {
     pub fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Self {
@@ -67,6 +68,11 @@ impl Field {
                     let value: LitStr = meta.value()?.parse()?;
                     if out.unit.replace(value).is_some() {
                         duplicate("unit");
+                    }
+                } else if meta.path.is_ident("scale") {
+                    let value: syn::LitInt = meta.value()?.parse()?;
+                    if out.scale.replace(value).is_some() {
+                        duplicate("scale");
                     }
                 } else if meta.path.is_ident("with") {
                     let value: Path = meta.value()?.parse()?;

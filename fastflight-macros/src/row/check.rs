@@ -49,6 +49,7 @@ pub fn check(cx: &Ctxt, model: &Row<'_>) {
                         || a.dictionary.is_some()
                         || a.unit.is_some()
                         || a.with.is_some()
+                        || a.scale.is_some()
                     {
                         cx.error_spanned_by(
                             skip,
@@ -57,11 +58,34 @@ pub fn check(cx: &Ctxt, model: &Row<'_>) {
                     }
                     continue;
                 }
-                if let Some(with) = &a.with {
+                if let Some(scale) = &a.scale {
+                    if !scale.base10_parse::<u32>().is_ok_and(|s| s <= 28) {
+                        cx.error_spanned_by(
+                            scale,
+                            "`scale` takes the decimals of a decimal column, 0 to 28",
+                        );
+                    }
+                    if leaf(column.ty) != "Decimal" {
+                        cx.error_spanned_by(
+                            scale,
+                            format!(
+                                "`scale` is for `rust_decimal::Decimal` fields, not `{}`",
+                                crate::names::compact(&quote::ToTokens::to_token_stream(column.ty))
+                            ),
+                        );
+                    }
                     if a.dictionary.is_some() || a.unit.is_some() {
                         cx.error_spanned_by(
+                            scale,
+                            "`scale` does not go with `dictionary` or `unit`",
+                        );
+                    }
+                }
+                if let Some(with) = &a.with {
+                    if a.dictionary.is_some() || a.unit.is_some() || a.scale.is_some() {
+                        cx.error_spanned_by(
                             with,
-                            "`with` chooses the whole column type: it does not go with `dictionary` or `unit`",
+                            "`with` chooses the whole column type: it does not go with `dictionary`, `unit` or `scale`",
                         );
                     }
                 }

@@ -73,6 +73,14 @@ fn leaf_codec(ty: &Type, attrs: &attr::Field) -> TokenStream {
     if attrs.dictionary.is_some() {
         return quote!(::fastflight::rows::codec::DictionaryUtf8);
     }
+    if let Some(scale) = attrs
+        .scale
+        .as_ref()
+        .and_then(|s| s.base10_parse::<u32>().ok())
+    {
+        let scale = proc_macro2::Literal::u32_unsuffixed(scale);
+        return quote_spanned!(ty.span()=> <#ty as ::fastflight::rows::decimal::AtScale<#scale>>::Codec);
+    }
     if let Some(unit) = &attrs.unit {
         let unit = match unit.value().as_str() {
             "s" => quote!(Seconds),

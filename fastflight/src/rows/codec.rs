@@ -53,19 +53,81 @@ pub trait Codec<T>: 'static {
     fn read(column: &Self::Column, i: usize) -> Result<T, String>;
     /// About how many bytes the value takes in a batch (how batches are cut).
     fn size(value: &T) -> usize;
+
+    /// Appends every value of a slice (a list's items).
+    fn append_all(builder: &mut Self::Builder, values: &[T]) {
+        for value in values {
+            Self::append(builder, value);
+        }
+    }
+
+    /// Rows `start..end` (a list's items): `Err` names the first null of a codec that
+    /// is not nullable, or the first value that cannot be read.
+    fn read_range(column: &Self::Column, start: usize, end: usize) -> Result<Vec<T>, String> {
+        (start..end)
+            .map(|j| {
+                if !Self::NULLABLE && Self::is_null(column, j) {
+                    Err(format!(
+                        "item {}: null in a list of non-null items",
+                        j - start
+                    ))
+                } else {
+                    Self::read(column, j)
+                }
+            })
+            .collect()
+    }
 }
 
 /// A Rust type with an Arrow column type of its own, usable as an `ArrowRow` field.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a field of an ArrowRow",
     label = "no Arrow column type for `{Self}`",
-    note = "supported: i8..i64, u8..u64, f32, f64, bool, String, Vec<u8> (Binary), Option<T> (nullable), Vec<T> (List), a struct or unit-only enum deriving ArrowRow, and with the `chrono` feature DateTime<Utc>, NaiveDateTime, NaiveDate, NaiveTime",
+    note = "supported: i8..i64, u8..u64, f32, f64, bool, String, Vec<u8> (Binary), Option<T> (nullable), Vec<T> (List), a struct or unit-only enum deriving ArrowRow, with the `chrono` feature DateTime<Utc>, NaiveDateTime, NaiveDate, NaiveTime, with `decimal` rust_decimal::Decimal, with `uuid` uuid::Uuid",
     note = "for a type of your own, store it as one of these: `#[arrow(with = MyConversion)]` where `MyConversion: fastflight::rows::Convert<{Self}>`, or skip it: `#[arrow(skip)]`"
 )]
 pub trait ArrowField: Sized {
     /// Its codec.
     type Codec: Codec<Self>;
 }
+
+/// The column as its array type `A`, when it is of the `expected` type exactly (a
+/// timestamp's zone and a decimal's scale included); `Err` says what it is instead.
+pub(crate) fn downcast<A: Array + Clone + 'static>(
+    array: &ArrayRef,
+    expected: &DataType,
+) -> Result<A, String> {
+    array
+        .as_any()
+        .downcast_ref::<A>()
+        .filter(|_| array.data_type() == expected)
+        .cloned()
+        .ok_or_else(|| wrong_type(expected, array.as_ref()))
+}
+
+/// The methods of a codec whose builder is an Arrow builder and whose column is its
+/// array: nulls appended by the builder, the array finished as it is, the column
+/// downcast to the array type, nulls read from its validity.
+macro_rules! array_methods {
+    () => {
+        fn append_null(builder: &mut Self::Builder) {
+            builder.append_null()
+        }
+        fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
+            Ok(Arc::new(builder.finish()))
+        }
+        fn column(array: &ArrayRef) -> Result<Self::Column, String> {
+            downcast(array, &Self::data_type())
+        }
+        #[inline]
+        fn is_null(column: &Self::Column, i: usize) -> bool {
+            column.is_null(i)
+        }
+    };
+}
+
+#[cfg(any(feature = "chrono", feature = "uuid"))]
+pub(crate) use array_methods;
 
 /// An error of a column of the wrong type.
 pub(crate) fn wrong_type(expected: &DataType, array: &dyn Array) -> String {
@@ -78,9 +140,11 @@ pub(crate) fn wrong_type(expected: &DataType, array: &dyn Array) -> String {
 /// The codec of a primitive Arrow type `P` holding Rust values of `T`.
 pub struct Primitive<P>(PhantomData<P>);
 
-macro_rules! primitives {
-    ($($rust:ty => $arrow:ty),* $(,)?) => {$(
-        impl Codec<$rust> for Primitive<$arrow> {
+/// `impl Codec<$rust> for $codec` over a primitive Arrow type: values converted by
+/// `$to` (from `&$rust`) and `$from` (to `Result<$rust, String>`).
+macro_rules! primitive_codec {
+    ($codec:ty, $rust:ty, $arrow:ty, |$v:ident| $to:expr, |$n:ident| $from:expr $(, $range:ident)?) => {
+        impl Codec<$rust> for $codec {
             type Builder = PrimitiveBuilder<$arrow>;
             type Column = PrimitiveArray<$arrow>;
             fn data_type() -> DataType {
@@ -90,37 +154,56 @@ macro_rules! primitives {
                 PrimitiveBuilder::with_capacity(capacity)
             }
             #[inline]
-            fn append(builder: &mut Self::Builder, value: &$rust) {
-                builder.append_value(*value)
+            fn append(builder: &mut Self::Builder, $v: &$rust) {
+                builder.append_value($to)
             }
-            fn append_null(builder: &mut Self::Builder) {
-                builder.append_null()
-            }
-            fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
-                Ok(Arc::new(builder.finish()))
-            }
-            fn column(array: &ArrayRef) -> Result<Self::Column, String> {
-                array
-                    .as_primitive_opt::<$arrow>()
-                    .cloned()
-                    .ok_or_else(|| wrong_type(&Self::data_type(), array.as_ref()))
-            }
-            #[inline]
-            fn is_null(column: &Self::Column, i: usize) -> bool {
-                column.is_null(i)
-            }
+            array_methods!();
             #[inline]
             fn read(column: &Self::Column, i: usize) -> Result<$rust, String> {
-                Ok(column.value(i))
+                let $n = column.value(i);
+                $from
             }
             #[inline]
             fn size(_: &$rust) -> usize {
-                std::mem::size_of::<$rust>()
+                std::mem::size_of::<<$arrow as ArrowPrimitiveType>::Native>()
             }
+            $(
+                fn append_all(builder: &mut Self::Builder, values: &[$rust]) {
+                    builder.append_slice(values)
+                }
+
+                // The values themselves: one copy of the slice when none is null.
+                fn read_range(column: &Self::Column, start: usize, end: usize) -> Result<Vec<$rust>, String> {
+                    let _ = stringify!($range);
+                    match column.nulls() {
+                        Some(nulls) if nulls.slice(start, end - start).null_count() > 0 => {
+                            (start..end)
+                                .map(|j| {
+                                    if column.is_null(j) {
+                                        Err(format!("item {}: null in a list of non-null items", j - start))
+                                    } else {
+                                        Ok(column.value(j))
+                                    }
+                                })
+                                .collect()
+                        }
+                        _ => Ok(column.values()[start..end].to_vec()),
+                    }
+                }
+            )?
         }
         impl ArrowField for $rust {
-            type Codec = Primitive<$arrow>;
+            type Codec = $codec;
         }
+    };
+}
+
+#[cfg(feature = "chrono")]
+pub(crate) use primitive_codec;
+
+macro_rules! primitives {
+    ($($rust:ty => $arrow:ty),* $(,)?) => {$(
+        primitive_codec!(Primitive<$arrow>, $rust, $arrow, |value| *value, |native| Ok(native), range);
     )*};
 }
 
@@ -146,22 +229,7 @@ impl Codec<bool> for Bool {
     fn append(builder: &mut Self::Builder, value: &bool) {
         builder.append_value(*value)
     }
-    fn append_null(builder: &mut Self::Builder) {
-        builder.append_null()
-    }
-    fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
-        Ok(Arc::new(builder.finish()))
-    }
-    fn column(array: &ArrayRef) -> Result<Self::Column, String> {
-        array
-            .as_boolean_opt()
-            .cloned()
-            .ok_or_else(|| wrong_type(&Self::data_type(), array.as_ref()))
-    }
-    #[inline]
-    fn is_null(column: &Self::Column, i: usize) -> bool {
-        column.is_null(i)
-    }
+    array_methods!();
     #[inline]
     fn read(column: &Self::Column, i: usize) -> Result<bool, String> {
         Ok(column.value(i))
@@ -175,97 +243,52 @@ impl ArrowField for bool {
     type Codec = Bool;
 }
 
-/// `String` as `Utf8`.
-pub struct Utf8;
+/// `impl Codec<$rust> for $codec` over a variable-width Arrow type (`Utf8`, `Binary`).
+macro_rules! bytes_codec {
+    ($(#[$doc:meta])* $codec:ident, $rust:ty, $builder:ty, $array:ty, $data_type:expr, |$v:ident| $owned:expr) => {
+        $(#[$doc])*
+        pub struct $codec;
 
-impl Codec<String> for Utf8 {
-    type Builder = StringBuilder;
-    type Column = StringArray;
-    fn data_type() -> DataType {
-        DataType::Utf8
-    }
-    fn builder(capacity: usize) -> Self::Builder {
-        StringBuilder::with_capacity(capacity, capacity * 16)
-    }
-    #[inline]
-    fn append(builder: &mut Self::Builder, value: &String) {
-        builder.append_value(value)
-    }
-    fn append_null(builder: &mut Self::Builder) {
-        builder.append_null()
-    }
-    fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
-        Ok(Arc::new(builder.finish()))
-    }
-    fn column(array: &ArrayRef) -> Result<Self::Column, String> {
-        array
-            .as_string_opt::<i32>()
-            .cloned()
-            .ok_or_else(|| wrong_type(&Self::data_type(), array.as_ref()))
-    }
-    #[inline]
-    fn is_null(column: &Self::Column, i: usize) -> bool {
-        column.is_null(i)
-    }
-    #[inline]
-    fn read(column: &Self::Column, i: usize) -> Result<String, String> {
-        Ok(column.value(i).to_owned())
-    }
-    #[inline]
-    fn size(value: &String) -> usize {
-        value.len() + 4
-    }
+        impl Codec<$rust> for $codec {
+            type Builder = $builder;
+            type Column = $array;
+            fn data_type() -> DataType {
+                $data_type
+            }
+            fn builder(capacity: usize) -> Self::Builder {
+                <$builder>::with_capacity(capacity, capacity * 16)
+            }
+            #[inline]
+            fn append(builder: &mut Self::Builder, value: &$rust) {
+                builder.append_value(value)
+            }
+            array_methods!();
+            #[inline]
+            fn read(column: &Self::Column, i: usize) -> Result<$rust, String> {
+                let $v = column.value(i);
+                Ok($owned)
+            }
+            #[inline]
+            fn size(value: &$rust) -> usize {
+                value.len() + 4
+            }
+        }
+
+        impl ArrowField for $rust {
+            type Codec = $codec;
+        }
+    };
 }
 
-impl ArrowField for String {
-    type Codec = Utf8;
-}
+bytes_codec!(
+    /// `String` as `Utf8`.
+    Utf8, String, StringBuilder, StringArray, DataType::Utf8, |value| value.to_owned()
+);
 
-/// `Vec<u8>` as `Binary`.
-pub struct Binary;
-
-impl Codec<Vec<u8>> for Binary {
-    type Builder = BinaryBuilder;
-    type Column = BinaryArray;
-    fn data_type() -> DataType {
-        DataType::Binary
-    }
-    fn builder(capacity: usize) -> Self::Builder {
-        BinaryBuilder::with_capacity(capacity, capacity * 16)
-    }
-    #[inline]
-    fn append(builder: &mut Self::Builder, value: &Vec<u8>) {
-        builder.append_value(value)
-    }
-    fn append_null(builder: &mut Self::Builder) {
-        builder.append_null()
-    }
-    fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
-        Ok(Arc::new(builder.finish()))
-    }
-    fn column(array: &ArrayRef) -> Result<Self::Column, String> {
-        array
-            .as_binary_opt::<i32>()
-            .cloned()
-            .ok_or_else(|| wrong_type(&Self::data_type(), array.as_ref()))
-    }
-    #[inline]
-    fn is_null(column: &Self::Column, i: usize) -> bool {
-        column.is_null(i)
-    }
-    #[inline]
-    fn read(column: &Self::Column, i: usize) -> Result<Vec<u8>, String> {
-        Ok(column.value(i).to_vec())
-    }
-    #[inline]
-    fn size(value: &Vec<u8>) -> usize {
-        value.len() + 4
-    }
-}
-
-impl ArrowField for Vec<u8> {
-    type Codec = Binary;
-}
+bytes_codec!(
+    /// `Vec<u8>` as `Binary`.
+    Binary, Vec<u8>, BinaryBuilder, BinaryArray, DataType::Binary, |value| value.to_vec()
+);
 
 /// `Option<T>`: the codec of `T`, nullable.
 pub struct Nullable<C>(PhantomData<C>);
@@ -355,9 +378,7 @@ impl<T, C: Codec<T>> Codec<Vec<T>> for List<C> {
         }
     }
     fn append(builder: &mut Self::Builder, value: &Vec<T>) {
-        for item in value {
-            C::append(&mut builder.values, item);
-        }
+        C::append_all(&mut builder.values, value);
         let last = builder.offsets.last().copied().unwrap_or(0);
         // A list column holds at most i32::MAX items in a batch; the row batcher cuts
         // batches long before (by bytes).
@@ -400,18 +421,7 @@ impl<T, C: Codec<T>> Codec<Vec<T>> for List<C> {
     fn read(column: &Self::Column, i: usize) -> Result<Vec<T>, String> {
         let start = column.offsets[i].max(0) as usize;
         let end = column.offsets[i + 1].max(0) as usize;
-        (start..end)
-            .map(|j| {
-                if !C::NULLABLE && C::is_null(&column.values, j) {
-                    Err(format!(
-                        "item {}: null in a list of non-null items",
-                        j - start
-                    ))
-                } else {
-                    C::read(&column.values, j)
-                }
-            })
-            .collect()
+        C::read_range(&column.values, start, end)
     }
     fn size(value: &Vec<T>) -> usize {
         4 + value.iter().map(C::size).sum::<usize>()
@@ -603,8 +613,16 @@ fn read_key<V: Clone>(column: &KeysColumn<V>, i: usize) -> Result<V, String> {
     }
 }
 
+/// The builder of an enum's column: Int8 keys up to 127 variants, else Int16 (which, is
+/// known from the enum's type, so the other vector stays empty).
+pub struct EnumBuilder {
+    small: Vec<i8>,
+    large: Vec<i16>,
+    nulls: NullBufferBuilder,
+}
+
 impl<E: ArrowEnum> Codec<E> for Enum<E> {
-    type Builder = KeysBuilder;
+    type Builder = EnumBuilder;
     type Column = KeysColumn<usize>;
     fn data_type() -> DataType {
         DataType::Dictionary(
@@ -613,20 +631,44 @@ impl<E: ArrowEnum> Codec<E> for Enum<E> {
         )
     }
     fn builder(capacity: usize) -> Self::Builder {
-        keys_builder(capacity)
+        let small = E::VARIANTS.len() <= i8::MAX as usize;
+        EnumBuilder {
+            small: Vec::with_capacity(if small { capacity } else { 0 }),
+            large: Vec::with_capacity(if small { 0 } else { capacity }),
+            nulls: NullBufferBuilder::new(capacity),
+        }
     }
     #[inline]
     fn append(builder: &mut Self::Builder, value: &E) {
-        builder.keys.push(value.index() as i32);
+        // (The checks count variants, at most 32,767: every index fits its key.)
+        if E::VARIANTS.len() <= i8::MAX as usize {
+            builder.small.push(value.index() as i8);
+        } else {
+            builder.large.push(value.index() as i16);
+        }
         builder.nulls.append_non_null();
     }
     fn append_null(builder: &mut Self::Builder) {
-        builder.keys.push(0);
+        if E::VARIANTS.len() <= i8::MAX as usize {
+            builder.small.push(0);
+        } else {
+            builder.large.push(0);
+        }
         builder.nulls.append_null();
     }
     fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
         let values: ArrayRef = Arc::new(StringArray::from_iter_values(E::VARIANTS));
-        dictionary(builder, &enum_key_type(E::VARIANTS.len()), values)
+        let nulls = builder.nulls.finish();
+        let array: Result<ArrayRef, _> = if E::VARIANTS.len() <= i8::MAX as usize {
+            let keys = std::mem::take(&mut builder.small);
+            DictionaryArray::<Int8Type>::try_new(PrimitiveArray::new(keys.into(), nulls), values)
+                .map(|a| Arc::new(a) as ArrayRef)
+        } else {
+            let keys = std::mem::take(&mut builder.large);
+            DictionaryArray::<Int16Type>::try_new(PrimitiveArray::new(keys.into(), nulls), values)
+                .map(|a| Arc::new(a) as ArrayRef)
+        };
+        array.map_err(|e| e.to_string())
     }
     fn column(array: &ArrayRef) -> Result<Self::Column, String> {
         let (keys, nulls, values) = dictionary_parts(array, &Self::data_type())?;

@@ -6,7 +6,9 @@
 //!   of a batch read back ([`ArrowRow::from_batch`]: columns found and downcast once per
 //!   batch, then read by index).
 //! - [`codec`]: how each field's type becomes a column ([`Codec`], [`ArrowField`]); with
-//!   the `chrono` feature, `time` for chrono's types.
+//!   the `chrono` feature, `time` for chrono's types; with `decimal`, `decimal` for
+//!   `rust_decimal::Decimal` (`Decimal128`); with `uuid`, `uuid` for `uuid::Uuid`
+//!   (`FixedSizeBinary(16)`).
 //! - [`batcher`]: rows cut into batches by rows, by bytes, and whenever the source has
 //!   no row ready (how a service yielding rows is served).
 //! - [`check_schema`]: whether a result's schema can be read as a row type, before its
@@ -35,8 +37,12 @@
 
 pub mod batcher;
 pub mod codec;
+#[cfg(feature = "decimal")]
+pub mod decimal;
 #[cfg(feature = "chrono")]
 pub mod time;
+#[cfg(feature = "uuid")]
+pub mod uuid;
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Fields, SchemaRef};

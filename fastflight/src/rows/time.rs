@@ -6,7 +6,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, PrimitiveBuilder};
+use arrow::array::{Array, ArrayRef, PrimitiveArray, PrimitiveBuilder};
 use arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Time64MicrosecondType, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
@@ -14,7 +14,7 @@ use arrow::datatypes::{
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 
-use super::codec::{wrong_type, ArrowField, Codec};
+use super::codec::{array_methods, downcast, primitive_codec, ArrowField, Codec};
 
 /// A timestamp's unit, for `#[arrow(unit = "..")]`.
 pub trait Unit: 'static {
@@ -111,13 +111,7 @@ fn instant_column<U: Unit>(
     array: &ArrayRef,
     expected: &DataType,
 ) -> Result<PrimitiveArray<U::Arrow>, String> {
-    if array.data_type() != expected {
-        return Err(wrong_type(expected, array.as_ref()));
-    }
-    array
-        .as_primitive_opt::<U::Arrow>()
-        .cloned()
-        .ok_or_else(|| wrong_type(expected, array.as_ref()))
+    downcast(array, expected)
 }
 
 fn read_instant<U: Unit>(
@@ -220,69 +214,24 @@ const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
 /// `NaiveTime` as `Time64(µs)`.
 pub struct Time;
 
-macro_rules! plain {
-    ($codec:ident, $rust:ty, $arrow:ty, $to:expr, $from:expr) => {
-        impl Codec<$rust> for $codec {
-            type Builder = PrimitiveBuilder<$arrow>;
-            type Column = PrimitiveArray<$arrow>;
-            fn data_type() -> DataType {
-                <$arrow as ArrowPrimitiveType>::DATA_TYPE
-            }
-            fn builder(capacity: usize) -> Self::Builder {
-                PrimitiveBuilder::with_capacity(capacity)
-            }
-            #[inline]
-            fn append(builder: &mut Self::Builder, value: &$rust) {
-                builder.append_value(($to)(value))
-            }
-            fn append_null(builder: &mut Self::Builder) {
-                builder.append_null()
-            }
-            fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
-                Ok(Arc::new(builder.finish()))
-            }
-            fn column(array: &ArrayRef) -> Result<Self::Column, String> {
-                array
-                    .as_primitive_opt::<$arrow>()
-                    .cloned()
-                    .ok_or_else(|| wrong_type(&Self::data_type(), array.as_ref()))
-            }
-            #[inline]
-            fn is_null(column: &Self::Column, i: usize) -> bool {
-                column.is_null(i)
-            }
-            #[inline]
-            fn read(column: &Self::Column, i: usize) -> Result<$rust, String> {
-                ($from)(column.value(i))
-            }
-            fn size(_: &$rust) -> usize {
-                std::mem::size_of::<<$arrow as ArrowPrimitiveType>::Native>()
-            }
-        }
-        impl ArrowField for $rust {
-            type Codec = $codec;
-        }
-    };
-}
-
-plain!(
+primitive_codec!(
     Date,
     NaiveDate,
     Date32Type,
     // Every NaiveDate is within ±262,143 years: its days fit an i32.
-    |d: &NaiveDate| d.signed_duration_since(EPOCH).num_days() as i32,
-    |days: i32| EPOCH
+    |d| d.signed_duration_since(EPOCH).num_days() as i32,
+    |days| EPOCH
         .checked_add_signed(chrono::Duration::days(days.into()))
         .ok_or_else(|| format!("{days} days from 1970-01-01 is out of chrono's range"))
 );
 
-plain!(
+primitive_codec!(
     Time,
     NaiveTime,
     Time64MicrosecondType,
-    |t: &NaiveTime| i64::from(t.num_seconds_from_midnight()) * 1_000_000
+    |t| i64::from(t.num_seconds_from_midnight()) * 1_000_000
         + i64::from(t.nanosecond() % 1_000_000_000) / 1_000,
-    |micros: i64| {
+    |micros| {
         let seconds = u32::try_from(micros.div_euclid(1_000_000)).ok();
         let nanos = (micros.rem_euclid(1_000_000) * 1_000) as u32;
         seconds

@@ -204,6 +204,25 @@ impl SqlitePool {
 }
 
 impl SqlitePool {
+    /// [`SqlitePool::stream`]'s rows read as rows `T` (its columns found by name, of
+    /// `T`'s types: INTEGER as `i64`, REAL as `f64`, TEXT as `String`, BLOB as
+    /// `Vec<u8>`, a column that may be NULL as an `Option`), for a service yielding rows.
+    pub fn rows<T: crate::rows::ArrowRow>(
+        &self,
+        sql: &str,
+        params: Vec<SqlValue>,
+        batch_size: usize,
+    ) -> impl futures::Stream<Item = Result<T>> + Send + 'static {
+        use futures::StreamExt;
+        self.stream(sql, params, batch_size).flat_map(|batch| {
+            let rows: Box<dyn Iterator<Item = Result<T>> + Send> = match batch {
+                Ok(batch) => Box::new(T::from_batch(&batch)),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+            futures::stream::iter(rows)
+        })
+    }
+
     /// One part of `sql`'s rows, cut by ranges of a column (see
     /// [`crate::sources::range`]): the column's bounds over the query are read first,
     /// then the part's rows are streamed as [`SqlitePool::stream`] does.

@@ -14,7 +14,8 @@
 use fastflight::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
 use fastflight_demo_api::{
     CsvFile, CsvFileClient, EchoParams, EchoParamsClient, ParquetFile, ParquetFileClient, PgQuery,
-    PgQueryClient, SqlQuery, SqlQueryClient, SyntheticParams, SyntheticParamsClient,
+    PgQueryClient, SqlQuery, SqlQueryClient, SyntheticParams, SyntheticParamsClient, SyntheticRow,
+    SyntheticRows, SyntheticRowsClient, Trade, Trades, TradesClient,
 };
 
 /// What each demo service answered.
@@ -37,6 +38,10 @@ pub struct Answers {
     /// `SELECT 1` over PostgreSQL: the row count, or the error of a server without a
     /// PostgreSQL database.
     pub postgres: Result<usize, String>,
+    /// The first five AAPL trades, as typed rows.
+    pub aapl_trades: Vec<Trade>,
+    /// 1,000 synthetic rows (seed 7) as typed rows.
+    pub synthetic_rows: Vec<SyntheticRow>,
 }
 
 /// Calls every demo service once through its typed stub.
@@ -118,8 +123,28 @@ pub async fn call_every_service(client: &fastflight::Client) -> fastflight::Resu
         Err(e) => Err(e.to_string()),
     };
 
+    // Typed rows: the stubs of `rows = ..` requests give rows, no Arrow array in sight.
+    let aapl_trades = client
+        .trades(Trades {
+            symbol: "AAPL".into(),
+            limit: 5,
+        })
+        .await?
+        .collect_vec()
+        .await?;
+    let synthetic_rows = client
+        .synthetic_rows(SyntheticRows {
+            rows: 1_000,
+            seed: Some(7),
+        })
+        .await?
+        .collect_vec()
+        .await?;
+
     Ok(Answers {
         echo,
+        aapl_trades,
+        synthetic_rows,
         synthetic_ids,
         synthetic_batches,
         trades_over,

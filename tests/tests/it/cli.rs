@@ -204,7 +204,7 @@ async fn start_rest_server_proxies_to_a_flight_server() {
         .json()
         .await
         .unwrap();
-    assert_eq!(types.as_array().unwrap().len(), 6);
+    assert_eq!(types.as_array().unwrap().len(), 8);
 }
 
 /// Under a terminal (a pseudo-terminal made by `script`), `call` shows its progress on stderr.
@@ -422,7 +422,26 @@ fn services_lists_names_handlers_types_and_defaults() {
     }
     let json = demo(&["services", "--json"], &[]);
     let services: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(services.as_array().unwrap().len(), 6);
+    assert_eq!(services.as_array().unwrap().len(), 8);
+    // A typed service lists its result schema: its row type's columns.
+    let trades = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "fastflight.demo.Trades")
+        .expect("the Trades service is listed");
+    let columns: Vec<&str> = trades["result_schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["id", "symbol", "price", "quantity", "ts"]);
+    assert_eq!(
+        trades["result_schema"]["fields"][1]["type"],
+        "Dictionary(Int32, Utf8)"
+    );
+    assert_eq!(trades["result_schema"]["fields"][0]["nullable"], false);
 }
 
 /// 20,000,000 rows (about 750 MB of Arrow data) through the gateway of a `start-all`
@@ -734,7 +753,7 @@ async fn every_option_reads_its_environment_variable() {
     // `services --json`.
     let out = demo(&["services"], &[("FASTFLIGHT_JSON", "true")]);
     let services: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(services.as_array().unwrap().len(), 6);
+    assert_eq!(services.as_array().unwrap().len(), 8);
 
     // A value the option cannot take is refused naming the option: proof it was read.
     for (var, value, option, args) in [

@@ -48,6 +48,14 @@ async fn a_client_crate_of_request_types_alone_calls_every_service() {
     assert_eq!(answers.echo, "from the client crate");
     assert_eq!(answers.synthetic_ids, (0..1_000).collect::<Vec<i64>>());
     assert_eq!(answers.synthetic_batches, [300, 300, 300, 100]);
+    // The same synthetic data as typed rows: the ids and the values agree.
+    let ids: Vec<i64> = answers.synthetic_rows.iter().map(|r| r.id).collect();
+    assert_eq!(ids, answers.synthetic_ids);
+    assert_eq!(answers.synthetic_rows[42].name, "row-000000000042");
+    // Typed trades: five AAPL rows in id order.
+    assert_eq!(answers.aapl_trades.len(), 5);
+    assert!(answers.aapl_trades.iter().all(|t| t.symbol == "AAPL"));
+    assert!(answers.aapl_trades.windows(2).all(|w| w[0].id < w[1].id));
     // The count through the stub agrees with the same question asked as raw tickets.
     let count = |sql: &str| {
         let client = client.clone();

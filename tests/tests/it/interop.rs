@@ -165,3 +165,34 @@ fn python_package_client_calls_over_tls() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["rows"], 1);
 }
+
+#[test]
+#[cfg_attr(
+    no_python_interop,
+    ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
+)]
+fn pyarrow_and_pandas_read_a_typed_service() {
+    let demo = DemoProcess::start();
+    let report = run_script("rows.py", &[&demo.location]);
+    assert_eq!(report["rows"], 2_500);
+    assert_eq!(
+        report["columns"],
+        serde_json::json!(["id", "symbol", "price", "quantity", "ts"])
+    );
+    assert_eq!(
+        report["symbol_type"],
+        "dictionary<values=string, indices=int32, ordered=0>"
+    );
+    assert_eq!(
+        report["symbol_dtype"], "category",
+        "a dictionary column is a pandas categorical"
+    );
+    assert_eq!(report["symbols"], serde_json::json!(["MSFT"]));
+    assert_eq!(report["ids_ascending"], true);
+    assert_eq!(
+        report["info_schema"], report["symbol_type"],
+        "GetFlightInfo gives the row type's schema"
+    );
+    assert_eq!(report["synthetic_rows"], 1_000);
+    assert_eq!(report["synthetic_names"], "row-000000000041");
+}

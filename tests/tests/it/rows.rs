@@ -618,3 +618,142 @@ async fn reading_rows_of_another_type_fails_before_the_first_row() {
     .unwrap();
     assert!(text.contains("field `n`"), "{text}");
 }
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(ArrowRow, Debug, Clone, PartialEq)]
+    pub struct Trade {
+        pub id: i64,
+        #[arrow(dictionary)]
+        pub symbol: String,
+        pub price: Option<f64>,
+        pub quantity: u32,
+        pub side: Side,
+        pub tags: Vec<String>,
+        pub at: DateTime<Utc>,
+        pub venue: Option<Venue>,
+        pub raw: Vec<u8>,
+    }
+
+    fn side() -> impl Strategy<Value = Side> {
+        prop_oneof![Just(Side::Buy), Just(Side::Sell), Just(Side::ShortSell)]
+    }
+
+    fn trade() -> impl Strategy<Value = Trade> {
+        (
+            any::<i64>(),
+            "[A-Z]{0,5}",
+            proptest::option::of(-1e12f64..1e12),
+            any::<u32>(),
+            side(),
+            proptest::collection::vec(".{0,8}", 0..4),
+            // chrono's range, to the microsecond.
+            DateTime::<Utc>::MIN_UTC.timestamp_micros()
+                ..=DateTime::<Utc>::MAX_UTC.timestamp_micros(),
+            proptest::option::of(("[a-z]{0,4}", proptest::option::of(any::<u16>()))),
+            proptest::collection::vec(any::<u8>(), 0..16),
+        )
+            .prop_map(
+                |(id, symbol, price, quantity, side, tags, micros, venue, raw)| Trade {
+                    id,
+                    symbol,
+                    price,
+                    quantity,
+                    side,
+                    tags,
+                    at: DateTime::from_timestamp_micros(micros).expect("within chrono's range"),
+                    venue: venue.map(|(code, rank)| Venue { code, rank }),
+                    raw,
+                },
+            )
+    }
+
+    fn through_ipc(
+        batch: &fastflight::arrow::array::RecordBatch,
+    ) -> fastflight::arrow::array::RecordBatch {
+        let mut bytes = Vec::new();
+        {
+            let mut writer =
+                fastflight::arrow::ipc::writer::StreamWriter::try_new(&mut bytes, &batch.schema())
+                    .unwrap();
+            writer.write(batch).unwrap();
+            writer.finish().unwrap();
+        }
+        let mut reader = fastflight::arrow::ipc::reader::StreamReader::try_new(
+            std::io::Cursor::new(bytes),
+            None,
+        )
+        .unwrap();
+        reader.next().unwrap().unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_trades_survive_rows_batch_ipc_batch_rows(trades in proptest::collection::vec(trade(), 0..40)) {
+            let batch = Trade::to_batch(&trades).unwrap();
+            prop_assert_eq!(batch.num_rows(), trades.len());
+            let back: Vec<Trade> = Trade::from_batch(&through_ipc(&batch))
+                .collect::<fastflight::Result<_>>()
+                .unwrap();
+            prop_assert_eq!(back, trades);
+        }
+    }
+}
+
+#[test]
+fn decimals_and_uuids_round_trip_and_a_decimal_that_does_not_fit_is_refused() {
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+    #[derive(ArrowRow, Debug, PartialEq)]
+    struct Payment {
+        id: uuid::Uuid,
+        amount: Decimal,
+        #[arrow(scale = 2)]
+        fee: Option<Decimal>,
+    }
+    let rows = vec![
+        Payment {
+            id: uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+            amount: Decimal::from_str("-12345678901234567.0123456789").unwrap(),
+            fee: Some(Decimal::from_str("0.50").unwrap()),
+        },
+        Payment {
+            id: uuid::Uuid::nil(),
+            amount: Decimal::ZERO,
+            fee: None,
+        },
+    ];
+    let batch = Payment::to_batch(&rows).unwrap();
+    assert_eq!(
+        batch.schema().field(0).data_type(),
+        &DataType::FixedSizeBinary(16)
+    );
+    assert_eq!(
+        batch.schema().field(1).data_type(),
+        &DataType::Decimal128(38, 10)
+    );
+    assert_eq!(
+        batch.schema().field(2).data_type(),
+        &DataType::Decimal128(38, 2)
+    );
+    let back: Vec<Payment> = Payment::from_batch(&batch)
+        .collect::<fastflight::Result<_>>()
+        .unwrap();
+    assert_eq!(back, rows);
+    // Three decimals in a column of two: refused naming the field, never rounded.
+    let e = Payment::to_batch(&[Payment {
+        id: uuid::Uuid::nil(),
+        amount: Decimal::ONE,
+        fee: Some(Decimal::from_str("0.125").unwrap()),
+    }])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("field `fee`") && e.contains("0.125 has 3 decimals"),
+        "{e}"
+    );
+}
