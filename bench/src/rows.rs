@@ -307,9 +307,7 @@ fn shape<R: ArrowRow + Clone, S: Serialize + for<'de> Deserialize<'de>>(
     let encode_hand = median_time(samples, || hand(rows));
     let encode_ours = median_time(samples, || R::to_batch(rows));
     let encode_serde = median_time(samples, || serde_arrow::to_marrow(&fields, serde_rows));
-    let decode_ours = median_time(samples, || {
-        R::from_batch(&ours).collect::<fastflight::Result<Vec<R>>>()
-    });
+    let decode_ours = median_time(samples, || R::from_batch(&ours).into_vec());
     let views: Vec<_> = arrays.iter().map(|a| a.as_view()).collect();
     let decode_serde = median_time(samples, || {
         serde_arrow::from_marrow::<Vec<S>>(&fields, &views)

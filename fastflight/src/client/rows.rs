@@ -64,9 +64,16 @@ impl<T: ArrowRow> RowStream<T> {
         self.batches
     }
 
-    /// Every row, in order.
-    pub async fn collect_vec(self) -> Result<Vec<T>> {
-        self.try_collect().await
+    /// Every row, in order (each batch's rows read in one pass).
+    pub async fn collect_vec(mut self) -> Result<Vec<T>> {
+        let mut rows = match self.current.take() {
+            Some(begun) => begun.into_vec()?,
+            None => Vec::new(),
+        };
+        while let Some(batch) = self.batches.try_next().await? {
+            rows.extend(T::from_batch(&batch).into_vec()?);
+        }
+        Ok(rows)
     }
 }
 

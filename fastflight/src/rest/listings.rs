@@ -62,6 +62,7 @@ pub(super) async fn services(
                     "request_type": s.request_type,
                     "fields": s.fields,
                     "json_schema": crate::listing::request_schema(s),
+                    "result_schema": s.result_schema,
                 })
             })
             .collect(),

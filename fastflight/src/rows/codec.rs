@@ -55,6 +55,7 @@ pub trait Codec<T>: 'static {
     fn size(value: &T) -> usize;
 
     /// Appends every value of a slice (a list's items).
+    #[inline]
     fn append_all(builder: &mut Self::Builder, values: &[T]) {
         for value in values {
             Self::append(builder, value);
@@ -168,6 +169,7 @@ macro_rules! primitive_codec {
                 std::mem::size_of::<<$arrow as ArrowPrimitiveType>::Native>()
             }
             $(
+                #[inline]
                 fn append_all(builder: &mut Self::Builder, values: &[$rust]) {
                     builder.append_slice(values)
                 }
@@ -377,6 +379,7 @@ impl<T, C: Codec<T>> Codec<Vec<T>> for List<C> {
             nulls: NullBufferBuilder::new(capacity),
         }
     }
+    #[inline]
     fn append(builder: &mut Self::Builder, value: &Vec<T>) {
         C::append_all(&mut builder.values, value);
         let last = builder.offsets.last().copied().unwrap_or(0);
@@ -418,6 +421,7 @@ impl<T, C: Codec<T>> Codec<Vec<T>> for List<C> {
     fn is_null(column: &Self::Column, i: usize) -> bool {
         column.nulls.as_ref().is_some_and(|n| n.is_null(i))
     }
+    #[inline]
     fn read(column: &Self::Column, i: usize) -> Result<Vec<T>, String> {
         let start = column.offsets[i].max(0) as usize;
         let end = column.offsets[i + 1].max(0) as usize;
@@ -829,6 +833,7 @@ impl<T: 'static, C: Convert<T>> Codec<T> for Via<C> {
     fn builder(capacity: usize) -> Self::Builder {
         CodecOf::<T, C>::builder(capacity)
     }
+    #[inline]
     fn append(builder: &mut Self::Builder, value: &T) {
         CodecOf::<T, C>::append(builder, &C::to_arrow(value))
     }

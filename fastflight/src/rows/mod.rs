@@ -235,6 +235,32 @@ pub struct Rows<T: ArrowRow> {
 }
 
 impl<T: ArrowRow> Rows<T> {
+    /// Every row left, in order; the first error ends it.
+    ///
+    /// ```
+    /// # use fastflight::rows::ArrowRow;
+    /// #[derive(ArrowRow, Debug, PartialEq)]
+    /// struct Point { x: f64, y: f64 }
+    /// let batch = Point::to_batch(&[Point { x: 1.0, y: 2.0 }])?;
+    /// assert_eq!(Point::from_batch(&batch).into_vec()?, [Point { x: 1.0, y: 2.0 }]);
+    /// # Ok::<(), fastflight::Error>(())
+    /// ```
+    pub fn into_vec(mut self) -> Result<Vec<T>> {
+        match &mut self.reader {
+            Ok(reader) => {
+                let mut rows = Vec::with_capacity(reader.len().saturating_sub(self.next));
+                for i in self.next..reader.len() {
+                    rows.push(reader.read(i).map_err(|e| e.of::<T>())?);
+                }
+                Ok(rows)
+            }
+            Err(e) => Err(e.take().unwrap_or_else(|| Error::Row {
+                row: T::NAME.to_owned(),
+                message: "the batch's error was taken already".to_owned(),
+            })),
+        }
+    }
+
     fn of(batch: &RecordBatch) -> Self {
         Self {
             reader: T::reader(batch.schema_ref().fields(), batch.columns())
@@ -380,10 +406,23 @@ pub fn value<T, C: Codec<T>>(
     name: &'static str,
 ) -> std::result::Result<T, RowError> {
     if !C::NULLABLE && C::is_null(column, i) {
-        return Err(RowError::new(
-            name,
-            format!("row {i} is null, and the field is not an `Option`"),
-        ));
+        return Err(null_in(name, i));
     }
-    C::read(column, i).map_err(|message| RowError::new(name, format!("row {i}: {message}")))
+    match C::read(column, i) {
+        Ok(value) => Ok(value),
+        Err(message) => Err(unreadable(name, i, message)),
+    }
+}
+
+#[cold]
+fn null_in(name: &'static str, i: usize) -> RowError {
+    RowError::new(
+        name,
+        format!("row {i} is null, and the field is not an `Option`"),
+    )
+}
+
+#[cold]
+fn unreadable(name: &'static str, i: usize, message: String) -> RowError {
+    RowError::new(name, format!("row {i}: {message}"))
 }

@@ -35,10 +35,12 @@ macro_rules! units {
         impl Unit for $name {
             type Arrow = $arrow;
             const UNIT: TimeUnit = $unit;
+            #[inline]
             fn count(at: &NaiveDateTime) -> Option<i64> {
                 let utc = at.and_utc();
                 ($count)(&utc)
             }
+            #[inline]
             fn instant(count: i64) -> Option<NaiveDateTime> {
                 ($instant)(count).map(|d: DateTime<Utc>| d.naive_utc())
             }
@@ -81,6 +83,7 @@ fn timestamp_builder<U: Unit>(capacity: usize) -> TimestampBuilder<U> {
     }
 }
 
+#[inline]
 fn append_instant<U: Unit>(builder: &mut TimestampBuilder<U>, at: &NaiveDateTime) {
     match U::count(at) {
         Some(count) => builder.values.append_value(count),
@@ -114,6 +117,7 @@ fn instant_column<U: Unit>(
     downcast(array, expected)
 }
 
+#[inline]
 fn read_instant<U: Unit>(
     column: &PrimitiveArray<U::Arrow>,
     i: usize,

@@ -546,6 +546,21 @@ async fn the_schema_of_a_typed_service_is_known_without_running_it() {
     assert_eq!(listed.result_schema["fields"][0]["name"], "n");
     assert_eq!(listed.result_schema["fields"][0]["type"], "Int64");
     assert_eq!(listed.result_schema["fields"][1]["nullable"], false);
+    // The gateway's `/services` lists it too.
+    let listed: serde_json::Value = reqwest::get(format!("{}/services", server.gateway))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticks = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "rows.Ticks")
+        .unwrap();
+    assert_eq!(ticks["result_schema"]["fields"][1]["name"], "label");
+    assert_eq!(ticks["result_schema"]["fields"][1]["type"], "Utf8");
     let mut raw = crate::support::raw_client(&server.location).await;
     let ticket = fastflight::ticket::encode(&Probed {}).unwrap();
     let schema = raw
