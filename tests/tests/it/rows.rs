@@ -772,3 +772,32 @@ fn decimals_and_uuids_round_trip_and_a_decimal_that_does_not_fit_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn a_row_above_the_largest_batch_is_refused_naming_the_limit_after_the_rows_before_it() {
+    use fastflight::rows::batcher::{RowBatchIter, MAX_BATCH_BYTES};
+    #[derive(ArrowRow)]
+    struct Blob {
+        data: Vec<u8>,
+    }
+    let rows: Vec<fastflight::Result<Blob>> = vec![
+        Ok(Blob { data: vec![1; 10] }),
+        Ok(Blob {
+            data: vec![0; MAX_BATCH_BYTES + 1],
+        }),
+        Ok(Blob { data: vec![2; 10] }),
+    ];
+    let mut batches = RowBatchIter::new(rows.into_iter(), Batching::default());
+    assert_eq!(
+        batches.next().unwrap().unwrap().num_rows(),
+        1,
+        "the row before it is sent"
+    );
+    let e = batches.next().unwrap().unwrap_err();
+    assert_eq!(e.code(), tonic::Code::ResourceExhausted);
+    assert!(
+        e.to_string().contains("(max_batch_bytes)") && e.to_string().contains("`Blob`"),
+        "{e}"
+    );
+    assert!(batches.next().is_none(), "nothing after the error");
+}

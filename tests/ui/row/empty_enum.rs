@@ -1,0 +1,6 @@
+use fastflight::prelude::*;
+
+#[derive(ArrowRow)]
+pub enum Nothing {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use fastflight::prelude::*;
+
+#[derive(ArrowRow)]
+pub struct Marker;
+
+fn main() {}
