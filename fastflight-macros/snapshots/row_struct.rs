@@ -1,50 +1,58 @@
 const _: () = {
     #[doc(hidden)]
-    pub struct __TradeRowBuilder {
-        f0: <<i64 as ::fastflight::rows::ArrowField>::Codec as ::fastflight::rows::Codec<
-            i64,
-        >>::Builder,
-        f1: <::fastflight::rows::codec::DictionaryUtf8 as ::fastflight::rows::Codec<
-            String,
-        >>::Builder,
-        f2: <::fastflight::rows::codec::Nullable<
+    pub trait __TradeCodecs {
+        type F0: ::fastflight::rows::Codec<i64>;
+        type F1: ::fastflight::rows::Codec<String>;
+        type F2: ::fastflight::rows::Codec<Option<f64>>;
+        type F3: ::fastflight::rows::Codec<Vec<i32>>;
+        type F4: ::fastflight::rows::Codec<DateTime<Utc>>;
+        type F5: ::fastflight::rows::Codec<Money>;
+    }
+    #[automatically_derived]
+    impl __TradeCodecs for Trade {
+        type F0 = <i64 as ::fastflight::rows::ArrowField>::Codec;
+        type F1 = ::fastflight::rows::codec::DictionaryUtf8;
+        type F2 = ::fastflight::rows::codec::Nullable<
             <f64 as ::fastflight::rows::ArrowField>::Codec,
-        > as ::fastflight::rows::Codec<Option<f64>>>::Builder,
-        f3: <::fastflight::rows::codec::List<
+        >;
+        type F3 = ::fastflight::rows::codec::List<
             <i32 as ::fastflight::rows::ArrowField>::Codec,
-        > as ::fastflight::rows::Codec<Vec<i32>>>::Builder,
-        f4: <<DateTime<
+        >;
+        type F4 = <DateTime<
             Utc,
-        > as ::fastflight::rows::time::InUnit<
-            ::fastflight::rows::time::Nanos,
-        >>::Codec as ::fastflight::rows::Codec<DateTime<Utc>>>::Builder,
-        f5: <::fastflight::rows::codec::Via<
-            AsCents,
-        > as ::fastflight::rows::Codec<Money>>::Builder,
+        > as ::fastflight::rows::time::InUnit<::fastflight::rows::time::Nanos>>::Codec;
+        type F5 = ::fastflight::rows::codec::Via<AsCents>;
+    }
+    #[doc(hidden)]
+    pub struct __TradeRowBuilder {
+        f0: <<Trade as __TradeCodecs>::F0 as ::fastflight::rows::Codec<i64>>::Builder,
+        f1: <<Trade as __TradeCodecs>::F1 as ::fastflight::rows::Codec<String>>::Builder,
+        f2: <<Trade as __TradeCodecs>::F2 as ::fastflight::rows::Codec<
+            Option<f64>,
+        >>::Builder,
+        f3: <<Trade as __TradeCodecs>::F3 as ::fastflight::rows::Codec<
+            Vec<i32>,
+        >>::Builder,
+        f4: <<Trade as __TradeCodecs>::F4 as ::fastflight::rows::Codec<
+            DateTime<Utc>,
+        >>::Builder,
+        f5: <<Trade as __TradeCodecs>::F5 as ::fastflight::rows::Codec<Money>>::Builder,
         __len: usize,
     }
     #[doc(hidden)]
     pub struct __TradeRowReader {
-        f0: <<i64 as ::fastflight::rows::ArrowField>::Codec as ::fastflight::rows::Codec<
-            i64,
+        f0: <<Trade as __TradeCodecs>::F0 as ::fastflight::rows::Codec<i64>>::Column,
+        f1: <<Trade as __TradeCodecs>::F1 as ::fastflight::rows::Codec<String>>::Column,
+        f2: <<Trade as __TradeCodecs>::F2 as ::fastflight::rows::Codec<
+            Option<f64>,
         >>::Column,
-        f1: <::fastflight::rows::codec::DictionaryUtf8 as ::fastflight::rows::Codec<
-            String,
+        f3: <<Trade as __TradeCodecs>::F3 as ::fastflight::rows::Codec<
+            Vec<i32>,
         >>::Column,
-        f2: <::fastflight::rows::codec::Nullable<
-            <f64 as ::fastflight::rows::ArrowField>::Codec,
-        > as ::fastflight::rows::Codec<Option<f64>>>::Column,
-        f3: <::fastflight::rows::codec::List<
-            <i32 as ::fastflight::rows::ArrowField>::Codec,
-        > as ::fastflight::rows::Codec<Vec<i32>>>::Column,
-        f4: <<DateTime<
-            Utc,
-        > as ::fastflight::rows::time::InUnit<
-            ::fastflight::rows::time::Nanos,
-        >>::Codec as ::fastflight::rows::Codec<DateTime<Utc>>>::Column,
-        f5: <::fastflight::rows::codec::Via<
-            AsCents,
-        > as ::fastflight::rows::Codec<Money>>::Column,
+        f4: <<Trade as __TradeCodecs>::F4 as ::fastflight::rows::Codec<
+            DateTime<Utc>,
+        >>::Column,
+        f5: <<Trade as __TradeCodecs>::F5 as ::fastflight::rows::Codec<Money>>::Column,
         __len: usize,
     }
     #[automatically_derived]
@@ -55,39 +63,29 @@ const _: () = {
         fn fields() -> ::fastflight::arrow::datatypes::Fields {
             ::fastflight::arrow::datatypes::Fields::from(
                 ::std::vec![
-                    ::fastflight::arrow::datatypes::Field::new("tradeId", < < i64 as
-                    ::fastflight::rows::ArrowField > ::Codec as ::fastflight::rows::Codec
-                    < i64 >> ::data_type(), < < i64 as ::fastflight::rows::ArrowField >
-                    ::Codec as ::fastflight::rows::Codec < i64 >> ::NULLABLE),
-                    ::fastflight::arrow::datatypes::Field::new("symbol", <
-                    ::fastflight::rows::codec::DictionaryUtf8 as
-                    ::fastflight::rows::Codec < String >> ::data_type(), <
-                    ::fastflight::rows::codec::DictionaryUtf8 as
+                    ::fastflight::arrow::datatypes::Field::new("tradeId", < < Trade as
+                    __TradeCodecs > ::F0 as ::fastflight::rows::Codec < i64 >>
+                    ::data_type(), < < Trade as __TradeCodecs > ::F0 as
+                    ::fastflight::rows::Codec < i64 >> ::NULLABLE),
+                    ::fastflight::arrow::datatypes::Field::new("symbol", < < Trade as
+                    __TradeCodecs > ::F1 as ::fastflight::rows::Codec < String >>
+                    ::data_type(), < < Trade as __TradeCodecs > ::F1 as
                     ::fastflight::rows::Codec < String >> ::NULLABLE),
-                    ::fastflight::arrow::datatypes::Field::new("price", <
-                    ::fastflight::rows::codec::Nullable < < f64 as
-                    ::fastflight::rows::ArrowField > ::Codec > as
-                    ::fastflight::rows::Codec < Option < f64 > >> ::data_type(), <
-                    ::fastflight::rows::codec::Nullable < < f64 as
-                    ::fastflight::rows::ArrowField > ::Codec > as
+                    ::fastflight::arrow::datatypes::Field::new("price", < < Trade as
+                    __TradeCodecs > ::F2 as ::fastflight::rows::Codec < Option < f64 > >>
+                    ::data_type(), < < Trade as __TradeCodecs > ::F2 as
                     ::fastflight::rows::Codec < Option < f64 > >> ::NULLABLE),
-                    ::fastflight::arrow::datatypes::Field::new("fills", <
-                    ::fastflight::rows::codec::List < < i32 as
-                    ::fastflight::rows::ArrowField > ::Codec > as
-                    ::fastflight::rows::Codec < Vec < i32 > >> ::data_type(), <
-                    ::fastflight::rows::codec::List < < i32 as
-                    ::fastflight::rows::ArrowField > ::Codec > as
+                    ::fastflight::arrow::datatypes::Field::new("fills", < < Trade as
+                    __TradeCodecs > ::F3 as ::fastflight::rows::Codec < Vec < i32 > >>
+                    ::data_type(), < < Trade as __TradeCodecs > ::F3 as
                     ::fastflight::rows::Codec < Vec < i32 > >> ::NULLABLE),
-                    ::fastflight::arrow::datatypes::Field::new("at", < < DateTime < Utc >
-                    as ::fastflight::rows::time::InUnit < ::fastflight::rows::time::Nanos
-                    >> ::Codec as ::fastflight::rows::Codec < DateTime < Utc > >>
-                    ::data_type(), < < DateTime < Utc > as
-                    ::fastflight::rows::time::InUnit < ::fastflight::rows::time::Nanos >>
-                    ::Codec as ::fastflight::rows::Codec < DateTime < Utc > >>
-                    ::NULLABLE), ::fastflight::arrow::datatypes::Field::new("cents", <
-                    ::fastflight::rows::codec::Via < AsCents > as
-                    ::fastflight::rows::Codec < Money >> ::data_type(), <
-                    ::fastflight::rows::codec::Via < AsCents > as
+                    ::fastflight::arrow::datatypes::Field::new("at", < < Trade as
+                    __TradeCodecs > ::F4 as ::fastflight::rows::Codec < DateTime < Utc >
+                    >> ::data_type(), < < Trade as __TradeCodecs > ::F4 as
+                    ::fastflight::rows::Codec < DateTime < Utc > >> ::NULLABLE),
+                    ::fastflight::arrow::datatypes::Field::new("cents", < < Trade as
+                    __TradeCodecs > ::F5 as ::fastflight::rows::Codec < Money >>
+                    ::data_type(), < < Trade as __TradeCodecs > ::F5 as
                     ::fastflight::rows::Codec < Money >> ::NULLABLE),
                 ],
             )
@@ -109,28 +107,24 @@ const _: () = {
         }
         fn builder(capacity: usize) -> __TradeRowBuilder {
             __TradeRowBuilder {
-                f0: <<i64 as ::fastflight::rows::ArrowField>::Codec as ::fastflight::rows::Codec<
+                f0: <<Trade as __TradeCodecs>::F0 as ::fastflight::rows::Codec<
                     i64,
                 >>::builder(capacity),
-                f1: <::fastflight::rows::codec::DictionaryUtf8 as ::fastflight::rows::Codec<
+                f1: <<Trade as __TradeCodecs>::F1 as ::fastflight::rows::Codec<
                     String,
                 >>::builder(capacity),
-                f2: <::fastflight::rows::codec::Nullable<
-                    <f64 as ::fastflight::rows::ArrowField>::Codec,
-                > as ::fastflight::rows::Codec<Option<f64>>>::builder(capacity),
-                f3: <::fastflight::rows::codec::List<
-                    <i32 as ::fastflight::rows::ArrowField>::Codec,
-                > as ::fastflight::rows::Codec<Vec<i32>>>::builder(capacity),
-                f4: <<DateTime<
-                    Utc,
-                > as ::fastflight::rows::time::InUnit<
-                    ::fastflight::rows::time::Nanos,
-                >>::Codec as ::fastflight::rows::Codec<
+                f2: <<Trade as __TradeCodecs>::F2 as ::fastflight::rows::Codec<
+                    Option<f64>,
+                >>::builder(capacity),
+                f3: <<Trade as __TradeCodecs>::F3 as ::fastflight::rows::Codec<
+                    Vec<i32>,
+                >>::builder(capacity),
+                f4: <<Trade as __TradeCodecs>::F4 as ::fastflight::rows::Codec<
                     DateTime<Utc>,
                 >>::builder(capacity),
-                f5: <::fastflight::rows::codec::Via<
-                    AsCents,
-                > as ::fastflight::rows::Codec<Money>>::builder(capacity),
+                f5: <<Trade as __TradeCodecs>::F5 as ::fastflight::rows::Codec<
+                    Money,
+                >>::builder(capacity),
                 __len: 0,
             }
         }
@@ -154,35 +148,27 @@ const _: () = {
             ::core::result::Result::Ok(__TradeRowReader {
                 f0: ::fastflight::rows::column::<
                     i64,
-                    <i64 as ::fastflight::rows::ArrowField>::Codec,
+                    <Trade as __TradeCodecs>::F0,
                 >(fields, columns, "tradeId")?,
                 f1: ::fastflight::rows::column::<
                     String,
-                    ::fastflight::rows::codec::DictionaryUtf8,
+                    <Trade as __TradeCodecs>::F1,
                 >(fields, columns, "symbol")?,
                 f2: ::fastflight::rows::column::<
                     Option<f64>,
-                    ::fastflight::rows::codec::Nullable<
-                        <f64 as ::fastflight::rows::ArrowField>::Codec,
-                    >,
+                    <Trade as __TradeCodecs>::F2,
                 >(fields, columns, "price")?,
                 f3: ::fastflight::rows::column::<
                     Vec<i32>,
-                    ::fastflight::rows::codec::List<
-                        <i32 as ::fastflight::rows::ArrowField>::Codec,
-                    >,
+                    <Trade as __TradeCodecs>::F3,
                 >(fields, columns, "fills")?,
                 f4: ::fastflight::rows::column::<
                     DateTime<Utc>,
-                    <DateTime<
-                        Utc,
-                    > as ::fastflight::rows::time::InUnit<
-                        ::fastflight::rows::time::Nanos,
-                    >>::Codec,
+                    <Trade as __TradeCodecs>::F4,
                 >(fields, columns, "at")?,
                 f5: ::fastflight::rows::column::<
                     Money,
-                    ::fastflight::rows::codec::Via<AsCents>,
+                    <Trade as __TradeCodecs>::F5,
                 >(fields, columns, "cents")?,
                 __len,
             })
@@ -190,81 +176,69 @@ const _: () = {
         #[inline]
         fn size(&self) -> usize {
             0
-                + <<i64 as ::fastflight::rows::ArrowField>::Codec as ::fastflight::rows::Codec<
+                + <<Trade as __TradeCodecs>::F0 as ::fastflight::rows::Codec<
                     i64,
                 >>::size(&self.trade_id)
-                + <::fastflight::rows::codec::DictionaryUtf8 as ::fastflight::rows::Codec<
+                + <<Trade as __TradeCodecs>::F1 as ::fastflight::rows::Codec<
                     String,
                 >>::size(&self.symbol)
-                + <::fastflight::rows::codec::Nullable<
-                    <f64 as ::fastflight::rows::ArrowField>::Codec,
-                > as ::fastflight::rows::Codec<Option<f64>>>::size(&self.price)
-                + <::fastflight::rows::codec::List<
-                    <i32 as ::fastflight::rows::ArrowField>::Codec,
-                > as ::fastflight::rows::Codec<Vec<i32>>>::size(&self.fills)
-                + <<DateTime<
-                    Utc,
-                > as ::fastflight::rows::time::InUnit<
-                    ::fastflight::rows::time::Nanos,
-                >>::Codec as ::fastflight::rows::Codec<DateTime<Utc>>>::size(&self.at)
-                + <::fastflight::rows::codec::Via<
-                    AsCents,
-                > as ::fastflight::rows::Codec<Money>>::size(&self.amount)
+                + <<Trade as __TradeCodecs>::F2 as ::fastflight::rows::Codec<
+                    Option<f64>,
+                >>::size(&self.price)
+                + <<Trade as __TradeCodecs>::F3 as ::fastflight::rows::Codec<
+                    Vec<i32>,
+                >>::size(&self.fills)
+                + <<Trade as __TradeCodecs>::F4 as ::fastflight::rows::Codec<
+                    DateTime<Utc>,
+                >>::size(&self.at)
+                + <<Trade as __TradeCodecs>::F5 as ::fastflight::rows::Codec<
+                    Money,
+                >>::size(&self.amount)
         }
     }
     #[automatically_derived]
     impl ::fastflight::rows::RowBuilder<Trade> for __TradeRowBuilder {
         #[inline]
         fn append(&mut self, row: &Trade) {
-            <<i64 as ::fastflight::rows::ArrowField>::Codec as ::fastflight::rows::Codec<
+            <<Trade as __TradeCodecs>::F0 as ::fastflight::rows::Codec<
                 i64,
             >>::append(&mut self.f0, &row.trade_id);
-            <::fastflight::rows::codec::DictionaryUtf8 as ::fastflight::rows::Codec<
+            <<Trade as __TradeCodecs>::F1 as ::fastflight::rows::Codec<
                 String,
             >>::append(&mut self.f1, &row.symbol);
-            <::fastflight::rows::codec::Nullable<
-                <f64 as ::fastflight::rows::ArrowField>::Codec,
-            > as ::fastflight::rows::Codec<
+            <<Trade as __TradeCodecs>::F2 as ::fastflight::rows::Codec<
                 Option<f64>,
             >>::append(&mut self.f2, &row.price);
-            <::fastflight::rows::codec::List<
-                <i32 as ::fastflight::rows::ArrowField>::Codec,
-            > as ::fastflight::rows::Codec<Vec<i32>>>::append(&mut self.f3, &row.fills);
-            <<DateTime<
-                Utc,
-            > as ::fastflight::rows::time::InUnit<
-                ::fastflight::rows::time::Nanos,
-            >>::Codec as ::fastflight::rows::Codec<
+            <<Trade as __TradeCodecs>::F3 as ::fastflight::rows::Codec<
+                Vec<i32>,
+            >>::append(&mut self.f3, &row.fills);
+            <<Trade as __TradeCodecs>::F4 as ::fastflight::rows::Codec<
                 DateTime<Utc>,
             >>::append(&mut self.f4, &row.at);
-            <::fastflight::rows::codec::Via<
-                AsCents,
-            > as ::fastflight::rows::Codec<Money>>::append(&mut self.f5, &row.amount);
+            <<Trade as __TradeCodecs>::F5 as ::fastflight::rows::Codec<
+                Money,
+            >>::append(&mut self.f5, &row.amount);
             self.__len += 1;
         }
         fn append_null(&mut self) {
-            <<i64 as ::fastflight::rows::ArrowField>::Codec as ::fastflight::rows::Codec<
+            <<Trade as __TradeCodecs>::F0 as ::fastflight::rows::Codec<
                 i64,
             >>::append_null(&mut self.f0);
-            <::fastflight::rows::codec::DictionaryUtf8 as ::fastflight::rows::Codec<
+            <<Trade as __TradeCodecs>::F1 as ::fastflight::rows::Codec<
                 String,
             >>::append_null(&mut self.f1);
-            <::fastflight::rows::codec::Nullable<
-                <f64 as ::fastflight::rows::ArrowField>::Codec,
-            > as ::fastflight::rows::Codec<Option<f64>>>::append_null(&mut self.f2);
-            <::fastflight::rows::codec::List<
-                <i32 as ::fastflight::rows::ArrowField>::Codec,
-            > as ::fastflight::rows::Codec<Vec<i32>>>::append_null(&mut self.f3);
-            <<DateTime<
-                Utc,
-            > as ::fastflight::rows::time::InUnit<
-                ::fastflight::rows::time::Nanos,
-            >>::Codec as ::fastflight::rows::Codec<
+            <<Trade as __TradeCodecs>::F2 as ::fastflight::rows::Codec<
+                Option<f64>,
+            >>::append_null(&mut self.f2);
+            <<Trade as __TradeCodecs>::F3 as ::fastflight::rows::Codec<
+                Vec<i32>,
+            >>::append_null(&mut self.f3);
+            <<Trade as __TradeCodecs>::F4 as ::fastflight::rows::Codec<
                 DateTime<Utc>,
             >>::append_null(&mut self.f4);
-            <::fastflight::rows::codec::Via<
-                AsCents,
-            > as ::fastflight::rows::Codec<Money>>::append_null(&mut self.f5);
+            <<Trade as __TradeCodecs>::F5 as ::fastflight::rows::Codec<
+                Money,
+            >>::append_null(&mut self.f5);
             self.__len += 1;
         }
         fn len(&self) -> usize {
@@ -279,27 +253,24 @@ const _: () = {
             self.__len = 0;
             ::core::result::Result::Ok(
                 ::std::vec![
-                    < < i64 as ::fastflight::rows::ArrowField > ::Codec as
-                    ::fastflight::rows::Codec < i64 >> ::finish(& mut self.f0).map_err(|
-                    e | ::std::format!("field `{}`: {}", "tradeId", e)) ?, <
-                    ::fastflight::rows::codec::DictionaryUtf8 as
-                    ::fastflight::rows::Codec < String >> ::finish(& mut self.f1)
-                    .map_err(| e | ::std::format!("field `{}`: {}", "symbol", e)) ?, <
-                    ::fastflight::rows::codec::Nullable < < f64 as
-                    ::fastflight::rows::ArrowField > ::Codec > as
-                    ::fastflight::rows::Codec < Option < f64 > >> ::finish(& mut self.f2)
-                    .map_err(| e | ::std::format!("field `{}`: {}", "price", e)) ?, <
-                    ::fastflight::rows::codec::List < < i32 as
-                    ::fastflight::rows::ArrowField > ::Codec > as
-                    ::fastflight::rows::Codec < Vec < i32 > >> ::finish(& mut self.f3)
-                    .map_err(| e | ::std::format!("field `{}`: {}", "fills", e)) ?, < <
-                    DateTime < Utc > as ::fastflight::rows::time::InUnit <
-                    ::fastflight::rows::time::Nanos >> ::Codec as
-                    ::fastflight::rows::Codec < DateTime < Utc > >> ::finish(& mut self
-                    .f4).map_err(| e | ::std::format!("field `{}`: {}", "at", e)) ?, <
-                    ::fastflight::rows::codec::Via < AsCents > as
-                    ::fastflight::rows::Codec < Money >> ::finish(& mut self.f5)
-                    .map_err(| e | ::std::format!("field `{}`: {}", "cents", e)) ?,
+                    < < Trade as __TradeCodecs > ::F0 as ::fastflight::rows::Codec < i64
+                    >> ::finish(& mut self.f0).map_err(| e |
+                    ::std::format!("field `{}`: {}", "tradeId", e)) ?, < < Trade as
+                    __TradeCodecs > ::F1 as ::fastflight::rows::Codec < String >>
+                    ::finish(& mut self.f1).map_err(| e |
+                    ::std::format!("field `{}`: {}", "symbol", e)) ?, < < Trade as
+                    __TradeCodecs > ::F2 as ::fastflight::rows::Codec < Option < f64 > >>
+                    ::finish(& mut self.f2).map_err(| e |
+                    ::std::format!("field `{}`: {}", "price", e)) ?, < < Trade as
+                    __TradeCodecs > ::F3 as ::fastflight::rows::Codec < Vec < i32 > >>
+                    ::finish(& mut self.f3).map_err(| e |
+                    ::std::format!("field `{}`: {}", "fills", e)) ?, < < Trade as
+                    __TradeCodecs > ::F4 as ::fastflight::rows::Codec < DateTime < Utc >
+                    >> ::finish(& mut self.f4).map_err(| e |
+                    ::std::format!("field `{}`: {}", "at", e)) ?, < < Trade as
+                    __TradeCodecs > ::F5 as ::fastflight::rows::Codec < Money >>
+                    ::finish(& mut self.f5).map_err(| e |
+                    ::std::format!("field `{}`: {}", "cents", e)) ?,
                 ],
             )
         }
@@ -317,35 +288,27 @@ const _: () = {
             ::core::result::Result::Ok(Trade {
                 trade_id: ::fastflight::rows::value::<
                     i64,
-                    <i64 as ::fastflight::rows::ArrowField>::Codec,
+                    <Trade as __TradeCodecs>::F0,
                 >(&self.f0, i, "tradeId")?,
                 symbol: ::fastflight::rows::value::<
                     String,
-                    ::fastflight::rows::codec::DictionaryUtf8,
+                    <Trade as __TradeCodecs>::F1,
                 >(&self.f1, i, "symbol")?,
                 price: ::fastflight::rows::value::<
                     Option<f64>,
-                    ::fastflight::rows::codec::Nullable<
-                        <f64 as ::fastflight::rows::ArrowField>::Codec,
-                    >,
+                    <Trade as __TradeCodecs>::F2,
                 >(&self.f2, i, "price")?,
                 fills: ::fastflight::rows::value::<
                     Vec<i32>,
-                    ::fastflight::rows::codec::List<
-                        <i32 as ::fastflight::rows::ArrowField>::Codec,
-                    >,
+                    <Trade as __TradeCodecs>::F3,
                 >(&self.f3, i, "fills")?,
                 at: ::fastflight::rows::value::<
                     DateTime<Utc>,
-                    <DateTime<
-                        Utc,
-                    > as ::fastflight::rows::time::InUnit<
-                        ::fastflight::rows::time::Nanos,
-                    >>::Codec,
+                    <Trade as __TradeCodecs>::F4,
                 >(&self.f4, i, "at")?,
                 amount: ::fastflight::rows::value::<
                     Money,
-                    ::fastflight::rows::codec::Via<AsCents>,
+                    <Trade as __TradeCodecs>::F5,
                 >(&self.f5, i, "cents")?,
                 cached: ::core::default::Default::default(),
             })

@@ -2,8 +2,7 @@
 //! `Struct` column); a unit-only enum's `ArrowEnum` and `ArrowField` (a dictionary).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::{format_ident, quote};
 
 use super::model::{Column, Kind, Row, Variant};
 use super::types::codec;
@@ -30,21 +29,36 @@ fn row(model: &Row<'_>, columns: &[Column<'_>]) -> TokenStream {
     let slots: Vec<_> = (0..kept.len()).map(|i| format_ident!("f{}", i)).collect();
     let members: Vec<_> = kept.iter().map(|c| c.member).collect();
     let names: Vec<&str> = kept.iter().map(|c| c.name.as_str()).collect();
-    // `<Codec as Codec<FieldType>>`, once per field.
-    let codecs: Vec<TokenStream> = kept
-        .iter()
-        .map(|c| {
-            let codec = codec(c.ty, &c.attrs);
-            let ty = c.ty;
-            quote_spanned!(ty.span()=> <#codec as #rows::Codec<#ty>>)
-        })
-        .collect();
+    // Each field's codec is named once, in an associated type bound by `Codec<FieldType>`:
+    // a field type without a codec is one error, on that field, and every other use
+    // goes through the bound.
+    let codecs_trait = format_ident!("__{}Codecs", ident);
+    let slot_types: Vec<_> = (0..kept.len()).map(|i| format_ident!("F{}", i)).collect();
     let tys: Vec<_> = kept.iter().map(|c| c.ty).collect();
-    let codec_paths: Vec<TokenStream> = kept.iter().map(|c| codec(c.ty, &c.attrs)).collect();
+    let chosen: Vec<TokenStream> = kept.iter().map(|c| codec(c.ty, &c.attrs)).collect();
+    let codec_paths: Vec<TokenStream> = slot_types
+        .iter()
+        .map(|slot| quote!(<#ident as #codecs_trait>::#slot))
+        .collect();
+    let codecs: Vec<TokenStream> = codec_paths
+        .iter()
+        .zip(&tys)
+        .map(|(path, ty)| quote!(<#path as #rows::Codec<#ty>>))
+        .collect();
     let name = ident.to_string();
     let first = names[0];
     quote! {
         const _: () = {
+            #[doc(hidden)]
+            pub trait #codecs_trait {
+                #(type #slot_types: #rows::Codec<#tys>;)*
+            }
+
+            #[automatically_derived]
+            impl #codecs_trait for #ident {
+                #(type #slot_types = #chosen;)*
+            }
+
             #[doc(hidden)]
             pub struct #builder {
                 #(#slots: #codecs::Builder,)*
