@@ -25,6 +25,7 @@ use fastflight::arrow::array::{
 use fastflight::arrow::buffer::NullBuffer;
 use fastflight::arrow::datatypes::{DataType, Field, Fields};
 use fastflight::rows::ArrowRow;
+use fastflight_examples::splitmix64 as mix;
 use serde::{Deserialize, Serialize};
 use serde_arrow::schema::{SchemaLike, TracingOptions};
 
@@ -81,13 +82,6 @@ pub struct ComplexSerde {
     pub tags: Vec<i32>,
     pub at: i64,
     pub side: Side,
-}
-
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 fn text(seed: u64) -> String {

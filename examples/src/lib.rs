@@ -167,7 +167,8 @@ impl Iterator for SyntheticBatches {
     }
 }
 
-fn splitmix64(mut x: u64) -> u64 {
+/// SplitMix64: the synthetic data's pseudo-random numbers (the same seed, the same rows).
+pub fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
