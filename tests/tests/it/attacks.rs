@@ -280,11 +280,27 @@ async fn unknown_users_and_plain_text_entries_take_as_long_as_known_ones() {
         medians.push((user, median(times)));
     }
     println!("wrong-password medians: {medians:?}");
-    let fastest = medians.iter().map(|(_, m)| *m).min().unwrap();
-    let slowest = medians.iter().map(|(_, m)| *m).max().unwrap();
+    // Each user was measured in two rounds: its faster round stands for it, so a burst
+    // of load on this shared machine (other tests run beside this one) does not pass
+    // for a difference; a real one (an unknown user answered without a hash) shows in
+    // both rounds.
+    let per_user: Vec<(&str, std::time::Duration)> = ["ada", "nobody", "grace"]
+        .into_iter()
+        .map(|user| {
+            let best = medians
+                .iter()
+                .filter(|(u, _)| *u == user)
+                .map(|(_, m)| *m)
+                .min()
+                .unwrap();
+            (user, best)
+        })
+        .collect();
+    let fastest = per_user.iter().map(|(_, m)| *m).min().unwrap();
+    let slowest = per_user.iter().map(|(_, m)| *m).max().unwrap();
     assert!(
         slowest < fastest * 3 / 2,
-        "medians differ by more than half: {medians:?}"
+        "the users' medians differ by more than half: {per_user:?} (rounds: {medians:?})"
     );
 }
 
