@@ -65,19 +65,28 @@ pub trait Codec<T>: 'static {
     /// Rows `start..end` (a list's items): `Err` names the first null of a codec that
     /// is not nullable, or the first value that cannot be read.
     fn read_range(column: &Self::Column, start: usize, end: usize) -> Result<Vec<T>, String> {
-        (start..end)
-            .map(|j| {
-                if !Self::NULLABLE && Self::is_null(column, j) {
-                    Err(format!(
-                        "item {}: null in a list of non-null items",
-                        j - start
-                    ))
-                } else {
-                    Self::read(column, j)
-                }
-            })
-            .collect()
+        read_items::<T, Self>(column, start, end)
     }
+}
+
+/// [`Codec::read_range`] row by row.
+fn read_items<T, C: Codec<T> + ?Sized>(
+    column: &C::Column,
+    start: usize,
+    end: usize,
+) -> Result<Vec<T>, String> {
+    (start..end)
+        .map(|j| {
+            if !C::NULLABLE && C::is_null(column, j) {
+                Err(format!(
+                    "item {}: null in a list of non-null items",
+                    j - start
+                ))
+            } else {
+                C::read(column, j)
+            }
+        })
+        .collect()
 }
 
 /// A Rust type with an Arrow column type of its own, usable as an `ArrowRow` field.
@@ -142,9 +151,32 @@ pub(crate) fn wrong_type(expected: &DataType, array: &dyn Array) -> String {
 pub struct Primitive<P>(PhantomData<P>);
 
 /// `impl Codec<$rust> for $codec` over a primitive Arrow type: values converted by
-/// `$to` (from `&$rust`) and `$from` (to `Result<$rust, String>`).
+/// `$to` (from `&$rust`) and `$from` (to `Result<$rust, String>`). With `slices`, the
+/// values are the Rust values themselves, and a list's items are appended and read as
+/// slices.
 macro_rules! primitive_codec {
-    ($codec:ty, $rust:ty, $arrow:ty, |$v:ident| $to:expr, |$n:ident| $from:expr $(, $range:ident)?) => {
+    ($codec:ty, $rust:ty, $arrow:ty, |$v:ident| $to:expr, |$n:ident| $from:expr) => {
+        primitive_codec!(@impl $codec, $rust, $arrow, |$v| $to, |$n| $from, {});
+    };
+    ($codec:ty, $rust:ty, $arrow:ty, |$v:ident| $to:expr, |$n:ident| $from:expr, slices) => {
+        primitive_codec!(@impl $codec, $rust, $arrow, |$v| $to, |$n| $from, {
+            #[inline]
+            fn append_all(builder: &mut Self::Builder, values: &[$rust]) {
+                builder.append_slice(values)
+            }
+
+            // The values themselves: one copy of the slice when none is null.
+            fn read_range(column: &Self::Column, start: usize, end: usize) -> Result<Vec<$rust>, String> {
+                match column.nulls() {
+                    Some(nulls) if nulls.slice(start, end - start).null_count() > 0 => {
+                        read_items::<$rust, Self>(column, start, end)
+                    }
+                    _ => Ok(column.values()[start..end].to_vec()),
+                }
+            }
+        });
+    };
+    (@impl $codec:ty, $rust:ty, $arrow:ty, |$v:ident| $to:expr, |$n:ident| $from:expr, { $($extra:tt)* }) => {
         impl Codec<$rust> for $codec {
             type Builder = PrimitiveBuilder<$arrow>;
             type Column = PrimitiveArray<$arrow>;
@@ -168,31 +200,7 @@ macro_rules! primitive_codec {
             fn size(_: &$rust) -> usize {
                 std::mem::size_of::<<$arrow as ArrowPrimitiveType>::Native>()
             }
-            $(
-                #[inline]
-                fn append_all(builder: &mut Self::Builder, values: &[$rust]) {
-                    builder.append_slice(values)
-                }
-
-                // The values themselves: one copy of the slice when none is null.
-                fn read_range(column: &Self::Column, start: usize, end: usize) -> Result<Vec<$rust>, String> {
-                    let _ = stringify!($range);
-                    match column.nulls() {
-                        Some(nulls) if nulls.slice(start, end - start).null_count() > 0 => {
-                            (start..end)
-                                .map(|j| {
-                                    if column.is_null(j) {
-                                        Err(format!("item {}: null in a list of non-null items", j - start))
-                                    } else {
-                                        Ok(column.value(j))
-                                    }
-                                })
-                                .collect()
-                        }
-                        _ => Ok(column.values()[start..end].to_vec()),
-                    }
-                }
-            )?
+            $($extra)*
         }
         impl ArrowField for $rust {
             type Codec = $codec;
@@ -205,7 +213,7 @@ pub(crate) use primitive_codec;
 
 macro_rules! primitives {
     ($($rust:ty => $arrow:ty),* $(,)?) => {$(
-        primitive_codec!(Primitive<$arrow>, $rust, $arrow, |value| *value, |native| Ok(native), range);
+        primitive_codec!(Primitive<$arrow>, $rust, $arrow, |value| *value, |native| Ok(native), slices);
     )*};
 }
 
@@ -542,32 +550,15 @@ fn keys_builder(capacity: usize) -> KeysBuilder {
     }
 }
 
-/// A dictionary array of keys of `key_type` over `values`.
-fn dictionary(
-    builder: &mut KeysBuilder,
-    key_type: &DataType,
+/// A dictionary array of `keys` (and their `nulls`) over `values`.
+fn dictionary<K: arrow::datatypes::ArrowDictionaryKeyType>(
+    keys: Vec<K::Native>,
+    nulls: Option<NullBuffer>,
     values: ArrayRef,
 ) -> Result<ArrayRef, String> {
-    let keys = std::mem::take(&mut builder.keys);
-    let nulls = builder.nulls.finish();
-    fn of<K: arrow::datatypes::ArrowDictionaryKeyType>(
-        keys: Vec<K::Native>,
-        nulls: Option<NullBuffer>,
-        values: ArrayRef,
-    ) -> Result<ArrayRef, String> {
-        DictionaryArray::<K>::try_new(PrimitiveArray::new(keys.into(), nulls), values)
-            .map(|a| Arc::new(a) as ArrayRef)
-            .map_err(|e| e.to_string())
-    }
-    match key_type {
-        DataType::Int8 => {
-            of::<Int8Type>(keys.into_iter().map(|k| k as i8).collect(), nulls, values)
-        }
-        DataType::Int16 => {
-            of::<Int16Type>(keys.into_iter().map(|k| k as i16).collect(), nulls, values)
-        }
-        _ => of::<Int32Type>(keys, nulls, values),
-    }
+    DictionaryArray::<K>::try_new(PrimitiveArray::new(keys.into(), nulls), values)
+        .map(|a| Arc::new(a) as ArrayRef)
+        .map_err(|e| e.to_string())
 }
 
 /// The keys of a dictionary column (Int8, Int16 or Int32 keys, Utf8 values) and its
@@ -663,16 +654,11 @@ impl<E: ArrowEnum> Codec<E> for Enum<E> {
     fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
         let values: ArrayRef = Arc::new(StringArray::from_iter_values(E::VARIANTS));
         let nulls = builder.nulls.finish();
-        let array: Result<ArrayRef, _> = if E::VARIANTS.len() <= i8::MAX as usize {
-            let keys = std::mem::take(&mut builder.small);
-            DictionaryArray::<Int8Type>::try_new(PrimitiveArray::new(keys.into(), nulls), values)
-                .map(|a| Arc::new(a) as ArrayRef)
+        if E::VARIANTS.len() <= i8::MAX as usize {
+            dictionary::<Int8Type>(std::mem::take(&mut builder.small), nulls, values)
         } else {
-            let keys = std::mem::take(&mut builder.large);
-            DictionaryArray::<Int16Type>::try_new(PrimitiveArray::new(keys.into(), nulls), values)
-                .map(|a| Arc::new(a) as ArrayRef)
-        };
-        array.map_err(|e| e.to_string())
+            dictionary::<Int16Type>(std::mem::take(&mut builder.large), nulls, values)
+        }
     }
     fn column(array: &ArrayRef) -> Result<Self::Column, String> {
         let (keys, nulls, values) = dictionary_parts(array, &Self::data_type())?;
@@ -759,7 +745,8 @@ impl Codec<String> for DictionaryUtf8 {
     fn finish(builder: &mut Self::Builder) -> Result<ArrayRef, String> {
         builder.seen.clear();
         let values: ArrayRef = Arc::new(builder.values.finish());
-        dictionary(&mut builder.keys, &DataType::Int32, values)
+        let keys = std::mem::take(&mut builder.keys.keys);
+        dictionary::<Int32Type>(keys, builder.keys.nulls.finish(), values)
     }
     fn column(array: &ArrayRef) -> Result<Self::Column, String> {
         let (keys, nulls, values) = dictionary_parts(array, &Self::data_type())?;

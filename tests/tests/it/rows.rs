@@ -141,6 +141,24 @@ fn sample(i: i64) -> Everything {
     }
 }
 
+/// A batch written as an Arrow IPC stream and read back, as over Flight.
+fn through_ipc(
+    batch: &fastflight::arrow::array::RecordBatch,
+) -> fastflight::arrow::array::RecordBatch {
+    let mut bytes = Vec::new();
+    {
+        let mut writer =
+            fastflight::arrow::ipc::writer::StreamWriter::try_new(&mut bytes, &batch.schema())
+                .unwrap();
+        writer.write(batch).unwrap();
+        writer.finish().unwrap();
+    }
+    let mut reader =
+        fastflight::arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+            .unwrap();
+    reader.next().unwrap().unwrap()
+}
+
 #[test]
 fn every_supported_type_survives_a_batch_and_ipc() {
     let rows: Vec<Everything> = (0..50).map(sample).collect();
@@ -148,18 +166,7 @@ fn every_supported_type_survives_a_batch_and_ipc() {
     assert_eq!(batch.num_rows(), 50);
     assert_eq!(batch.schema(), Everything::schema());
     // Through Arrow IPC and back, as over Flight.
-    let mut bytes = Vec::new();
-    {
-        let mut writer =
-            fastflight::arrow::ipc::writer::StreamWriter::try_new(&mut bytes, &batch.schema())
-                .unwrap();
-        writer.write(&batch).unwrap();
-        writer.finish().unwrap();
-    }
-    let mut reader =
-        fastflight::arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
-            .unwrap();
-    let read = reader.next().unwrap().unwrap();
+    let read = through_ipc(&batch);
     let back: Vec<Everything> = Everything::from_batch(&read)
         .collect::<fastflight::Result<_>>()
         .unwrap();
@@ -683,25 +690,6 @@ mod property {
                     raw,
                 },
             )
-    }
-
-    fn through_ipc(
-        batch: &fastflight::arrow::array::RecordBatch,
-    ) -> fastflight::arrow::array::RecordBatch {
-        let mut bytes = Vec::new();
-        {
-            let mut writer =
-                fastflight::arrow::ipc::writer::StreamWriter::try_new(&mut bytes, &batch.schema())
-                    .unwrap();
-            writer.write(batch).unwrap();
-            writer.finish().unwrap();
-        }
-        let mut reader = fastflight::arrow::ipc::reader::StreamReader::try_new(
-            std::io::Cursor::new(bytes),
-            None,
-        )
-        .unwrap();
-        reader.next().unwrap().unwrap()
     }
 
     proptest! {
