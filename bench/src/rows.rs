@@ -250,8 +250,8 @@ fn hand_complex(rows: &[Complex]) -> RecordBatch {
     RecordBatch::try_new(Complex::schema(), columns).expect("the hand-written batch")
 }
 
-/// The median of `samples` timings of `f`, each repeated until it runs 50 ms at least.
-fn median_time<T>(samples: usize, mut f: impl FnMut() -> T) -> Duration {
+/// How many times to repeat `f` for one timing of at least 50 ms.
+fn repetitions<T>(mut f: impl FnMut() -> T) -> u32 {
     let mut reps = 1;
     loop {
         let started = Instant::now();
@@ -259,28 +259,58 @@ fn median_time<T>(samples: usize, mut f: impl FnMut() -> T) -> Duration {
             std::hint::black_box(f());
         }
         if started.elapsed() >= Duration::from_millis(50) || reps >= 1 << 16 {
-            break;
+            return reps;
         }
         reps *= 2;
     }
-    let mut times: Vec<Duration> = (0..samples)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..reps {
-                std::hint::black_box(f());
-            }
-            started.elapsed() / reps
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
+}
+
+/// One timing of `f`: the time of one call, over `reps` calls.
+fn time_once<T>(reps: u32, mut f: impl FnMut() -> T) -> Duration {
+    let started = Instant::now();
+    for _ in 0..reps {
+        std::hint::black_box(f());
+    }
+    started.elapsed() / reps
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// One shape at one size: each way's rows → batch and batch → rows times, in ms.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The ways of one measurement, timed in turns (`samples` rounds, every way once a
+/// round, so the machine's drift falls on all alike): each way's median time in ms,
+/// and the median over rounds of each way's time against the first way's.
+fn in_turns(samples: usize, ways: &mut [&mut dyn FnMut()]) -> (Vec<f64>, Vec<f64>) {
+    let reps: Vec<u32> = ways.iter_mut().map(|f| repetitions(&mut **f)).collect();
+    let mut times = vec![Vec::new(); ways.len()];
+    for _ in 0..samples {
+        for (i, f) in ways.iter_mut().enumerate() {
+            times[i].push(ms(time_once(reps[i], &mut **f)));
+        }
+    }
+    let against_first = times
+        .iter()
+        .map(|t| {
+            median(
+                t.iter()
+                    .zip(&times[0])
+                    .map(|(t, first)| t / first)
+                    .collect(),
+            )
+        })
+        .collect();
+    (times.into_iter().map(median).collect(), against_first)
+}
+
+/// One shape at one size: each way's rows → batch and batch → rows times, in ms, and
+/// the floor of batches → rows: the same rows copied in memory (`Clone`), what any
+/// reader that hands out owned rows takes at least.
 fn shape<R: ArrowRow + Clone, S: Serialize + for<'de> Deserialize<'de>>(
     name: &str,
     rows: &[R],
@@ -298,22 +328,42 @@ fn shape<R: ArrowRow + Clone, S: Serialize + for<'de> Deserialize<'de>>(
         return Err(format!("{name}: the hand-written batch differs"));
     }
     let arrays = serde_arrow::to_marrow(&fields, serde_rows).map_err(|e| e.to_string())?;
-    let encode_hand = median_time(samples, || hand(rows));
-    let encode_ours = median_time(samples, || R::to_batch(rows));
-    let encode_serde = median_time(samples, || serde_arrow::to_marrow(&fields, serde_rows));
-    let decode_ours = median_time(samples, || R::from_batch(&ours).into_vec());
     let views: Vec<_> = arrays.iter().map(|a| a.as_view()).collect();
-    let decode_serde = median_time(samples, || {
-        serde_arrow::from_marrow::<Vec<S>>(&fields, &views)
-    });
+    // (Each way's result is dropped inside its timing, as a caller's would be.)
+    let (encode, encode_vs) = in_turns(
+        samples,
+        &mut [
+            &mut || drop(std::hint::black_box(R::to_batch(rows))),
+            &mut || drop(std::hint::black_box(hand(rows))),
+            &mut || {
+                drop(std::hint::black_box(serde_arrow::to_marrow(
+                    &fields, serde_rows,
+                )))
+            },
+        ],
+    );
+    let (decode, decode_vs) = in_turns(
+        samples,
+        &mut [
+            &mut || drop(std::hint::black_box(R::from_batch(&ours).into_vec())),
+            &mut || {
+                drop(std::hint::black_box(serde_arrow::from_marrow::<Vec<S>>(
+                    &fields, &views,
+                )))
+            },
+            &mut || drop(std::hint::black_box(rows.to_vec())),
+        ],
+    );
     Ok(serde_json::json!({
         "shape": name,
         "rows": rows.len(),
-        "encode_ms": {"hand": ms(encode_hand), "arrow_row": ms(encode_ours), "serde_arrow": ms(encode_serde)},
-        "decode_ms": {"arrow_row": ms(decode_ours), "serde_arrow": ms(decode_serde)},
-        "encode_vs_hand": encode_hand.as_secs_f64() / encode_ours.as_secs_f64(),
-        "encode_vs_serde_arrow": encode_serde.as_secs_f64() / encode_ours.as_secs_f64(),
-        "decode_vs_serde_arrow": decode_serde.as_secs_f64() / decode_ours.as_secs_f64(),
+        "encode_ms": {"arrow_row": encode[0], "hand": encode[1], "serde_arrow": encode[2]},
+        "decode_ms": {"arrow_row": decode[0], "serde_arrow": decode[1], "clone": decode[2]},
+        "encode_vs_hand": encode_vs[1],
+        "encode_vs_serde_arrow": encode_vs[2],
+        "decode_vs_serde_arrow": decode_vs[1],
+        "decode_vs_clone": decode_vs[2],
+        "clone_vs_serde_arrow": decode_vs[1] / decode_vs[2],
     }))
 }
 
@@ -382,11 +432,7 @@ async fn over_flight(rows: u64, rounds: usize) -> Result<serde_json::Value, Stri
         rows_s.push(rows as f64 / started.elapsed().as_secs_f64());
     }
     serving.abort();
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (batches, typed) = (median(&mut batches_s), median(&mut rows_s));
+    let (batches, typed) = (median(batches_s), median(rows_s));
     Ok(serde_json::json!({
         "rows": rows,
         "batches_rows_per_s": batches,
@@ -412,7 +458,7 @@ pub fn measure(
     let flight_rows = if quick { 2_000_000 } else { 10_000_000 };
     let flight = runtime.block_on(over_flight(flight_rows, if quick { 3 } else { 5 }))?;
     println!(
-        "| {:<10} | {:>9} | {:>10} | {:>10} | {:>12} | {:>10} | {:>12} | {:>7} | {:>9} | {:>9} |",
+        "| {:<10} | {:>9} | {:>8} | {:>8} | {:>11} | {:>10} | {:>13} | {:>7} | {:>7} | {:>8} | {:>10} | {:>9} |",
         "rows shape",
         "rows",
         "hand ms",
@@ -420,15 +466,17 @@ pub fn measure(
         "serde_arrow",
         "ArrowRow ↩",
         "serde_arrow ↩",
+        "clone",
         "vs hand",
         "vs serde",
-        "↩ vs serde"
+        "↩ vs serde",
+        "clone/ArrowRow ↩",
     );
-    println!("|{}|", ["-"; 10].map(|_| "---").join("|"));
+    println!("|{}|", ["-"; 12].map(|_| "---").join("|"));
     let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
     for s in &shapes {
         println!(
-            "| {:<10} | {:>9} | {:>10.3} | {:>10.3} | {:>12.3} | {:>10.3} | {:>12.3} | {:>7.2} | {:>9.2} | {:>9.2} |",
+            "| {:<10} | {:>9} | {:>8.3} | {:>8.3} | {:>11.3} | {:>10.3} | {:>13.3} | {:>7.3} | {:>7.2} | {:>8.2} | {:>10.2} | {:>9.2} |",
             s["shape"].as_str().unwrap_or_default(),
             s["rows"],
             f(&s["encode_ms"]["hand"]),
@@ -436,9 +484,11 @@ pub fn measure(
             f(&s["encode_ms"]["serde_arrow"]),
             f(&s["decode_ms"]["arrow_row"]),
             f(&s["decode_ms"]["serde_arrow"]),
+            f(&s["decode_ms"]["clone"]),
             f(&s["encode_vs_hand"]),
             f(&s["encode_vs_serde_arrow"]),
             f(&s["decode_vs_serde_arrow"]),
+            f(&s["decode_vs_clone"]),
         );
     }
     println!(
@@ -462,6 +512,8 @@ pub fn measure(
             "rows_encode_vs_hand": least("encode_vs_hand"),
             "rows_encode_vs_serde_arrow": least("encode_vs_serde_arrow"),
             "rows_decode_vs_serde_arrow": least("decode_vs_serde_arrow"),
+            "rows_decode_vs_clone": least("decode_vs_clone"),
+            "rows_clone_vs_serde_arrow": least("clone_vs_serde_arrow"),
             "rows_flight_vs_batches": f(&flight["rows_vs_batches"]),
         },
         "serde_arrow": "0.13.7, on its marrow arrays (no arrow-60 feature)",

@@ -220,6 +220,29 @@ const _: () = {
             >>::append(&mut self.f5, &row.amount);
             self.__len += 1;
         }
+        fn extend_from<P>(&mut self, items: &[P], get: impl Fn(&P) -> &Trade) {
+            for chunk in items.chunks(::fastflight::rows::CHUNK_ROWS) {
+                <<Trade as __TradeCodecs>::F0 as ::fastflight::rows::Codec<
+                    i64,
+                >>::extend(&mut self.f0, chunk, |item| &get(item).trade_id);
+                <<Trade as __TradeCodecs>::F1 as ::fastflight::rows::Codec<
+                    String,
+                >>::extend(&mut self.f1, chunk, |item| &get(item).symbol);
+                <<Trade as __TradeCodecs>::F2 as ::fastflight::rows::Codec<
+                    Option<f64>,
+                >>::extend(&mut self.f2, chunk, |item| &get(item).price);
+                <<Trade as __TradeCodecs>::F3 as ::fastflight::rows::Codec<
+                    Vec<i32>,
+                >>::extend(&mut self.f3, chunk, |item| &get(item).fills);
+                <<Trade as __TradeCodecs>::F4 as ::fastflight::rows::Codec<
+                    DateTime<Utc>,
+                >>::extend(&mut self.f4, chunk, |item| &get(item).at);
+                <<Trade as __TradeCodecs>::F5 as ::fastflight::rows::Codec<
+                    Money,
+                >>::extend(&mut self.f5, chunk, |item| &get(item).amount);
+            }
+            self.__len += items.len();
+        }
         fn append_null(&mut self) {
             <<Trade as __TradeCodecs>::F0 as ::fastflight::rows::Codec<
                 i64,
@@ -312,6 +335,80 @@ const _: () = {
                 >(&self.f5, i, "cents")?,
                 cached: ::core::default::Default::default(),
             })
+        }
+        fn read_rows(
+            &self,
+            start: usize,
+            end: usize,
+            out: &mut ::std::vec::Vec<Trade>,
+        ) -> ::core::result::Result<(), ::fastflight::rows::RowError> {
+            let end = end.min(self.__len);
+            let mut from = start;
+            while from < end {
+                let to = from.saturating_add(::fastflight::rows::CHUNK_ROWS).min(end);
+                let columns = (|| ::core::result::Result::<
+                    _,
+                    ::fastflight::rows::RowError,
+                >::Ok((
+                    ::fastflight::rows::values::<
+                        i64,
+                        <Trade as __TradeCodecs>::F0,
+                    >(&self.f0, from, to, "tradeId")?,
+                    ::fastflight::rows::values::<
+                        String,
+                        <Trade as __TradeCodecs>::F1,
+                    >(&self.f1, from, to, "symbol")?,
+                    ::fastflight::rows::values::<
+                        Option<f64>,
+                        <Trade as __TradeCodecs>::F2,
+                    >(&self.f2, from, to, "price")?,
+                    ::fastflight::rows::values::<
+                        Vec<i32>,
+                        <Trade as __TradeCodecs>::F3,
+                    >(&self.f3, from, to, "fills")?,
+                    ::fastflight::rows::values::<
+                        DateTime<Utc>,
+                        <Trade as __TradeCodecs>::F4,
+                    >(&self.f4, from, to, "at")?,
+                    ::fastflight::rows::values::<
+                        Money,
+                        <Trade as __TradeCodecs>::F5,
+                    >(&self.f5, from, to, "cents")?,
+                )))();
+                match columns {
+                    ::core::result::Result::Ok((f0, f1, f2, f3, f4, f5)) => {
+                        out.extend(
+                            f0
+                                .into_iter()
+                                .zip(f1)
+                                .zip(f2)
+                                .zip(f3)
+                                .zip(f4)
+                                .zip(f5)
+                                .map(|(((((f0, f1), f2), f3), f4), f5)| Trade {
+                                    trade_id: f0,
+                                    symbol: f1,
+                                    price: f2,
+                                    fills: f3,
+                                    at: f4,
+                                    amount: f5,
+                                    cached: ::core::default::Default::default(),
+                                }),
+                        );
+                    }
+                    ::core::result::Result::Err(_) => {
+                        for i in from..to {
+                            out.push(
+                                <Self as ::fastflight::rows::RowReader<
+                                    Trade,
+                                >>::read(self, i)?,
+                            );
+                        }
+                    }
+                }
+                from = to;
+            }
+            ::core::result::Result::Ok(())
         }
     }
     #[automatically_derived]

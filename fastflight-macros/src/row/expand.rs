@@ -22,10 +22,11 @@ fn row(model: &Row<'_>, columns: &[Column<'_>]) -> TokenStream {
     let builder = format_ident!("__{}RowBuilder", ident);
     let reader = format_ident!("__{}RowReader", ident);
     let kept: Vec<&Column<'_>> = columns.iter().filter(|c| c.attrs.skip.is_none()).collect();
-    let skipped = columns
+    let skipped: Vec<_> = columns
         .iter()
         .filter(|c| c.attrs.skip.is_some())
-        .map(|c| c.member);
+        .map(|c| c.member)
+        .collect();
     let slots: Vec<_> = (0..kept.len()).map(|i| format_ident!("f{}", i)).collect();
     let members: Vec<_> = kept.iter().map(|c| c.member).collect();
     let names: Vec<&str> = kept.iter().map(|c| c.name.as_str()).collect();
@@ -47,6 +48,13 @@ fn row(model: &Row<'_>, columns: &[Column<'_>]) -> TokenStream {
         .collect();
     let name = ident.to_string();
     let first = names[0];
+    // Rows read a column at a time are zipped back into rows: `f0.into_iter().zip(f1)…`
+    // destructured as `((f0, f1), …)`.
+    let head = &slots[0];
+    let (zipped, pattern) = slots.iter().skip(1).fold(
+        (quote!(#head.into_iter()), quote!(#head)),
+        |(iter, pat), slot| (quote!(#iter.zip(#slot)), quote!((#pat, #slot))),
+    );
     quote! {
         const _: () = {
             #[doc(hidden)]
@@ -127,6 +135,13 @@ fn row(model: &Row<'_>, columns: &[Column<'_>]) -> TokenStream {
                     self.__len += 1;
                 }
 
+                fn extend_from<P>(&mut self, items: &[P], get: impl Fn(&P) -> &#ident) {
+                    for chunk in items.chunks(#rows::CHUNK_ROWS) {
+                        #(#codecs::extend(&mut self.#slots, chunk, |item| &get(item).#members);)*
+                    }
+                    self.__len += items.len();
+                }
+
                 fn append_null(&mut self) {
                     #(#codecs::append_null(&mut self.#slots);)*
                     self.__len += 1;
@@ -157,6 +172,38 @@ fn row(model: &Row<'_>, columns: &[Column<'_>]) -> TokenStream {
                         #(#members: #rows::value::<#tys, #codec_paths>(&self.#slots, i, #names)?,)*
                         #(#skipped: ::core::default::Default::default(),)*
                     })
+                }
+
+                fn read_rows(
+                    &self,
+                    start: usize,
+                    end: usize,
+                    out: &mut ::std::vec::Vec<#ident>,
+                ) -> ::core::result::Result<(), #rows::RowError> {
+                    let end = end.min(self.__len);
+                    let mut from = start;
+                    while from < end {
+                        let to = from.saturating_add(#rows::CHUNK_ROWS).min(end);
+                        let columns = (|| ::core::result::Result::<_, #rows::RowError>::Ok((
+                            #(#rows::values::<#tys, #codec_paths>(&self.#slots, from, to, #names)?,)*
+                        )))();
+                        match columns {
+                            ::core::result::Result::Ok((#(#slots,)*)) => {
+                                out.extend(#zipped.map(|#pattern| #ident {
+                                    #(#members: #slots,)*
+                                    #(#skipped: ::core::default::Default::default(),)*
+                                }));
+                            }
+                            // Row by row, for the error reading row by row meets first.
+                            ::core::result::Result::Err(_) => {
+                                for i in from..to {
+                                    out.push(<Self as #rows::RowReader<#ident>>::read(self, i)?);
+                                }
+                            }
+                        }
+                        from = to;
+                    }
+                    ::core::result::Result::Ok(())
                 }
             }
 

@@ -62,6 +62,48 @@ pub trait Codec<T>: 'static {
         }
     }
 
+    /// Appends the value `get` picks out of each of `items`: a column of rows at a
+    /// time (how a slice of rows is written).
+    #[inline]
+    fn extend<P>(builder: &mut Self::Builder, items: &[P], get: impl Fn(&P) -> &T) {
+        for item in items {
+            Self::append(builder, get(item));
+        }
+    }
+
+    /// Appends the value or null `get` picks out of each of `items` (an `Option<T>`
+    /// field's column at a time).
+    #[inline]
+    fn extend_options<P>(builder: &mut Self::Builder, items: &[P], get: impl Fn(&P) -> Option<&T>) {
+        for item in items {
+            match get(item) {
+                Some(value) => Self::append(builder, value),
+                None => Self::append_null(builder),
+            }
+        }
+    }
+
+    /// Whether any of rows `start..end` is null.
+    #[inline]
+    fn any_null(column: &Self::Column, start: usize, end: usize) -> bool {
+        (start..end).any(|i| Self::is_null(column, i))
+    }
+
+    /// Appends the values of rows `start..end` (none null, unless the codec is
+    /// nullable) to `out`; `Err` is the first row that cannot be read, and why.
+    #[inline]
+    fn read_into(
+        column: &Self::Column,
+        start: usize,
+        end: usize,
+        out: &mut Vec<T>,
+    ) -> Result<(), (usize, String)> {
+        for i in start..end {
+            out.push(Self::read(column, i).map_err(|e| (i, e))?);
+        }
+        Ok(())
+    }
+
     /// Rows `start..end` (a list's items): `Err` names the first null of a codec that
     /// is not nullable, or the first value that cannot be read.
     fn read_range(column: &Self::Column, start: usize, end: usize) -> Result<Vec<T>, String> {
@@ -133,11 +175,23 @@ macro_rules! array_methods {
         fn is_null(column: &Self::Column, i: usize) -> bool {
             column.is_null(i)
         }
+        #[inline]
+        fn any_null(column: &Self::Column, start: usize, end: usize) -> bool {
+            $crate::rows::codec::any_null_in(column.nulls(), start, end)
+        }
     };
 }
 
 #[cfg(any(feature = "chrono", feature = "uuid"))]
 pub(crate) use array_methods;
+
+/// Whether any of rows `start..end` is null in `nulls`.
+#[inline]
+pub(crate) fn any_null_in(nulls: Option<&NullBuffer>, start: usize, end: usize) -> bool {
+    nulls.is_some_and(|n| {
+        end > start && end <= n.len() && n.slice(start, end - start).null_count() > 0
+    })
+}
 
 /// An error of a column of the wrong type.
 pub(crate) fn wrong_type(expected: &DataType, array: &dyn Array) -> String {
@@ -163,6 +217,27 @@ macro_rules! primitive_codec {
             #[inline]
             fn append_all(builder: &mut Self::Builder, values: &[$rust]) {
                 builder.append_slice(values)
+            }
+
+            #[inline]
+            fn extend<P>(builder: &mut Self::Builder, items: &[P], get: impl Fn(&P) -> &$rust) {
+                builder.extend_from_iter_option(items.iter().map(|item| Some(*get(item))))
+            }
+
+            #[inline]
+            fn extend_options<P>(builder: &mut Self::Builder, items: &[P], get: impl Fn(&P) -> Option<&$rust>) {
+                builder.extend_from_iter_option(items.iter().map(|item| get(item).copied()))
+            }
+
+            #[inline]
+            fn read_into(column: &Self::Column, start: usize, end: usize, out: &mut Vec<$rust>) -> Result<(), (usize, String)> {
+                match column.values().get(start..end) {
+                    Some(values) => {
+                        out.extend_from_slice(values);
+                        Ok(())
+                    }
+                    None => Err((start, "the column is shorter than the batch".to_owned())),
+                }
             }
 
             // The values themselves: one copy of the slice when none is null.
@@ -320,6 +395,10 @@ impl<T, C: Codec<T>> Codec<Option<T>> for Nullable<C> {
             None => C::append_null(builder),
         }
     }
+    #[inline]
+    fn extend<P>(builder: &mut Self::Builder, items: &[P], get: impl Fn(&P) -> &Option<T>) {
+        C::extend_options(builder, items, |item| get(item).as_ref())
+    }
     fn append_null(builder: &mut Self::Builder) {
         C::append_null(builder)
     }
@@ -331,6 +410,10 @@ impl<T, C: Codec<T>> Codec<Option<T>> for Nullable<C> {
     }
     #[inline]
     fn is_null(_: &Self::Column, _: usize) -> bool {
+        false
+    }
+    #[inline]
+    fn any_null(_: &Self::Column, _: usize, _: usize) -> bool {
         false
     }
     #[inline]
@@ -472,6 +555,11 @@ impl<R: ArrowRow> Codec<R> for Nested<R> {
         builder.rows.append(value);
         builder.nulls.append_non_null();
     }
+    #[inline]
+    fn extend<P>(builder: &mut Self::Builder, items: &[P], get: impl Fn(&P) -> &R) {
+        builder.rows.extend_from(items, get);
+        builder.nulls.append_n_non_nulls(items.len());
+    }
     fn append_null(builder: &mut Self::Builder) {
         builder.rows.append_null();
         builder.nulls.append_null();
@@ -498,8 +586,24 @@ impl<R: ArrowRow> Codec<R> for Nested<R> {
         column.nulls.as_ref().is_some_and(|n| n.is_null(i))
     }
     #[inline]
+    fn any_null(column: &Self::Column, start: usize, end: usize) -> bool {
+        any_null_in(column.nulls.as_ref(), start, end)
+    }
+    #[inline]
     fn read(column: &Self::Column, i: usize) -> Result<R, String> {
         column.rows.read(i).map_err(|e| e.message)
+    }
+    #[inline]
+    fn read_into(
+        column: &Self::Column,
+        start: usize,
+        end: usize,
+        out: &mut Vec<R>,
+    ) -> Result<(), (usize, String)> {
+        column
+            .rows
+            .read_rows(start, end, out)
+            .map_err(|e| (start, e.message))
     }
     fn size(value: &R) -> usize {
         value.size()
@@ -642,6 +746,19 @@ impl<E: ArrowEnum> Codec<E> for Enum<E> {
             builder.large.push(value.index() as i16);
         }
         builder.nulls.append_non_null();
+    }
+    #[inline]
+    fn extend<P>(builder: &mut Self::Builder, items: &[P], get: impl Fn(&P) -> &E) {
+        if E::VARIANTS.len() <= i8::MAX as usize {
+            builder
+                .small
+                .extend(items.iter().map(|item| get(item).index() as i8));
+        } else {
+            builder
+                .large
+                .extend(items.iter().map(|item| get(item).index() as i16));
+        }
+        builder.nulls.append_n_non_nulls(items.len());
     }
     fn append_null(builder: &mut Self::Builder) {
         if E::VARIANTS.len() <= i8::MAX as usize {
@@ -835,6 +952,9 @@ impl<T: 'static, C: Convert<T>> Codec<T> for Via<C> {
     }
     fn is_null(column: &Self::Column, i: usize) -> bool {
         CodecOf::<T, C>::is_null(column, i)
+    }
+    fn any_null(column: &Self::Column, start: usize, end: usize) -> bool {
+        CodecOf::<T, C>::any_null(column, start, end)
     }
     fn read(column: &Self::Column, i: usize) -> Result<T, String> {
         C::from_arrow(CodecOf::<T, C>::read(column, i)?)

@@ -129,9 +129,7 @@ pub trait ArrowRow: Sized + Send + 'static {
     /// One batch of `rows`.
     fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
         let mut builder = Self::builder(rows.len());
-        for row in rows {
-            builder.append(row);
-        }
+        builder.extend(rows);
         builder.try_finish()
     }
 }
@@ -140,6 +138,14 @@ pub trait ArrowRow: Sized + Send + 'static {
 pub trait RowBuilder<T: ArrowRow>: Send + 'static {
     /// Appends one row.
     fn append(&mut self, row: &T);
+    /// Appends rows: a column at a time, a few hundred rows at once, so each
+    /// field's values are written in one tight loop.
+    fn extend(&mut self, rows: &[T]) {
+        self.extend_from(rows, |row| row)
+    }
+    /// Appends the row `get` picks out of each of `items` (how a nested row's column
+    /// is written a column at a time).
+    fn extend_from<P>(&mut self, items: &[P], get: impl Fn(&P) -> &T);
     /// Appends a null row (every field null): under a null nested row.
     fn append_null(&mut self);
     /// The rows appended since the last finish.
@@ -192,7 +198,20 @@ pub trait RowReader<T>: Send + 'static {
     }
     /// Row `i`.
     fn read(&self, i: usize) -> std::result::Result<T, RowError>;
+    /// Rows `start..end`, appended to `out`: a column at a time, a few hundred rows
+    /// at once. The error is the one reading row by row meets first.
+    fn read_rows(
+        &self,
+        start: usize,
+        end: usize,
+        out: &mut Vec<T>,
+    ) -> std::result::Result<(), RowError>;
 }
+
+/// How many rows a row type's builder and reader take at once, a column at a time:
+/// few enough that the rows stay in the processor's cache between one column and the
+/// next.
+pub const CHUNK_ROWS: usize = 256;
 
 /// A field that cannot be read: its name and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,9 +268,9 @@ impl<T: ArrowRow> Rows<T> {
         match &mut self.reader {
             Ok(reader) => {
                 let mut rows = Vec::with_capacity(reader.len().saturating_sub(self.next));
-                for i in self.next..reader.len() {
-                    rows.push(reader.read(i).map_err(|e| e.of::<T>())?);
-                }
+                reader
+                    .read_rows(self.next, reader.len(), &mut rows)
+                    .map_err(|e| e.of::<T>())?;
                 Ok(rows)
             }
             Err(e) => Err(e.take().unwrap_or_else(|| Error::Row {
@@ -411,6 +430,30 @@ pub fn value<T, C: Codec<T>>(
     match C::read(column, i) {
         Ok(value) => Ok(value),
         Err(message) => Err(unreadable(name, i, message)),
+    }
+}
+
+/// Rows `start..end` of field `name`'s column, a column at a time: a null in a field
+/// that is not an `Option` is an error; the code `#[derive(ArrowRow)]` writes calls it
+/// once per field and chunk of rows.
+#[doc(hidden)]
+#[inline]
+pub fn values<T, C: Codec<T>>(
+    column: &C::Column,
+    start: usize,
+    end: usize,
+    name: &'static str,
+) -> std::result::Result<Vec<T>, RowError> {
+    if !C::NULLABLE && C::any_null(column, start, end) {
+        let i = (start..end)
+            .find(|&i| C::is_null(column, i))
+            .unwrap_or(start);
+        return Err(null_in(name, i));
+    }
+    let mut out = Vec::with_capacity(end.saturating_sub(start));
+    match C::read_into(column, start, end, &mut out) {
+        Ok(()) => Ok(out),
+        Err((i, message)) => Err(unreadable(name, i, message)),
     }
 }
 

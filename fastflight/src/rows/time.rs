@@ -126,6 +126,60 @@ fn read_instant<U: Unit>(
     U::instant(count).ok_or_else(|| format!("{count} {:?} is out of chrono's range", U::UNIT))
 }
 
+/// Rows `start..end` of a timestamp column as instants, converted by `from`: the date
+/// of the last day read is kept, so the rows of one day (a time series) work out
+/// their date once.
+fn read_instants<U: Unit, T>(
+    column: &PrimitiveArray<U::Arrow>,
+    start: usize,
+    end: usize,
+    out: &mut Vec<T>,
+    from: impl Fn(NaiveDateTime) -> T,
+) -> Result<(), (usize, String)> {
+    let per_second: i64 = match U::UNIT {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    let per_day = per_second * 86_400;
+    let Some(counts) = column.values().get(start..end) else {
+        return Err((start, "the column is shorter than the batch".to_owned()));
+    };
+    // Days from 0001-01-01 (chrono's day 1) to 1970-01-01.
+    const EPOCH_FROM_CE: i64 = 719_163;
+    let mut last: Option<(i64, NaiveDate)> = None;
+    for (k, &count) in counts.iter().enumerate() {
+        let day = count.div_euclid(per_day);
+        let date = match last {
+            Some((d, date)) if d == day => Some(date),
+            _ => {
+                let date = i32::try_from(day + EPOCH_FROM_CE)
+                    .ok()
+                    .and_then(NaiveDate::from_num_days_from_ce_opt);
+                last = date.map(|date| (day, date));
+                date
+            }
+        };
+        let within = count.rem_euclid(per_day);
+        // Both below their bounds: a day's seconds, and a second's nanoseconds.
+        let seconds = (within / per_second) as u32;
+        let nanos = ((within % per_second) * (1_000_000_000 / per_second)) as u32;
+        match date.zip(NaiveTime::from_num_seconds_from_midnight_opt(
+            seconds, nanos,
+        )) {
+            Some((date, time)) => out.push(from(NaiveDateTime::new(date, time))),
+            None => {
+                return Err((
+                    start + k,
+                    format!("{count} {:?} is out of chrono's range", U::UNIT),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 macro_rules! timestamps {
     ($codec:ident, $rust:ty, $zone:expr, $to:expr, $from:expr) => {
         impl<U: Unit> Codec<$rust> for $codec<U> {
@@ -155,8 +209,20 @@ macro_rules! timestamps {
                 column.is_null(i)
             }
             #[inline]
+            fn any_null(column: &Self::Column, start: usize, end: usize) -> bool {
+                super::codec::any_null_in(column.nulls(), start, end)
+            }
+            #[inline]
             fn read(column: &Self::Column, i: usize) -> Result<$rust, String> {
                 read_instant::<U>(column, i).map($from)
+            }
+            fn read_into(
+                column: &Self::Column,
+                start: usize,
+                end: usize,
+                out: &mut Vec<$rust>,
+            ) -> Result<(), (usize, String)> {
+                read_instants::<U, $rust>(column, start, end, out, $from)
             }
             fn size(_: &$rust) -> usize {
                 8
@@ -243,3 +309,50 @@ primitive_codec!(
             .ok_or_else(|| format!("{micros} µs is not a time of day"))
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts read a column at a time are the instants read one by one, across days,
+    /// before the epoch, and at the ends of chrono's range and of i64.
+    fn same_instants<U: Unit>() {
+        let mut counts: Vec<i64> = vec![i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+        let mut x: u64 = 7;
+        for _ in 0..2_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            counts.push(x as i64);
+            counts.push((x as i64) >> 20);
+            counts.push((x as i64) >> 40);
+        }
+        // Consecutive counts of one day and across its end.
+        let day_two = NaiveDate::from_ymd_opt(1970, 1, 2).and_then(|d| d.and_hms_opt(0, 0, 0));
+        let per_day = day_two.and_then(|d| U::count(&d)).expect("a day's count");
+        counts.extend((0..50).map(|k| 3 * per_day - 25 + k));
+        counts.extend((0..50).map(|k| -3 * per_day - 25 + k));
+        let column = PrimitiveArray::<U::Arrow>::new(counts.clone().into(), None);
+        for (i, &count) in counts.iter().enumerate() {
+            let mut out = Vec::new();
+            let got = read_instants::<U, NaiveDateTime>(&column, i, i + 1, &mut out, |n| n);
+            match U::instant(count) {
+                Some(want) => assert_eq!((got, out), (Ok(()), vec![want]), "count {count}"),
+                None => assert!(got.is_err(), "count {count} read as {out:?}"),
+            }
+        }
+        // In one call, the first unreadable count is named.
+        let mut out = Vec::new();
+        let got = read_instants::<U, NaiveDateTime>(&column, 0, counts.len(), &mut out, |n| n);
+        let first_bad = counts.iter().position(|&c| U::instant(c).is_none());
+        assert_eq!(got.err().map(|e| e.0), first_bad);
+    }
+
+    #[test]
+    fn timestamps_read_a_column_at_a_time_as_one_by_one() {
+        same_instants::<Seconds>();
+        same_instants::<Millis>();
+        same_instants::<Micros>();
+        same_instants::<Nanos>();
+    }
+}

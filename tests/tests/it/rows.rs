@@ -174,6 +174,76 @@ fn every_supported_type_survives_a_batch_and_ipc() {
 }
 
 #[test]
+fn rows_written_and_read_a_column_at_a_time_are_those_written_and_read_one_by_one() {
+    // Four times the rows a builder takes at once, and a few more.
+    let n = 4 * fastflight::rows::CHUNK_ROWS as i64 + 37;
+    let rows: Vec<Everything> = (0..n).map(sample).collect();
+    let at_once = Everything::to_batch(&rows).unwrap();
+    let mut builder = Everything::builder(0);
+    for row in &rows {
+        builder.append(row);
+    }
+    let one_by_one = builder.finish();
+    assert_eq!(at_once, one_by_one);
+    let read = through_ipc(&at_once);
+    assert_eq!(Everything::from_batch(&read).into_vec().unwrap(), rows);
+    let by_row: Vec<Everything> = Everything::from_batch(&read)
+        .collect::<fastflight::Result<_>>()
+        .unwrap();
+    assert_eq!(by_row, rows);
+    // What is left after a few rows were read one by one.
+    let mut partly = Everything::from_batch(&read);
+    assert_eq!(partly.next().unwrap().unwrap(), rows[0]);
+    assert_eq!(partly.next().unwrap().unwrap(), rows[1]);
+    assert_eq!(partly.into_vec().unwrap(), rows[2..]);
+}
+
+#[test]
+fn reading_at_once_meets_the_first_bad_row_in_row_order_as_one_by_one() {
+    #[derive(ArrowRow)]
+    struct Loose {
+        id: Option<i64>,
+        inner: Option<Venue>,
+        price: Option<f64>,
+    }
+    #[derive(ArrowRow, Debug, PartialEq)]
+    struct Strict {
+        id: i64,
+        inner: Venue,
+        price: f64,
+    }
+    let venue = || Venue {
+        code: "X".into(),
+        rank: Some(1),
+    };
+    // `id` (the first field) is null at row 700, `price` (the last) at row 300, and the
+    // nested `inner` at row 500: row 300 comes first.
+    let loose: Vec<Loose> = (0..1000)
+        .map(|i| Loose {
+            id: (i != 700).then_some(i),
+            inner: (i != 500).then(venue),
+            price: (i != 300).then_some(i as f64),
+        })
+        .collect();
+    let batch = Loose::to_batch(&loose).unwrap();
+    let e = Strict::from_batch(&batch)
+        .into_vec()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("field `price`: row 300 is null"), "{e}");
+    let read: Vec<_> = Strict::from_batch(&batch).collect();
+    assert!(read[..300].iter().all(|r| r.is_ok()));
+    assert_eq!(read[300].as_ref().unwrap_err().to_string(), e);
+    let e = read[500].as_ref().unwrap_err().to_string();
+    assert!(e.contains("field `inner`: row 500 is null"), "{e}");
+    // From row 301 on, read at once: the nested null at 500 is the first.
+    let mut rest = Strict::from_batch(&batch);
+    assert_eq!(rest.nth(301).unwrap().unwrap().price, 301.0);
+    let e = rest.into_vec().unwrap_err().to_string();
+    assert!(e.contains("field `inner`: row 500 is null"), "{e}");
+}
+
+#[test]
 fn the_schema_says_what_each_type_is() {
     let schema = Everything::schema();
     let field = |name: &str| schema.field_with_name(name).unwrap().clone();
