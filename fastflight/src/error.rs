@@ -88,6 +88,10 @@ pub enum Error {
         /// What is wrong, naming the field.
         message: String,
     },
+    /// A SQL statement that cannot be answered: it does not parse, names no table, or
+    /// asks for what is not supported (the message says what, and what is).
+    #[error("SQL: {}", clip_at(.0, 2_000))]
+    Sql(String),
     /// A bad setting (location, option).
     #[error("configuration error: {0}")]
     Config(String),
@@ -136,9 +140,15 @@ const CLIP: usize = 200;
 /// assert!(clip(&"x".repeat(10_000)).len() < 300);
 /// ```
 pub fn clip(text: &str) -> String {
+    clip_at(text, CLIP)
+}
+
+/// [`clip`] after `n` characters: for messages of our own making that quote clipped
+/// pieces of the caller's input (a SQL statement's refusal lists tables and fields).
+pub(crate) fn clip_at(text: &str, n: usize) -> String {
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
-        if i == CLIP {
+        if i == n {
             out.push_str(&format!("… ({} bytes in all)", text.len()));
             break;
         }
@@ -210,7 +220,7 @@ impl Error {
             Error::UnknownRequest { .. } => Code::NotFound,
             Error::Status(s) => s.code(),
             Error::Transport(_) | Error::Connect { .. } => Code::Unavailable,
-            Error::Config(_) => Code::InvalidArgument,
+            Error::Config(_) | Error::Sql(_) => Code::InvalidArgument,
             Error::Row { .. } => Code::FailedPrecondition,
             Error::Service { .. }
             | Error::Panic { .. }

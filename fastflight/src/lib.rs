@@ -74,6 +74,8 @@ pub mod server;
 #[cfg(feature = "server")]
 pub mod service;
 pub mod sources;
+#[cfg(feature = "flight-sql")]
+pub mod sql;
 pub mod ticket;
 pub mod tls;
 pub mod wire;

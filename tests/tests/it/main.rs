@@ -35,6 +35,7 @@ mod services;
 mod settings;
 mod shared;
 mod sources;
+mod sql;
 mod sqlite_sandbox;
 mod support;
 mod three_shapes;

@@ -1,0 +1,317 @@
+//! SQL statements planned over the services' catalog: table names, table functions,
+//! filters on request fields, projections, limits, parameters, and every refusal
+//! naming what it refused.
+
+use fastflight::prelude::*;
+use fastflight::sql::catalog::{Catalog, Table};
+use fastflight::sql::plan::{plan, Plan};
+use serde_json::json;
+
+#[derive(ArrowRow, Debug, Clone, PartialEq)]
+pub struct Quote {
+    pub symbol: String,
+    pub price: f64,
+    pub side: String,
+}
+
+/// A service with a required field, a list, and a field with a default.
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "sql.test.QuotesParams", rows = Quote)]
+pub struct QuotesParams {
+    pub symbol: String,
+    pub sides: Option<Vec<String>>,
+    #[serde(default)]
+    pub depth: u32,
+}
+
+#[data_service]
+pub async fn sql_quotes(req: QuotesParams) -> impl Stream<Item = Quote> {
+    let sides = req.sides.unwrap_or_else(|| vec!["buy".into()]);
+    futures::stream::iter((0..req.depth.max(1)).flat_map(move |i| {
+        let symbol = req.symbol.clone();
+        sides.clone().into_iter().map(move |side| Quote {
+            symbol: symbol.clone(),
+            price: f64::from(i),
+            side,
+        })
+    }))
+}
+
+/// A service whose request has no required field: a plain table too.
+#[derive(FlightRequest, Serialize, Deserialize, JsonSchema)]
+#[flight(name = "sql.test.Counter")]
+pub struct Counter {
+    #[serde(default)]
+    pub upto: u64,
+}
+
+#[data_service]
+pub async fn sql_counter(req: Counter) -> impl Stream<Item = Quote> {
+    futures::stream::iter((0..req.upto).map(|i| Quote {
+        symbol: format!("S{i}"),
+        price: i as f64,
+        side: "sell".into(),
+    }))
+}
+
+fn catalog() -> Catalog {
+    let registry = fastflight::Registry::global()
+        .unwrap()
+        .select(["sql.test.QuotesParams", "sql.test.Counter"])
+        .unwrap();
+    Catalog::new(&registry).unwrap()
+}
+
+fn planned(sql: &str) -> Plan {
+    plan(sql, &catalog(), |_| true).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn refused(sql: &str) -> String {
+    let e = plan(sql, &catalog(), |_| true).expect_err(sql);
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{sql}: {e}");
+    e.to_string()
+}
+
+#[test]
+fn every_service_is_a_table_named_from_its_registered_name() {
+    let catalog = catalog();
+    let names: Vec<String> = catalog.tables().iter().map(Table::qualified).collect();
+    assert_eq!(names, ["\"sql.test\".counter", "\"sql.test\".quotes"]);
+    assert_eq!(catalog.schemas(), ["sql.test"]);
+    let counter = &catalog.tables()[0];
+    assert!(counter.plain());
+    assert!(!catalog.tables()[1].plain());
+    assert_eq!(
+        catalog.tables()[1].result_schema().unwrap(),
+        Quote::schema()
+    );
+    // The whole global registry (the demo's services too) has no two tables alike.
+    Catalog::new(fastflight::Registry::global().unwrap()).unwrap();
+}
+
+#[test]
+fn a_table_is_found_by_name_qualified_or_not_and_quoted_exactly() {
+    for sql in [
+        "SELECT * FROM counter",
+        "SELECT * FROM COUNTER",
+        "select * from \"counter\"",
+        "SELECT * FROM \"sql.test\".counter",
+        "SELECT * FROM sql.test.counter",
+        "SELECT * FROM fastflight.sql.test.counter",
+        "SELECT * FROM fastflight.\"sql.test\".\"counter\"",
+    ] {
+        assert_eq!(planned(sql).table.service, "sql.test.Counter", "{sql}");
+    }
+    let e = refused("SELECT * FROM \"COUNTER\"");
+    assert!(
+        e.contains(
+            "no table \"COUNTER\"; the tables are: \"sql.test\".counter, \"sql.test\".quotes"
+        ),
+        "{e}"
+    );
+    let e = refused("SELECT * FROM other.counter");
+    assert!(e.contains("no table other.counter"), "{e}");
+    // Only the tables the caller may see are listed.
+    let e = plan("SELECT * FROM nowhere", &catalog(), |t| t.name == "counter")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the tables are: \"sql.test\".counter") && !e.contains("quotes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn arguments_and_filters_on_request_fields_become_the_request() {
+    let p = planned("SELECT * FROM quotes(symbol => 'ACME', depth => 3)");
+    assert_eq!(
+        p.request,
+        json!({"symbol": "ACME", "depth": 3})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&p.ticket()).unwrap(),
+        json!({"param_type": "sql.test.QuotesParams", "symbol": "ACME", "depth": 3})
+    );
+    // Positional, in field order.
+    let p = planned("SELECT * FROM quotes('ACME', ARRAY['buy', 'sell'], 2)");
+    assert_eq!(
+        p.request,
+        json!({"symbol": "ACME", "sides": ["buy", "sell"], "depth": 2})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
+    // WHERE conjuncts on request fields, the list field by IN, either side of `=`.
+    let p = planned(
+        "SELECT * FROM quotes q WHERE q.symbol = 'ACME' AND sides IN ('buy') AND (2 = depth)",
+    );
+    assert_eq!(
+        p.request,
+        json!({"symbol": "ACME", "sides": ["buy"], "depth": 2})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
+    // The same value twice is one; two values are refused, naming both.
+    planned("SELECT * FROM quotes(symbol => 'A') WHERE symbol = 'A'");
+    let e = refused("SELECT * FROM quotes(symbol => 'A') WHERE symbol = 'B'");
+    assert!(
+        e.contains("`symbol` of quotes is given twice: \"A\" and \"B\""),
+        "{e}"
+    );
+    // Negative and decimal numbers, booleans and NULL pass as JSON; the request's own
+    // decoding judges them (as for a JSON ticket).
+    let p = planned("SELECT * FROM counter WHERE upto = -5");
+    assert_eq!(p.request["upto"], json!(-5));
+    let p = planned("SELECT * FROM quotes(symbol => NULL, depth => 1.5)");
+    assert_eq!(p.request["symbol"], json!(null));
+    assert_eq!(p.request["depth"], json!(1.5));
+}
+
+#[test]
+fn a_missing_required_field_says_how_to_give_it() {
+    let e = refused("SELECT * FROM quotes");
+    assert!(
+        e.contains("quotes needs its request field symbol: give it as arguments (`quotes(symbol => ..)`) or in WHERE (`WHERE symbol = ..`)"),
+        "{e}"
+    );
+    let e = refused("SELECT * FROM quotes(nope => 1)");
+    assert!(
+        e.contains("quotes has no argument `nope`; its arguments: symbol String, sides Option<Vec<String>> (optional), depth u32 (optional)"),
+        "{e}"
+    );
+    let e = refused("SELECT * FROM quotes('A', NULL, 1, 2)");
+    assert!(e.contains("quotes takes 3 arguments"), "{e}");
+}
+
+#[test]
+fn columns_limits_and_aliases_are_planned_against_the_result() {
+    let p = planned("SELECT price, Symbol AS s FROM quotes('A') LIMIT 5");
+    assert_eq!(p.limit, Some(5));
+    let schema = p.output_schema(&Quote::schema()).unwrap();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["price", "s"]);
+    let batch = Quote::to_batch(&[Quote {
+        symbol: "A".into(),
+        price: 1.5,
+        side: "buy".into(),
+    }])
+    .unwrap();
+    let projected = p.project(&batch, &schema).unwrap();
+    assert_eq!(projected.num_columns(), 2);
+    assert_eq!(projected.column(0), batch.column(1));
+    assert_eq!(projected.column(1), batch.column(0));
+    assert!(planned("SELECT * FROM counter LIMIT 0").limit == Some(0));
+    let e = refused("SELECT volume FROM quotes('A')");
+    assert!(
+        e.contains("the result of quotes has no column `volume`; its columns: symbol, price, side"),
+        "{e}"
+    );
+    let e = refused("SELECT * FROM counter LIMIT -1");
+    assert!(e.contains("a limit is a whole number of rows"), "{e}");
+    let e = refused("SELECT * FROM counter LIMIT 10 OFFSET 5");
+    assert!(e.contains("OFFSET is not supported"), "{e}");
+}
+
+#[test]
+fn parameters_are_bound_in_order() {
+    let mut p = planned("SELECT * FROM quotes WHERE symbol = ? AND depth = ?");
+    assert_eq!(p.parameters.len(), 2);
+    let e = p.bind(&[json!("A")]).unwrap_err().to_string();
+    assert!(
+        e.contains("the statement has 2 parameters, 1 were bound"),
+        "{e}"
+    );
+    p.bind(&[json!("A"), json!(4)]).unwrap();
+    assert_eq!(
+        p.request,
+        json!({"symbol": "A", "depth": 4})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
+    let mut p = planned("SELECT * FROM quotes(symbol => $2, depth => $1)");
+    p.bind(&[json!(7), json!("B")]).unwrap();
+    assert_eq!(p.request["symbol"], json!("B"));
+    assert_eq!(p.request["depth"], json!(7));
+    let e = refused("SELECT * FROM quotes(symbol => $0)");
+    assert!(e.contains("parameters are `?` or `$1` to `$1024`"), "{e}");
+}
+
+#[test]
+fn what_a_plan_cannot_answer_is_refused_by_name() {
+    for (sql, says) in [
+        ("SELECT * FROM quotes('A') WHERE price > 3", "a filter on `price`, a column of the result, is not answered: only the request fields of quotes can be filtered"),
+        ("SELECT * FROM quotes('A') WHERE side = 'buy'", "a filter on `side`, a column of the result"),
+        ("SELECT * FROM quotes WHERE symbol = 'A' OR symbol = 'B'", "uses OR"),
+        ("SELECT * FROM counter WHERE upto > 3", "compares with `>`"),
+        ("SELECT * FROM counter WHERE upto IN (1, 2)", "`upto IN (..)`: `upto` is not a list"),
+        ("SELECT * FROM counter WHERE nothing = 1", "counter has no request field `nothing`"),
+        ("SELECT * FROM counter WHERE upto = upto", "compares no column with a value"),
+        ("SELECT * FROM counter WHERE upto = 1 + 2", "`1 + 2` is not a literal"),
+        ("SELECT * FROM counter ORDER BY upto", "ORDER BY is not supported"),
+        ("SELECT count(*) FROM counter", "the expression `count(*)` in SELECT"),
+        ("SELECT DISTINCT symbol FROM counter", "DISTINCT is not supported"),
+        ("SELECT symbol FROM counter GROUP BY symbol", "GROUP BY is not supported"),
+        ("SELECT * FROM counter a JOIN counter b ON a.upto = b.upto", "JOIN is not supported"),
+        ("SELECT * FROM counter, quotes('A')", "reading several tables"),
+        ("SELECT * FROM (SELECT * FROM counter)", "FROM anything but a table"),
+        ("SELECT * FROM counter UNION SELECT * FROM counter", "UNION is not supported"),
+        ("WITH c AS (SELECT * FROM counter) SELECT * FROM c", "WITH is not supported"),
+        ("SELECT 1", "FROM is missing"),
+        ("INSERT INTO counter VALUES (1)", "only SELECT is answered, this server is read-only (got INSERT)"),
+        ("DROP TABLE counter", "(got DROP)"),
+        ("SELECT * FROM counter; SELECT * FROM counter", "2 statements: send one at a time"),
+        ("", "no statement"),
+        ("SELEC * FROM counter", "does not parse"),
+        ("SELECT * FROM counter WHERE", "does not parse"),
+    ] {
+        let e = refused(sql);
+        assert!(e.contains(says), "{sql}: {e}");
+    }
+    // The parser says where.
+    let e = refused("SELECT * FROM counter WHERE upto = = 1");
+    assert!(e.contains("Line: 1, Column"), "{e}");
+}
+
+#[test]
+fn hostile_statements_are_bounded() {
+    // Nesting past the parser's depth: an error, not a stack overflow.
+    let deep = format!(
+        "SELECT * FROM counter WHERE upto = {}1{}",
+        "(".repeat(5_000),
+        ")".repeat(5_000)
+    );
+    let e = refused(&deep);
+    assert!(e.contains("does not parse"), "{e}");
+    // A statement above the size limit is refused by its size, unparsed.
+    let big = format!(
+        "SELECT * FROM counter WHERE upto = '{}'",
+        "x".repeat(10 << 20)
+    );
+    let e = refused(&big);
+    assert!(e.contains("above the limit of 65536"), "{e}");
+    // Arbitrary bytes as SQL: an error or a plan, never a panic.
+    let mut x: u64 = 1;
+    for _ in 0..2_000 {
+        let sql: String = (0..40)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let pieces = [
+                    "SELECT", "*", "FROM", "counter", "quotes", "WHERE", "=", "'a'", "(", ")", ",",
+                    "AND", "IN", "?", "$1", "LIMIT", "1", "=>", ".", "\"", "-", "ARRAY[", "]",
+                ];
+                pieces[(x >> 33) as usize % pieces.len()]
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Err(e) = plan(&sql, &catalog(), |_| true) {
+            assert_eq!(e.code(), tonic::Code::InvalidArgument, "{sql}: {e}");
+        }
+    }
+}
