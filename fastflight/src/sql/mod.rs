@@ -8,6 +8,9 @@
 //!   JSON ticket (filters on request fields become those fields, validated by the
 //!   request's own decoding as for any ticket), the columns, the limit. This is the
 //!   seam: what answers a statement takes a plan, never the SQL.
+//! - [`metadata`]: the answers of Flight SQL's metadata commands (the server's SQL
+//!   info, catalogs, schemas, tables with their Arrow schemas, table types, SQL types),
+//!   in the specification's columns, built by arrow-flight's builders.
 //!
 //! ```
 //! use fastflight::sql::catalog::table_name;
@@ -16,4 +19,5 @@
 //! ```
 
 pub mod catalog;
+pub mod metadata;
 pub mod plan;

@@ -315,3 +315,138 @@ fn hostile_statements_are_bounded() {
         }
     }
 }
+
+mod metadata {
+    use super::*;
+    use fastflight::arrow::array::{Array, AsArray};
+    use fastflight::arrow_flight::sql::{
+        CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTables, CommandGetXdbcTypeInfo, SqlInfo,
+    };
+    use fastflight::sql::metadata;
+
+    fn strings(batch: &fastflight::arrow::array::RecordBatch, column: &str) -> Vec<String> {
+        batch
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("no column {column} in {:?}", batch.schema()))
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    fn names(batch: &fastflight::arrow::array::RecordBatch) -> Vec<String> {
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
+    #[test]
+    fn catalogs_schemas_tables_and_types_are_answered_in_the_spec_s_columns() {
+        let catalog = catalog();
+        let all: Vec<&Table> = catalog.tables().iter().collect();
+        let batch = metadata::catalogs().unwrap();
+        assert_eq!(names(&batch), ["catalog_name"]);
+        assert_eq!(strings(&batch, "catalog_name"), ["fastflight"]);
+
+        let batch = metadata::db_schemas(CommandGetDbSchemas::default(), &all).unwrap();
+        assert_eq!(names(&batch), ["catalog_name", "db_schema_name"]);
+        assert_eq!(strings(&batch, "db_schema_name"), ["sql.test"]);
+        let none = CommandGetDbSchemas {
+            catalog: None,
+            db_schema_filter_pattern: Some("other%".into()),
+        };
+        assert_eq!(metadata::db_schemas(none, &all).unwrap().num_rows(), 0);
+
+        let with_schema = CommandGetTables {
+            include_schema: true,
+            ..Default::default()
+        };
+        let batch = metadata::tables(with_schema, &all).unwrap();
+        assert_eq!(
+            names(&batch),
+            [
+                "catalog_name",
+                "db_schema_name",
+                "table_name",
+                "table_type",
+                "table_schema"
+            ]
+        );
+        assert_eq!(strings(&batch, "table_name"), ["counter", "quotes"]);
+        assert_eq!(strings(&batch, "table_type"), ["TABLE", "TABLE FUNCTION"]);
+        // Each table's schema, as Arrow IPC: the row type's.
+        let ipc = batch
+            .column_by_name("table_schema")
+            .unwrap()
+            .as_binary::<i32>();
+        let schema =
+            fastflight::arrow::ipc::convert::try_schema_from_ipc_buffer(ipc.value(1)).unwrap();
+        assert_eq!(schema, *Quote::schema());
+        // Filtered by name pattern and type.
+        let functions = CommandGetTables {
+            table_name_filter_pattern: Some("q%".into()),
+            table_types: vec!["TABLE FUNCTION".into()],
+            ..Default::default()
+        };
+        let batch = metadata::tables(functions, &all).unwrap();
+        assert_eq!(strings(&batch, "table_name"), ["quotes"]);
+        assert_eq!(names(&batch).len(), 4, "no schema column unless asked");
+        // Only what the caller may see is listed.
+        let visible: Vec<&Table> = all
+            .iter()
+            .copied()
+            .filter(|t| t.name == "counter")
+            .collect();
+        let batch = metadata::tables(CommandGetTables::default(), &visible).unwrap();
+        assert_eq!(strings(&batch, "table_name"), ["counter"]);
+
+        let batch = metadata::table_types().unwrap();
+        assert_eq!(names(&batch), ["table_type"]);
+        assert_eq!(strings(&batch, "table_type"), ["TABLE", "TABLE FUNCTION"]);
+    }
+
+    #[test]
+    fn sql_info_and_types_are_answered_for_tools_to_browse() {
+        let batch = metadata::sql_info(CommandGetSqlInfo::default()).unwrap();
+        assert_eq!(names(&batch), ["info_name", "value"]);
+        assert!(batch.num_rows() > 40, "{} infos", batch.num_rows());
+        let asked = CommandGetSqlInfo {
+            info: vec![
+                SqlInfo::FlightSqlServerName as u32,
+                SqlInfo::FlightSqlServerReadOnly as u32,
+                SqlInfo::SqlIdentifierQuoteChar as u32,
+            ],
+        };
+        let batch = metadata::sql_info(asked).unwrap();
+        assert_eq!(batch.num_rows(), 3);
+        let info = batch
+            .column(0)
+            .as_primitive::<fastflight::arrow::datatypes::UInt32Type>();
+        assert_eq!(info.values().to_vec(), [0, 3, 504]);
+        let value = batch.column(1);
+        let union = value
+            .as_any()
+            .downcast_ref::<fastflight::arrow::array::UnionArray>()
+            .unwrap();
+        // The name is a string (type id 0), read-only a boolean (type id 1).
+        assert_eq!(union.type_id(0), 0);
+        assert_eq!(union.value(0).as_string::<i32>().value(0), "fastflight");
+        assert_eq!(union.type_id(1), 1);
+        assert!(union.value(1).as_boolean().value(0));
+        assert_eq!(union.value(2).as_string::<i32>().value(0), "\"");
+
+        let batch = metadata::xdbc_type_info(CommandGetXdbcTypeInfo::default()).unwrap();
+        let types = strings(&batch, "type_name");
+        assert!(
+            types.contains(&"VARCHAR".to_owned()) && types.contains(&"BIGINT".to_owned()),
+            "{types:?}"
+        );
+        assert_eq!(
+            names(&batch)[..3],
+            ["type_name", "data_type", "column_size"]
+        );
+    }
+}
