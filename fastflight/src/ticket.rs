@@ -27,6 +27,20 @@ pub fn encode<R: FlightRequest>(request: &R) -> Result<Bytes> {
         .map_err(|e| Error::Config(format!("request `{}` cannot be encoded: {e}", R::NAME)))
 }
 
+/// Whether `bytes` may be a ticket of this codec (a JSON object, whitespace aside),
+/// rather than another protocol's message (a packed Flight SQL command).
+///
+/// ```
+/// assert!(fastflight::ticket::is_json_object(b" {\"param_type\": \"x\"}"));
+/// assert!(!fastflight::ticket::is_json_object(&[0x0a, 0x01]));
+/// ```
+pub fn is_json_object(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_none_or(|&b| b == b'{')
+}
+
 /// A ticket split into its request name and its other fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawTicket {

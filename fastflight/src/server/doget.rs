@@ -27,6 +27,13 @@ impl FlightRoutes {
         let (ticket, ctx, options) = self.read_request(request).await.inspect_err(|status| {
             crate::audit::refused("flight", &crate::Error::from(status.clone()), caller.who())
         })?;
+        #[cfg(feature = "flight-sql")]
+        let result = if crate::ticket::is_json_object(&ticket.ticket) {
+            self.dispatcher.open(&ticket.ticket, ctx, "flight").await?
+        } else {
+            self.sql_result(&ticket.ticket, ctx).await?
+        };
+        #[cfg(not(feature = "flight-sql"))]
         let result = self.dispatcher.open(&ticket.ticket, ctx, "flight").await?;
         let frames = ipc::frames(
             result.schema,

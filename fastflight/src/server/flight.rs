@@ -33,8 +33,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
 /// The Flight RPCs other than DoGet, over the dispatch; [`super::FlightRoutes`] serves them.
 #[derive(Clone)]
 pub(super) struct FlightHandler {
-    dispatcher: Dispatcher,
-    topology: std::sync::Arc<super::peers::Topology>,
+    pub(super) dispatcher: Dispatcher,
+    pub(super) topology: std::sync::Arc<super::peers::Topology>,
+    /// What Flight SQL commands are answered from.
+    #[cfg_attr(not(feature = "flight-sql"), allow(dead_code))]
+    pub(super) sql: super::SqlState,
 }
 
 impl FlightHandler {
@@ -48,6 +51,10 @@ impl FlightHandler {
         schema: bool,
     ) -> Result<FlightInfo, Status> {
         let cmd = cmd_of(&descriptor)?.to_vec();
+        #[cfg(feature = "flight-sql")]
+        if !crate::ticket::is_json_object(&cmd) {
+            return self.sql_info(descriptor, ctx, schema).await;
+        }
         let plan = self.dispatcher.plan(&cmd, ctx, schema).await?;
         let mut info = FlightInfo::new();
         if let Some(schema) = &plan.schema {
@@ -71,10 +78,15 @@ impl FlightHandler {
         Ok(info)
     }
 
-    pub(super) fn new(dispatcher: Dispatcher, topology: super::peers::Topology) -> Self {
+    pub(super) fn new(
+        dispatcher: Dispatcher,
+        topology: super::peers::Topology,
+        sql: super::SqlState,
+    ) -> Self {
         Self {
             dispatcher,
             topology: std::sync::Arc::new(topology),
+            sql,
         }
     }
 

@@ -9,6 +9,16 @@ mod doget;
 mod flight;
 mod peers;
 mod routes;
+#[cfg(feature = "flight-sql")]
+mod sql;
+
+/// What the Flight routes answer Flight SQL from: the catalog of the services.
+#[cfg(feature = "flight-sql")]
+pub(crate) type SqlState = std::sync::Arc<crate::sql::catalog::Catalog>;
+/// Nothing, without the `flight-sql` feature.
+#[cfg(not(feature = "flight-sql"))]
+#[derive(Clone)]
+pub(crate) struct SqlState;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -323,6 +333,11 @@ impl ServerBuilder {
             auth.signer();
         }
         let limits = self.limits.bounded();
+        // Two services of one SQL table name fail the start, naming both.
+        #[cfg(feature = "flight-sql")]
+        let sql: SqlState = std::sync::Arc::new(crate::sql::catalog::Catalog::new(&registry)?);
+        #[cfg(not(feature = "flight-sql"))]
+        let sql = SqlState;
         let dispatcher = Dispatcher::new(registry, self.states, limits, auth);
         Ok(BoundServer {
             listener,
@@ -338,6 +353,7 @@ impl ServerBuilder {
                     self.peers.clone(),
                 ),
                 proxies,
+                sql,
             ),
             dispatcher,
             tls,

@@ -33,6 +33,9 @@ pub struct FlightRoutes {
     pub(super) max_flight_data_size: usize,
     /// The proxies whose `x-forwarded-for` names the caller.
     proxies: std::sync::Arc<crate::proxies::TrustedProxies>,
+    /// What Flight SQL tickets are answered from.
+    #[cfg_attr(not(feature = "flight-sql"), allow(dead_code))]
+    pub(super) sql: super::SqlState,
 }
 
 impl FlightRoutes {
@@ -41,15 +44,21 @@ impl FlightRoutes {
         max_flight_data_size: usize,
         topology: super::peers::Topology,
         proxies: crate::proxies::TrustedProxies,
+        sql: super::SqlState,
     ) -> Self {
-        let generated = FlightServiceServer::new(FlightHandler::new(dispatcher.clone(), topology))
-            .max_decoding_message_size(dispatcher.max_request_bytes())
-            .max_encoding_message_size(usize::MAX);
+        let generated = FlightServiceServer::new(FlightHandler::new(
+            dispatcher.clone(),
+            topology,
+            sql.clone(),
+        ))
+        .max_decoding_message_size(dispatcher.max_request_bytes())
+        .max_encoding_message_size(usize::MAX);
         Self {
             generated,
             dispatcher,
             max_flight_data_size,
             proxies: std::sync::Arc::new(proxies),
+            sql,
         }
     }
 }

@@ -450,3 +450,234 @@ mod metadata {
         );
     }
 }
+
+/// Flight SQL on a real server, read by arrow-flight's own Flight SQL client.
+mod flight_sql {
+    use super::*;
+    use fastflight::arrow::array::{AsArray, RecordBatch};
+    use fastflight::arrow::datatypes::Float64Type;
+    use fastflight::arrow_flight::sql::client::FlightSqlServiceClient;
+    use fastflight::arrow_flight::sql::{
+        CommandGetTables, CommandStatementUpdate, ProstMessageExt, SqlInfo,
+    };
+    use fastflight::arrow_flight::{FlightDescriptor, FlightInfo, Ticket};
+    use futures::TryStreamExt;
+    use prost::Message as _;
+    use std::time::Duration;
+
+    type SqlClient = FlightSqlServiceClient<tonic::transport::Channel>;
+
+    async fn sql_client(server: &crate::support::TestServer) -> SqlClient {
+        let url = server.location.replace("grpc://", "http://");
+        let channel = tonic::transport::Channel::from_shared(url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        FlightSqlServiceClient::new(channel)
+    }
+
+    /// Every endpoint of `info` read whole, under a deadline.
+    async fn read(client: &mut SqlClient, info: FlightInfo) -> Vec<RecordBatch> {
+        let mut batches = Vec::new();
+        for endpoint in info.endpoint {
+            let ticket = endpoint.ticket.expect("an endpoint's ticket");
+            let stream = tokio::time::timeout(Duration::from_secs(20), client.do_get(ticket))
+                .await
+                .expect("DoGet answers in time")
+                .unwrap();
+            let part: Vec<RecordBatch> =
+                tokio::time::timeout(Duration::from_secs(20), stream.try_collect())
+                    .await
+                    .expect("the result ends in time")
+                    .unwrap();
+            batches.extend(part);
+        }
+        batches
+    }
+
+    fn rows(batches: &[RecordBatch]) -> usize {
+        batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    #[tokio::test]
+    async fn a_statement_is_answered_through_the_dispatch_cut_to_its_columns_and_limit() {
+        let server = crate::support::start().await;
+        let mut sql = sql_client(&server).await;
+        let info = sql
+            .execute(
+                "SELECT price, symbol AS s FROM quotes(symbol => 'ACME', depth => 4) LIMIT 3"
+                    .into(),
+                None,
+            )
+            .await
+            .unwrap();
+        let schema = info.clone().try_decode_schema().unwrap();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["price", "s"]);
+        assert_eq!(info.endpoint.len(), 1);
+        let batches = read(&mut sql, info).await;
+        assert_eq!(rows(&batches), 3);
+        let prices: Vec<f64> = batches
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<Float64Type>().values().to_vec())
+            .collect();
+        assert_eq!(prices, [0.0, 1.0, 2.0]);
+        assert_eq!(batches[0].schema().field(1).name(), "s");
+        assert_eq!(batches[0].column(1).as_string::<i32>().value(0), "ACME");
+        // The same rows as the JSON ticket's, for the same request.
+        let client = crate::support::client(&server).await;
+        let quotes: Vec<Quote> = client
+            .quotes_params(QuotesParams {
+                symbol: "ACME".into(),
+                sides: None,
+                depth: 4,
+            })
+            .await
+            .unwrap()
+            .collect_vec()
+            .await
+            .unwrap();
+        assert_eq!(
+            quotes.iter().take(3).map(|q| q.price).collect::<Vec<_>>(),
+            prices
+        );
+
+        // LIMIT stops an endless service: the answer ends at once.
+        let info = sql
+            .execute(
+                "SELECT * FROM counter(upto => 1000000000000) LIMIT 2".into(),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows(&read(&mut sql, info).await), 2);
+
+        // A partitioned service: one endpoint per part, every row once.
+        let info = sql
+            .execute(
+                "SELECT id FROM synthetic(rows => 10000, partitions => 4)".into(),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(info.endpoint.len(), 4);
+        let batches = read(&mut sql, info).await;
+        assert_eq!(rows(&batches), 10_000);
+        assert_eq!(batches[0].num_columns(), 1);
+    }
+
+    #[tokio::test]
+    async fn metadata_is_answered_for_tools_to_browse() {
+        let server = crate::support::start().await;
+        let mut sql = sql_client(&server).await;
+        let info = sql.get_catalogs().await.unwrap();
+        let batches = read(&mut sql, info).await;
+        assert_eq!(
+            batches[0].column(0).as_string::<i32>().value(0),
+            "fastflight"
+        );
+        let info = sql
+            .get_tables(CommandGetTables {
+                include_schema: true,
+                db_schema_filter_pattern: Some("sql.test".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let batches = read(&mut sql, info).await;
+        let names: Vec<&str> = batches[0]
+            .column(2)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(names, ["counter", "quotes"]);
+        let info = sql
+            .get_sql_info(vec![SqlInfo::FlightSqlServerName])
+            .await
+            .unwrap();
+        assert_eq!(rows(&read(&mut sql, info).await), 1);
+        let info = sql.get_table_types().await.unwrap();
+        assert_eq!(rows(&read(&mut sql, info).await), 2);
+    }
+
+    #[tokio::test]
+    async fn bad_statements_and_commands_are_refused_by_name() {
+        let server = crate::support::start().await;
+        let mut sql = sql_client(&server).await;
+        let e = sql
+            .execute("SELECT * FROM nowhere".into(), None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no table nowhere") && e.contains("invalid argument"),
+            "{e}"
+        );
+        let e = sql
+            .execute("SELECT * FROM quotes(symbol => 5)".into(), None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("symbol"),
+            "the request's own decoding names the field: {e}"
+        );
+        let e = sql
+            .execute("SELECT * FROM counter".into(), Some("tx".into()))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no transactions"), "{e}");
+        // A command it does not answer.
+        let channel =
+            tonic::transport::Channel::from_shared(server.location.replace("grpc://", "http://"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+        let mut flight =
+            fastflight::arrow_flight::flight_service_client::FlightServiceClient::new(channel);
+        let update = CommandStatementUpdate {
+            query: "DELETE FROM counter".into(),
+            transaction_id: None,
+        };
+        let e = flight
+            .get_flight_info(FlightDescriptor::new_cmd(update.as_any().encode_to_vec()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unimplemented, "{e}");
+        // A ticket that is neither JSON nor a command; a handle this server did not make.
+        let e = flight
+            .do_get(Ticket::new(vec![0xff, 0x00, 0x13]))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+        assert!(e.message().contains("neither a JSON object"), "{e}");
+        let forged = fastflight::arrow_flight::sql::TicketStatementQuery {
+            statement_handle: "not json".into(),
+        };
+        let e = flight
+            .do_get(Ticket::new(forged.as_any().encode_to_vec()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+        assert!(e.message().contains("not one this server made"), "{e}");
+        // A handle naming a part of another service is only a JSON ticket: served (or
+        // refused) as that ticket would be, its columns checked.
+        let forged = fastflight::arrow_flight::sql::TicketStatementQuery {
+            statement_handle: serde_json::to_vec(&json!({
+                "sql": "SELECT symbol FROM counter",
+                "part": {"param_type": "no.such.Service"}
+            }))
+            .unwrap()
+            .into(),
+        };
+        let e = flight
+            .do_get(Ticket::new(forged.as_any().encode_to_vec()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::NotFound, "{e}");
+    }
+}
