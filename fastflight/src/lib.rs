@@ -336,6 +336,8 @@ pub mod guide {
     pub mod gateway {}
     #[doc = include_str!("../../docs/python.md")]
     pub mod python {}
+    #[doc = include_str!("../../docs/sql.md")]
+    pub mod sql {}
 }
 
 #[doc(hidden)]

@@ -57,13 +57,25 @@ impl Handle {
     }
 }
 
-/// The Flight SQL command packed in `bytes`.
+/// The Flight SQL command packed in `bytes`; bytes that are no Flight SQL message are
+/// refused with what the JSON codec says of them too.
 fn command(bytes: &[u8]) -> Result<Command, Status> {
-    let any = Any::decode(bytes).map_err(|_| {
-        Status::invalid_argument(
-            "the request is neither a JSON object with a `param_type` nor a Flight SQL command",
-        )
-    })?;
+    let neither = || {
+        let json = match crate::ticket::decode(bytes) {
+            Err(e) => e.to_string(),
+            Ok(_) => "a JSON request".to_owned(),
+        };
+        Status::invalid_argument(format!(
+            "the request is neither a JSON request ({json}) nor a Flight SQL command"
+        ))
+    };
+    let any = Any::decode(bytes).map_err(|_| neither())?;
+    if !any
+        .type_url
+        .starts_with("type.googleapis.com/arrow.flight.protocol.sql.")
+    {
+        return Err(neither());
+    }
     Command::try_from(any).map_err(|e| {
         Status::invalid_argument(format!(
             "not a Flight SQL command this server knows: {}",

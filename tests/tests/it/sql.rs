@@ -654,7 +654,11 @@ mod flight_sql {
             .await
             .unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
-        assert!(e.message().contains("neither a JSON object"), "{e}");
+        assert!(
+            e.message()
+                .contains("neither a JSON request (invalid ticket: the ticket is not valid JSON"),
+            "{e}"
+        );
         let forged = fastflight::arrow_flight::sql::TicketStatementQuery {
             statement_handle: "not json".into(),
         };
