@@ -30,6 +30,24 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The actions of Flight SQL a server with the `flight-sql` feature answers too.
+#[cfg(feature = "flight-sql")]
+pub(super) const SQL_ACTIONS: &[(&str, &str)] = &[
+    (
+        CREATE_PREPARED_STATEMENT,
+        "Flight SQL: prepares a statement (its handle is the statement itself: any replica answers it)",
+    ),
+    (
+        CLOSE_PREPARED_STATEMENT,
+        "Flight SQL: closes a prepared statement (nothing is kept)",
+    ),
+];
+
+#[cfg(feature = "flight-sql")]
+pub(super) const CREATE_PREPARED_STATEMENT: &str = "CreatePreparedStatement";
+#[cfg(feature = "flight-sql")]
+pub(super) const CLOSE_PREPARED_STATEMENT: &str = "ClosePreparedStatement";
+
 /// The Flight RPCs other than DoGet, over the dispatch; [`super::FlightRoutes`] serves them.
 #[derive(Clone)]
 pub(super) struct FlightHandler {
@@ -107,6 +125,10 @@ impl FlightHandler {
                 "streams_in_flight": self.dispatcher.in_flight(),
                 "ready": self.dispatcher.readiness().is_ok(),
             }))?,
+            #[cfg(feature = "flight-sql")]
+            name if SQL_ACTIONS.iter().any(|(n, _)| *n == name) => {
+                self.sql_action(action, who).await?
+            }
             other => {
                 let known: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();
                 return Err(Status::invalid_argument(format!(
@@ -118,7 +140,7 @@ impl FlightHandler {
         })
     }
 
-    fn context<T>(request: &Request<T>) -> Context {
+    pub(super) fn context<T>(request: &Request<T>) -> Context {
         Context::of(
             request.metadata().clone(),
             request.remote_addr(),
@@ -143,7 +165,7 @@ fn cmd_of(descriptor: &FlightDescriptor) -> Result<&[u8], Status> {
     Ok(&descriptor.cmd)
 }
 
-fn schema_bytes(schema: &Schema) -> Result<bytes::Bytes, Status> {
+pub(super) fn schema_bytes(schema: &Schema) -> Result<bytes::Bytes, Status> {
     let ipc: arrow_flight::IpcMessage = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
         .try_into()
         .map_err(|e: arrow::error::ArrowError| Status::internal(e.to_string()))?;
@@ -253,7 +275,11 @@ impl FlightService for FlightHandler {
         &self,
         _request: Request<Empty>,
     ) -> Result<Response<Self::ListActionsStream>, Status> {
-        let actions = ACTIONS.iter().map(|(name, description)| {
+        #[cfg(feature = "flight-sql")]
+        let actions = ACTIONS.iter().chain(SQL_ACTIONS);
+        #[cfg(not(feature = "flight-sql"))]
+        let actions = ACTIONS.iter();
+        let actions = actions.map(|(name, description)| {
             Ok(ActionType {
                 r#type: (*name).to_owned(),
                 description: (*description).to_owned(),
@@ -321,13 +347,25 @@ impl FlightService for FlightHandler {
         ))
     }
 
+    /// With the `flight-sql` feature, a prepared statement's parameters; nothing else
+    /// is written.
     async fn do_put(
         &self,
-        _request: Request<Streaming<FlightData>>,
+        request: Request<Streaming<FlightData>>,
     ) -> Result<Response<Self::DoPutStream>, Status> {
-        Err(Status::unimplemented(
-            "DoPut is not offered: fastflight services are read-only",
-        ))
+        #[cfg(feature = "flight-sql")]
+        {
+            let caller = Self::context(&request).caller();
+            let result = logged(&caller, self.sql_put(request).await)?;
+            Ok(Response::new(stream::iter([Ok(result)]).boxed()))
+        }
+        #[cfg(not(feature = "flight-sql"))]
+        {
+            let _ = request;
+            Err(Status::unimplemented(
+                "DoPut is not offered: fastflight services are read-only",
+            ))
+        }
     }
 
     async fn do_exchange(

@@ -11,20 +11,27 @@
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use arrow_flight::sql::{Any, Command, ProstMessageExt, TicketStatementQuery};
-use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
+    ActionCreatePreparedStatementResult, Any, Command, DoPutPreparedStatementResult,
+    ProstMessageExt, TicketStatementQuery,
+};
+use arrow_flight::{
+    Action, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, PutResult, Ticket,
+};
 use futures::StreamExt;
 use prost::Message as _;
 use serde_json::Value;
 use tonic::Status;
 
-use super::flight::FlightHandler;
+use super::flight::{FlightHandler, CLOSE_PREPARED_STATEMENT, CREATE_PREPARED_STATEMENT};
 use super::routes::FlightRoutes;
 use crate::dispatch::ResultStream;
 use crate::service::Context;
 use crate::sql::catalog::{Catalog, Table};
 use crate::sql::metadata;
-use crate::sql::plan::{plan, Plan};
+use crate::sql::plan::{plan, Parameter, Plan};
 use crate::Error;
 
 /// A statement as its handle carries it.
@@ -200,15 +207,18 @@ impl FlightHandler {
                     )
                 });
         }
-        let Command::CommandStatementQuery(query) = command else {
-            return Err(unanswered(&command));
+        let (sql, params) = match command {
+            Command::CommandStatementQuery(query) => {
+                no_transaction(query.transaction_id.as_ref())?;
+                (query.query, Vec::new())
+            }
+            Command::CommandPreparedStatementQuery(prepared) => {
+                let handle = Handle::decode(&prepared.prepared_statement_handle)?;
+                (handle.sql, handle.params)
+            }
+            other => return Err(unanswered(&other)),
         };
-        if query.transaction_id.is_some() {
-            return Err(Status::invalid_argument(
-                "this server has no transactions: send the statement without one",
-            ));
-        }
-        let plan = planned(&self.sql, &query.query, &[], &ctx)?;
+        let plan = planned(&self.sql, &sql, &params, &ctx)?;
         let parts = self
             .dispatcher
             .plan(&plan.ticket(), ctx, with_schema)
@@ -223,8 +233,8 @@ impl FlightHandler {
         let locations = self.topology.locations(parts.parts.len()).await;
         for (part, locations) in parts.parts.into_iter().zip(locations) {
             let handle = Handle {
-                sql: query.query.clone(),
-                params: Vec::new(),
+                sql: sql.clone(),
+                params: params.clone(),
                 part: if several {
                     Some(
                         serde_json::from_slice(&part)
@@ -245,6 +255,195 @@ impl FlightHandler {
             info = info.with_endpoint(endpoint);
         }
         Ok(info)
+    }
+
+    /// A Flight SQL action: `CreatePreparedStatement` (the handle is the statement; its
+    /// result's schema and its parameters' schema filled) or `ClosePreparedStatement`
+    /// (nothing is kept, so nothing to free).
+    pub(super) async fn sql_action(
+        &self,
+        action: Action,
+        ctx: Context,
+    ) -> Result<bytes::Bytes, Status> {
+        let any = Any::decode(action.body.clone()).map_err(|e| {
+            Status::invalid_argument(format!(
+                "the body of {} is not a packed Flight SQL message: {e}",
+                action.r#type
+            ))
+        })?;
+        let wrong = |what: &str| {
+            Status::invalid_argument(format!("the body of {} is not an {what}", action.r#type))
+        };
+        match action.r#type.as_str() {
+            CREATE_PREPARED_STATEMENT => {
+                let request: ActionCreatePreparedStatementRequest = any
+                    .unpack()
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| wrong("ActionCreatePreparedStatementRequest"))?;
+                no_transaction(request.transaction_id.as_ref())?;
+                let plan = plan(&request.query, &self.sql, |t| {
+                    t.entry.visible_to(ctx.identity())
+                })?;
+                let dataset = match plan.table.result_schema() {
+                    Some(schema) => plan.output_schema(&schema)?,
+                    // Known only once the service runs, which needs its parameters.
+                    None if plan.parameters.is_empty() => {
+                        let schema = self.dispatcher.schema(&plan.ticket(), ctx, true).await?;
+                        plan.output_schema(&schema)?
+                    }
+                    None => std::sync::Arc::new(Schema::empty()),
+                };
+                let result = ActionCreatePreparedStatementResult {
+                    prepared_statement_handle: Handle {
+                        sql: request.query,
+                        params: Vec::new(),
+                        part: None,
+                    }
+                    .encode()?,
+                    dataset_schema: super::flight::schema_bytes(&dataset)?,
+                    parameter_schema: super::flight::schema_bytes(&parameter_schema(&plan))?,
+                };
+                Ok(result.as_any().encode_to_vec().into())
+            }
+            CLOSE_PREPARED_STATEMENT => {
+                let _: ActionClosePreparedStatementRequest = any
+                    .unpack()
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| wrong("ActionClosePreparedStatementRequest"))?;
+                Ok(bytes::Bytes::new())
+            }
+            other => Err(Status::invalid_argument(format!(
+                "unknown Flight SQL action `{}`",
+                crate::error::clip(other)
+            ))),
+        }
+    }
+
+    /// DoPut of a prepared statement's parameters: one row, its columns the parameters
+    /// in order; the answer is the statement's new handle, its values bound.
+    pub(super) async fn sql_put(
+        &self,
+        request: tonic::Request<tonic::Streaming<FlightData>>,
+    ) -> Result<PutResult, Status> {
+        let ctx = Self::context(&request);
+        let mut messages = request.into_inner();
+        let first = messages
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("DoPut sent no message"))?;
+        let descriptor = first
+            .flight_descriptor
+            .clone()
+            .ok_or_else(|| Status::invalid_argument("DoPut's first message has no descriptor"))?;
+        if crate::ticket::is_json_object(&descriptor.cmd) {
+            return Err(Status::unimplemented(
+                "DoPut is not offered for JSON requests: fastflight services are read-only (DoPut binds a prepared statement's parameters)",
+            ));
+        }
+        let command = command(&descriptor.cmd)?;
+        let Command::CommandPreparedStatementQuery(prepared) = command else {
+            return Err(unanswered(&command));
+        };
+        let handle = Handle::decode(&prepared.prepared_statement_handle)?;
+        let messages = futures::stream::once(async { Ok(first) })
+            .chain(messages)
+            .map(|m| m.map_err(arrow_flight::error::FlightError::from));
+        let mut batches =
+            arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(messages);
+        let mut rows: Vec<RecordBatch> = Vec::new();
+        let mut count = 0;
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| {
+                Status::invalid_argument(format!("the parameters are not an Arrow stream: {e}"))
+            })?;
+            count += batch.num_rows();
+            if count > 1 {
+                return Err(Status::invalid_argument(format!(
+                    "bind one row of parameters to a query, not {count} or more"
+                )));
+            }
+            rows.push(batch);
+        }
+        let values = match rows.iter().find(|b| b.num_rows() == 1) {
+            Some(row) => row_values(row)?,
+            None => Vec::new(),
+        };
+        // The statement and its values checked now, so a bad one is refused here.
+        planned(&self.sql, &handle.sql, &values, &ctx)?;
+        let result = DoPutPreparedStatementResult {
+            prepared_statement_handle: Some(
+                Handle {
+                    sql: handle.sql,
+                    params: values,
+                    part: None,
+                }
+                .encode()?,
+            ),
+        };
+        Ok(PutResult {
+            app_metadata: result.encode_to_vec().into(),
+        })
+    }
+}
+
+/// A statement sent in a transaction: refused, there are none.
+fn no_transaction(id: Option<&bytes::Bytes>) -> Result<(), Status> {
+    match id {
+        Some(_) => Err(Status::invalid_argument(
+            "this server has no transactions: send the statement without one",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The values of a one-row batch, column by column, as JSON.
+fn row_values(row: &RecordBatch) -> Result<Vec<Value>, Status> {
+    let mut writer = arrow::json::ArrayWriter::new(Vec::new());
+    writer
+        .write(row)
+        .and_then(|_| writer.finish())
+        .map_err(|e| Status::invalid_argument(format!("a parameter cannot be read: {e}")))?;
+    let objects: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(&writer.into_inner())
+        .map_err(|e| Status::internal(e.to_string()))?;
+    let object = objects.into_iter().next().unwrap_or_default();
+    Ok(row
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| object.get(f.name()).cloned().unwrap_or(Value::Null))
+        .collect())
+}
+
+/// The parameters' schema: one column per parameter, in order, named by its request
+/// field and typed as the field's Rust type suggests (text otherwise).
+fn parameter_schema(plan: &Plan) -> Schema {
+    let mut parameters: Vec<&Parameter> = plan.parameters.iter().collect();
+    parameters.sort_by_key(|p| p.index);
+    parameters.dedup_by_key(|p| p.index);
+    let fields: Vec<Field> = parameters
+        .into_iter()
+        .map(|p| {
+            let ty = plan
+                .table
+                .fields
+                .iter()
+                .find(|f| f.name == p.field)
+                .map_or("String", |f| f.ty);
+            Field::new(&p.field, parameter_type(ty), true)
+        })
+        .collect();
+    Schema::new(fields)
+}
+
+fn parameter_type(ty: &str) -> DataType {
+    match crate::sql::plan::without_option(ty).as_str() {
+        "i8" | "i16" | "i32" | "i64" | "isize" => DataType::Int64,
+        "u8" | "u16" | "u32" | "u64" | "usize" => DataType::UInt64,
+        "f32" | "f64" => DataType::Float64,
+        "bool" => DataType::Boolean,
+        _ => DataType::Utf8,
     }
 }
 

@@ -657,13 +657,18 @@ fn field_list(table: &Table) -> String {
         .join(", ")
 }
 
+/// A field's Rust type, as written, without its spaces and an outer `Option<..>`.
+pub(crate) fn without_option(ty: &str) -> String {
+    let ty: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
+    match ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
+        Some(inner) => inner.to_owned(),
+        None => ty,
+    }
+}
+
 /// Whether a field's Rust type, as written, is a list.
 fn is_list(ty: &str) -> bool {
-    let ty: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
-    let ty = ty
-        .strip_prefix("Option<")
-        .and_then(|t| t.strip_suffix('>'))
-        .unwrap_or(&ty);
+    let ty = without_option(ty);
     ["Vec<", "std::vec::Vec<", "HashSet<", "BTreeSet<", "["]
         .iter()
         .any(|p| ty.starts_with(p))

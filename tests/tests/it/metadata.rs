@@ -190,7 +190,16 @@ async fn actions_list_services_and_health() {
         .map(|a| a.unwrap().r#type)
         .collect()
         .await;
-    assert_eq!(actions, ["list_services", "endpoints", "health"]);
+    assert_eq!(
+        actions,
+        [
+            "list_services",
+            "endpoints",
+            "health",
+            "CreatePreparedStatement",
+            "ClosePreparedStatement"
+        ]
+    );
     let e = raw
         .do_action(Action::new("drop_tables", ""))
         .await
@@ -208,11 +217,25 @@ async fn other_rpcs_are_unimplemented() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::Unimplemented);
+    // DoPut binds a prepared statement's parameters, and writes nothing else.
     let e = raw
         .do_put(futures::stream::empty::<arrow_flight::FlightData>())
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::Unimplemented);
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    assert!(e.message().contains("DoPut sent no message"), "{e}");
+    let write = arrow_flight::FlightData {
+        flight_descriptor: Some(FlightDescriptor::new_cmd(
+            br#"{"param_type": "tests.Numbers"}"#.to_vec(),
+        )),
+        ..Default::default()
+    };
+    let e = raw
+        .do_put(futures::stream::iter([write]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented, "{e}");
+    assert!(e.message().contains("read-only"), "{e}");
     let e = raw.handshake(futures::stream::empty()).await.unwrap_err();
     assert_eq!(e.code(), Code::Unimplemented);
     // The server is still fine: it lists every service open to an anonymous caller.

@@ -465,9 +465,9 @@ mod flight_sql {
     use prost::Message as _;
     use std::time::Duration;
 
-    type SqlClient = FlightSqlServiceClient<tonic::transport::Channel>;
+    pub(super) type SqlClient = FlightSqlServiceClient<tonic::transport::Channel>;
 
-    async fn sql_client(server: &crate::support::TestServer) -> SqlClient {
+    pub(super) async fn sql_client(server: &crate::support::TestServer) -> SqlClient {
         let url = server.location.replace("grpc://", "http://");
         let channel = tonic::transport::Channel::from_shared(url)
             .unwrap()
@@ -478,7 +478,7 @@ mod flight_sql {
     }
 
     /// Every endpoint of `info` read whole, under a deadline.
-    async fn read(client: &mut SqlClient, info: FlightInfo) -> Vec<RecordBatch> {
+    pub(super) async fn read(client: &mut SqlClient, info: FlightInfo) -> Vec<RecordBatch> {
         let mut batches = Vec::new();
         for endpoint in info.endpoint {
             let ticket = endpoint.ticket.expect("an endpoint's ticket");
@@ -496,7 +496,7 @@ mod flight_sql {
         batches
     }
 
-    fn rows(batches: &[RecordBatch]) -> usize {
+    pub(super) fn rows(batches: &[RecordBatch]) -> usize {
         batches.iter().map(RecordBatch::num_rows).sum()
     }
 
@@ -683,5 +683,136 @@ mod flight_sql {
             .await
             .unwrap_err();
         assert_eq!(e.code(), tonic::Code::NotFound, "{e}");
+    }
+}
+
+mod prepared {
+    use super::flight_sql::{read, rows, sql_client, SqlClient};
+    use fastflight::arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, UInt64Array};
+    use fastflight::arrow::datatypes::{DataType, Float64Type};
+    use std::sync::Arc;
+
+    type Prepared =
+        fastflight::arrow_flight::sql::client::PreparedStatement<tonic::transport::Channel>;
+
+    /// The statement of a symbol and a depth, prepared.
+    async fn prepare_quotes(sql: &mut SqlClient) -> Prepared {
+        sql.prepare(
+            "SELECT price FROM quotes WHERE symbol = ? AND depth = ?".into(),
+            None,
+        )
+        .await
+        .unwrap()
+    }
+
+    fn params(symbols: &[&str], depths: &[u64]) -> RecordBatch {
+        RecordBatch::try_from_iter([
+            (
+                "symbol",
+                Arc::new(StringArray::from(symbols.to_vec())) as ArrayRef,
+            ),
+            (
+                "depth",
+                Arc::new(UInt64Array::from(depths.to_vec())) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_prepared_statement_has_both_schemas_and_takes_its_parameters_by_doput() {
+        let server = crate::support::start().await;
+        let mut sql = sql_client(&server).await;
+        let mut prepared = prepare_quotes(&mut sql).await;
+        let dataset = prepared.dataset_schema().unwrap().clone();
+        assert_eq!(dataset.fields().len(), 1);
+        assert_eq!(dataset.field(0).name(), "price");
+        let parameters = prepared.parameter_schema().unwrap().clone();
+        let kinds: Vec<(&str, &DataType)> = parameters
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("symbol", &DataType::Utf8), ("depth", &DataType::UInt64)]
+        );
+        prepared.set_parameters(params(&["ZZ"], &[3])).unwrap();
+        let info = prepared.execute().await.unwrap();
+        let batches = read(&mut sql, info).await;
+        let prices: Vec<f64> = batches
+            .iter()
+            .flat_map(|b| b.column(0).as_primitive::<Float64Type>().values().to_vec())
+            .collect();
+        assert_eq!(prices, [0.0, 1.0, 2.0]);
+        // Bound again, the same prepared statement answers for the new values.
+        prepared.set_parameters(params(&["YY"], &[1])).unwrap();
+        let info = prepared.execute().await.unwrap();
+        assert_eq!(rows(&read(&mut sql, info).await), 1);
+        prepared.close().await.unwrap();
+
+        // Without parameters.
+        let mut plain = sql
+            .prepare("SELECT * FROM counter(upto => 2)".into(), None)
+            .await
+            .unwrap();
+        assert_eq!(plain.parameter_schema().unwrap().fields().len(), 0);
+        assert_eq!(plain.dataset_schema().unwrap().fields().len(), 3);
+        let info = plain.execute().await.unwrap();
+        assert_eq!(rows(&read(&mut sql, info).await), 2);
+    }
+
+    #[tokio::test]
+    async fn bad_bindings_are_refused_naming_what_is_wrong() {
+        let server = crate::support::start().await;
+        let mut sql = sql_client(&server).await;
+        let mut prepared = prepare_quotes(&mut sql).await;
+        // Two rows for a query.
+        prepared
+            .set_parameters(params(&["A", "B"], &[1, 2]))
+            .unwrap();
+        let e = prepared.execute().await.unwrap_err().to_string();
+        assert!(e.contains("bind one row of parameters"), "{e}");
+        // One value of two.
+        let one = RecordBatch::try_from_iter([(
+            "symbol",
+            Arc::new(StringArray::from(vec!["A"])) as ArrayRef,
+        )])
+        .unwrap();
+        prepared.set_parameters(one).unwrap();
+        let e = prepared.execute().await.unwrap_err().to_string();
+        assert!(
+            e.contains("the statement has 2 parameters, 1 were bound"),
+            "{e}"
+        );
+        // A value the request's field does not take: named by the request's decoding.
+        let wrong = RecordBatch::try_from_iter([
+            ("symbol", Arc::new(StringArray::from(vec!["A"])) as ArrayRef),
+            (
+                "depth",
+                Arc::new(StringArray::from(vec!["deep"])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        prepared.set_parameters(wrong).unwrap();
+        let e = prepared.execute().await.unwrap_err().to_string();
+        assert!(e.contains("field `depth`"), "{e}");
+        // Executed without its parameters bound.
+        let mut unbound = sql
+            .prepare("SELECT price FROM quotes WHERE symbol = ?".into(), None)
+            .await
+            .unwrap();
+        let e = unbound.execute().await.unwrap_err().to_string();
+        assert!(
+            e.contains("the statement has 1 parameter, 0 were bound"),
+            "{e}"
+        );
+        // Preparing what cannot be planned fails at once.
+        let e = sql
+            .prepare("SELECT * FROM quotes ORDER BY price".into(), None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ORDER BY is not supported"), "{e}");
     }
 }
