@@ -14,6 +14,7 @@ fn main() {
     peer_name();
     script();
     postgres();
+    adbc();
     println!("cargo::rustc-check-cfg=cfg(no_python_interop)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_PYARROW");
@@ -118,4 +119,23 @@ fn postgres() {
     }
     println!("cargo::rustc-cfg=no_postgres");
     println!("cargo::warning=PostgreSQL is not installed: its tests are ignored (apt-get install -y postgresql)");
+}
+
+/// Sets `no_adbc` when python3 cannot import ADBC's Flight SQL driver, pandas and polars
+/// (the SQL clients' test); with `FASTFLIGHT_REQUIRE_ADBC` set, as in CI, that fails.
+fn adbc() {
+    println!("cargo::rustc-check-cfg=cfg(no_adbc)");
+    println!("cargo::rerun-if-env-changed=FASTFLIGHT_REQUIRE_ADBC");
+    let modules = "adbc_driver_flightsql.dbapi, pandas, polars";
+    if python(&["-c", &format!("import {modules}")]).is_some() {
+        return;
+    }
+    let install = "python3 -m pip install adbc-driver-flightsql adbc-driver-manager pandas polars";
+    if std::env::var_os("FASTFLIGHT_REQUIRE_ADBC").is_some() {
+        panic!("FASTFLIGHT_REQUIRE_ADBC is set, but python3 cannot import {modules}: {install}");
+    }
+    println!("cargo::rustc-cfg=no_adbc");
+    println!(
+        "cargo::warning=python3 cannot import {modules}: the ADBC test is ignored ({install})"
+    );
 }

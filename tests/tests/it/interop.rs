@@ -196,3 +196,47 @@ fn pyarrow_and_pandas_read_a_typed_service() {
     assert_eq!(report["synthetic_rows"], 1_000);
     assert_eq!(report["synthetic_names"], "row-000000000041");
 }
+
+#[test]
+#[cfg_attr(
+    no_adbc,
+    ignore = "python3 cannot import adbc_driver_flightsql, pandas and polars: python3 -m pip install adbc-driver-flightsql adbc-driver-manager pandas polars"
+)]
+fn adbc_pandas_and_polars_query_the_demo_by_sql() {
+    let demo = DemoProcess::start();
+    let report = run_script("adbc.py", &[&demo.location]);
+    assert_eq!(report["rows"], 1_000);
+    assert_eq!(report["columns"], serde_json::json!(["id", "name"]));
+    assert_eq!(report["name_41"], "row-000000000041");
+    assert_eq!(
+        report["same_as_ticket"], true,
+        "the JSON ticket's rows: {report}"
+    );
+    assert_eq!(report["partitioned_rows"], 10_000, "every part read once");
+    assert_eq!(report["partitioned_distinct"], 10_000);
+    assert_eq!(
+        report["bound_rows"], 25,
+        "a prepared statement's bound parameter"
+    );
+    assert_eq!(report["limited_rows"], 3);
+    assert_eq!(report["pandas_rows"], 100);
+    assert_eq!(report["pandas_columns"], serde_json::json!(["id", "value"]));
+    assert_eq!(report["polars_rows"], 50);
+    assert_eq!(report["catalogs"], serde_json::json!(["fastflight"]));
+    assert_eq!(report["has_synthetic"], true);
+    assert_eq!(report["has_trades"], true);
+    for (case, says) in [
+        ("unknown_table", "no table nowhere"),
+        (
+            "result_filter",
+            "a filter on `name`, a column of the result",
+        ),
+        ("syntax", "does not parse"),
+    ] {
+        let text = report[case].as_str().unwrap_or_default();
+        assert!(
+            text.contains("ProgrammingError") && text.contains(says),
+            "{case}: {text}"
+        );
+    }
+}
