@@ -337,12 +337,15 @@ impl FlightHandler {
             .flight_descriptor
             .clone()
             .ok_or_else(|| Status::invalid_argument("DoPut's first message has no descriptor"))?;
-        if crate::ticket::is_json_object(&descriptor.cmd) {
-            return Err(Status::unimplemented(
-                "DoPut is not offered for JSON requests: fastflight services are read-only (DoPut binds a prepared statement's parameters)",
-            ));
-        }
-        let command = command(&descriptor.cmd)?;
+        // A JSON request, or anything but a Flight SQL command: nothing is written.
+        let command = match command(&descriptor.cmd) {
+            Ok(command) if !crate::ticket::is_json_object(&descriptor.cmd) => command,
+            _ => {
+                return Err(Status::unimplemented(
+                    "DoPut is not offered for writing: fastflight services are read-only (DoPut binds a prepared statement's parameters)",
+                ))
+            }
+        };
         let Command::CommandPreparedStatementQuery(prepared) = command else {
             return Err(unanswered(&command));
         };
