@@ -96,13 +96,18 @@ fn visible<'a>(catalog: &'a Catalog, ctx: &Context) -> Vec<&'a Table> {
     catalog
         .tables()
         .iter()
-        .filter(|t| t.entry.visible_to(ctx.identity()))
+        .filter(|t| may_see(t, ctx))
         .collect()
+}
+
+/// Whether `ctx`'s caller may see `table` listed (as listings of services decide).
+fn may_see(table: &Table, ctx: &Context) -> bool {
+    table.entry.visible_to(ctx.identity())
 }
 
 /// The plan of a statement for `ctx`'s caller, its parameters bound.
 fn planned(catalog: &Catalog, sql: &str, params: &[Value], ctx: &Context) -> Result<Plan, Status> {
-    let mut plan = plan(sql, catalog, |t| t.entry.visible_to(ctx.identity()))?;
+    let mut plan = plan(sql, catalog, |t| may_see(t, ctx))?;
     if !plan.parameters.is_empty() || !params.is_empty() {
         plan.bind(params)?;
     }
@@ -282,9 +287,7 @@ impl FlightHandler {
                     .flatten()
                     .ok_or_else(|| wrong("ActionCreatePreparedStatementRequest"))?;
                 no_transaction(request.transaction_id.as_ref())?;
-                let plan = plan(&request.query, &self.sql, |t| {
-                    t.entry.visible_to(ctx.identity())
-                })?;
+                let plan = plan(&request.query, &self.sql, |t| may_see(t, &ctx))?;
                 let dataset = match plan.table.result_schema() {
                     Some(schema) => plan.output_schema(&schema)?,
                     // Known only once the service runs, which needs its parameters.
@@ -355,21 +358,44 @@ impl FlightHandler {
             .map(|m| m.map_err(arrow_flight::error::FlightError::from));
         let mut batches =
             arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(messages);
-        let mut rows: Vec<RecordBatch> = Vec::new();
-        let mut count = 0;
-        while let Some(batch) = batches.next().await {
+        // Bounded before use: how many messages (each one within `max_request_bytes`),
+        // and how long the client may leave the server waiting for the next.
+        let stall = self.dispatcher.limits().stall_timeout;
+        let mut row: Option<RecordBatch> = None;
+        let mut seen = 0;
+        loop {
+            let next = match stall {
+                Some(limit) => tokio::time::timeout(limit, batches.next())
+                    .await
+                    .map_err(|_| {
+                        Status::deadline_exceeded(format!(
+                            "the parameters stopped arriving for longer than stall_timeout ({limit:?})"
+                        ))
+                    })?,
+                None => batches.next().await,
+            };
+            let Some(batch) = next else { break };
             let batch = batch.map_err(|e| {
                 Status::invalid_argument(format!("the parameters are not an Arrow stream: {e}"))
             })?;
-            count += batch.num_rows();
-            if count > 1 {
+            seen += 1;
+            if seen > MAX_PARAMETER_BATCHES {
                 return Err(Status::invalid_argument(format!(
-                    "bind one row of parameters to a query, not {count} or more"
+                    "the parameters came in more than {MAX_PARAMETER_BATCHES} batches: send one row in one batch"
                 )));
             }
-            rows.push(batch);
+            match (batch.num_rows(), &row) {
+                (0, _) => {}
+                (1, None) => row = Some(batch),
+                (n, _) => {
+                    return Err(Status::invalid_argument(format!(
+                        "bind one row of parameters to a query, not {} or more",
+                        n + usize::from(row.is_some())
+                    )))
+                }
+            }
         }
-        let values = match rows.iter().find(|b| b.num_rows() == 1) {
+        let values = match &row {
             Some(row) => row_values(row)?,
             None => Vec::new(),
         };
@@ -390,6 +416,10 @@ impl FlightHandler {
         })
     }
 }
+
+/// The most messages of parameters one DoPut may send (one row is bound; empty batches
+/// beside it are let be, up to this many).
+const MAX_PARAMETER_BATCHES: usize = 16;
 
 /// A statement sent in a transaction: refused, there are none.
 fn no_transaction(id: Option<&bytes::Bytes>) -> Result<(), Status> {

@@ -816,3 +816,106 @@ mod prepared {
         assert!(e.contains("ORDER BY is not supported"), "{e}");
     }
 }
+
+/// DoPut is bounded before use: how many messages, and how long between them.
+mod bounded_put {
+    use super::*;
+    use fastflight::arrow::array::{ArrayRef, RecordBatch, StringArray};
+    use fastflight::arrow_flight::encode::FlightDataEncoderBuilder;
+    use fastflight::arrow_flight::sql::{CommandPreparedStatementQuery, ProstMessageExt};
+    use fastflight::arrow_flight::FlightDescriptor;
+    use futures::{StreamExt, TryStreamExt};
+    use prost::Message as _;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// A server of the SQL test services whose clients may stall for `stall`.
+    async fn server(stall: Duration) -> String {
+        let registry = fastflight::Registry::global()
+            .unwrap()
+            .select(["sql.test.QuotesParams", "sql.test.Counter"])
+            .unwrap();
+        let bound = fastflight::Server::builder()
+            .location("grpc://127.0.0.1:0")
+            .registry(registry)
+            .stall_timeout(Some(stall))
+            .bind()
+            .await
+            .unwrap();
+        crate::support::serve_with_gateway(bound).await.0
+    }
+
+    /// The descriptor of a DoPut binding the parameters of `SELECT .. WHERE symbol = ?`:
+    /// its handle is the statement itself (stateless, as any prepare gives it).
+    fn descriptor() -> FlightDescriptor {
+        let handle =
+            serde_json::to_vec(&json!({"sql": "SELECT price FROM quotes WHERE symbol = ?"}))
+                .unwrap();
+        let command = CommandPreparedStatementQuery {
+            prepared_statement_handle: handle.into(),
+        };
+        FlightDescriptor::new_cmd(command.as_any().encode_to_vec())
+    }
+
+    #[tokio::test]
+    async fn a_doput_of_endless_empty_batches_is_refused_by_its_count() {
+        let location = server(Duration::from_secs(30)).await;
+        let descriptor = descriptor();
+        let empty = RecordBatch::try_from_iter([(
+            "symbol",
+            Arc::new(StringArray::from(Vec::<&str>::new())) as ArrayRef,
+        )])
+        .unwrap();
+        // The schema, then 40 empty batches (which arrow-flight's encoder would leave out).
+        let mut messages = fastflight::arrow_flight::utils::batches_to_flight_data(
+            &empty.schema(),
+            std::iter::repeat_n(&empty, 40),
+        )
+        .unwrap();
+        messages[0].flight_descriptor = Some(descriptor);
+        assert!(messages.len() > 17, "{} messages sent", messages.len());
+        let mut raw = crate::support::raw_client(&location).await;
+        let e = tokio::time::timeout(
+            Duration::from_secs(20),
+            raw.do_put(futures::stream::iter(messages)),
+        )
+        .await
+        .expect("answered in time")
+        .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+        assert!(e.message().contains("more than 16 batches"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_doput_that_stops_sending_is_cut_past_the_stall_timeout() {
+        let location = server(Duration::from_millis(500)).await;
+        let descriptor = descriptor();
+        let one = RecordBatch::try_from_iter([(
+            "symbol",
+            Arc::new(StringArray::from(vec!["A"])) as ArrayRef,
+        )])
+        .unwrap();
+        // The schema, then nothing: the stream stays open and silent.
+        let schema_only: Vec<_> = FlightDataEncoderBuilder::new()
+            .with_flight_descriptor(Some(descriptor))
+            .with_schema(one.schema())
+            .build(futures::stream::empty())
+            .try_collect()
+            .await
+            .unwrap();
+        let silent = futures::stream::iter(schema_only).chain(futures::stream::pending());
+        let mut raw = crate::support::raw_client(&location).await;
+        let started = Instant::now();
+        let e = tokio::time::timeout(Duration::from_secs(20), raw.do_put(silent))
+            .await
+            .expect("cut in time")
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::DeadlineExceeded, "{e}");
+        assert!(e.message().contains("stall_timeout"), "{e}");
+        assert!(
+            started.elapsed() >= Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
