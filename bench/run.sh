@@ -15,6 +15,10 @@ fi
 if ! bench/.venv/bin/python -c "import fastapi, uvicorn" 2>/dev/null; then
   pip fastapi uvicorn
 fi
+# ADBC's Flight SQL driver reads the payload by SQL beside pyarrow's JSON ticket.
+if ! bench/.venv/bin/python -c "import adbc_driver_flightsql.dbapi" 2>/dev/null; then
+  pip adbc-driver-flightsql adbc-driver-manager
+fi
 if [[ " $* " == *" --postgres "* ]] && ! bench/.venv/bin/python -c "import psycopg, pandas, sqlalchemy, connectorx, adbc_driver_postgresql.dbapi" 2>/dev/null; then
   pip "psycopg[binary]" pandas sqlalchemy connectorx "adbc-driver-postgresql[dbapi]"
 fi

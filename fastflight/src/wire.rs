@@ -233,6 +233,14 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// Basic credentials' base64, padded or not: some clients (ADBC's Flight SQL driver
+/// among them) leave the padding out.
+const BASIC: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
 impl Credentials {
     /// The credentials of an `authorization` header value: the scheme (`Basic` or
     /// `Bearer`, any case), one space, then the rest. Basic credentials split on the
@@ -246,7 +254,7 @@ impl Credentials {
             return Ok(Credentials::Bearer(rest.to_owned()));
         }
         if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD
+            let decoded = BASIC
                 .decode(rest)
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
@@ -324,6 +332,19 @@ mod tests {
             password: "pa:ss".into(),
         };
         assert_eq!(Credentials::parse(&basic.header_value()).unwrap(), basic);
+        // Padded or not (`ada:lovelacex` is 13 bytes: its base64 ends in `==`).
+        let wrong = Credentials::Basic {
+            user: "ada".into(),
+            password: "lovelacex".into(),
+        };
+        assert_eq!(
+            Credentials::parse("Basic YWRhOmxvdmVsYWNleA==").unwrap(),
+            wrong
+        );
+        assert_eq!(
+            Credentials::parse("Basic YWRhOmxvdmVsYWNleA").unwrap(),
+            wrong
+        );
         assert_eq!(
             Credentials::parse("bearer abc").unwrap(),
             Credentials::Bearer("abc".into())

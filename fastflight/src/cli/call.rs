@@ -1,4 +1,5 @@
-//! `call`: a client for any fastflight-compatible server, writing the result in a format.
+//! `call` and `sql`: a client for any fastflight-compatible server, writing the result
+//! in a format.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -6,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::CallArgs;
+use super::options::{CallArgs, OutputArgs, SqlArgs};
 use crate::format::{self, Format};
 use crate::{Error, Result};
 
@@ -14,19 +15,61 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
     let request = read_request(&args.request)?;
     // The same checks as the server's, before any connection: a clear error at once.
     let param_type = crate::ticket::decode(&request)?.param_type;
-    let format = args.format.unwrap_or_else(|| {
-        if args.output.is_none() && std::io::stdout().is_terminal() {
+    let CallArgs {
+        location,
+        out,
+        credentials,
+        ..
+    } = args;
+    write(&out, &param_type.clone(), async move {
+        let client = credentials.connect(&location).await?;
+        // A partitioned service's parts are read from their endpoints (and servers).
+        if client.is_partitioned(&param_type).await {
+            client.fetch_spread(request).await
+        } else {
+            client.fetch_ticket(request).await
+        }
+    })
+    .await
+}
+
+/// `sql`: a statement sent as Flight SQL, its result written as `call` writes one.
+pub(super) async fn sql(args: SqlArgs) -> Result<()> {
+    let statement = String::from_utf8(read_request(&args.statement)?)
+        .map_err(|_| Error::Config("the statement is not UTF-8 text".into()))?;
+    let SqlArgs {
+        location,
+        out,
+        credentials,
+        ..
+    } = args;
+    write(&out, "sql", async move {
+        let client = credentials.connect(&location).await?;
+        client.sql(&statement).await
+    })
+    .await
+}
+
+/// Writes the result `open` opens in the format `out` asks, with a progress line on a
+/// terminal (labelled `label`), to a file only once it is whole.
+async fn write(
+    out: &OutputArgs,
+    label: &str,
+    open: impl std::future::Future<Output = Result<crate::client::RecordBatchStream>>,
+) -> Result<()> {
+    let format = out.format.unwrap_or_else(|| {
+        if out.output.is_none() && std::io::stdout().is_terminal() {
             Format::Table
         } else {
             Format::Csv
         }
     });
-    let progress = progress_bar(args.no_progress, &param_type);
-    let output = match &args.output {
+    let progress = progress_bar(out.no_progress, label);
+    let output = match &out.output {
         Some(path) => Some(Output::open(path)?),
         None => None,
     };
-    let out: Box<dyn Write + Send> = match &output {
+    let sink: Box<dyn Write + Send> = match &output {
         Some(output) => Box::new(std::io::BufWriter::new(output.file()?)),
         // Both on the terminal: the progress line is cleared before each write of the
         // result, and drawn again after it.
@@ -36,14 +79,8 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let started = Instant::now();
-    let client = args.credentials.connect(&args.location).await?;
-    // A partitioned service's parts are read from their endpoints (and servers).
-    let mut stream = if client.is_partitioned(&param_type).await {
-        client.fetch_spread(request).await?
-    } else {
-        client.fetch_ticket(request).await?
-    };
-    let mut writer = format::writer(format, &stream.schema(), out)?;
+    let mut stream = open.await?;
+    let mut writer = format::writer(format, &stream.schema(), sink)?;
     let (mut rows, mut bytes) = (0_u64, 0_u64);
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -62,8 +99,8 @@ pub(super) async fn run(args: CallArgs) -> Result<()> {
     }
     let done = figures(rows, bytes, started.elapsed());
     if progress.is_hidden() {
-        if args.stats {
-            eprintln!("{param_type}: {done}");
+        if out.stats {
+            eprintln!("{label}: {done}");
         }
     } else {
         progress.finish_with_message(format!("done: {done}"));

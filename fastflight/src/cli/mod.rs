@@ -20,7 +20,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::server::DEFAULT_LOCATION;
 use crate::{Result, ServerBuilder};
-use options::{CallArgs, CredentialArgs, FlightArgs, RestArgs, ServeArgs};
+use options::{CallArgs, CredentialArgs, FlightArgs, RestArgs, ServeArgs, SqlArgs};
 
 pub use limits::seconds;
 pub use options::{secret_file, warn_secret_argument};
@@ -91,6 +91,9 @@ enum Command {
     },
     /// Call a service of any fastflight-compatible Flight server and print or save the result.
     Call(CallArgs),
+    /// Send a SQL statement to a Flight SQL server (a fastflight server with the
+    /// `flight-sql` feature, or any other) and print or save the result as `call` does.
+    Sql(SqlArgs),
     /// Read a password from standard input and print its argon2 hash, for a users file
     /// (`user:HASH [role ...]`).
     HashPassword,
@@ -225,6 +228,7 @@ where
             serve::print_services(&infos, &[], json)
         }
         Command::Call(args) => call::run(args).await,
+        Command::Sql(args) => call::sql(args).await,
         Command::HashPassword => {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;

@@ -197,6 +197,32 @@ pub(super) struct CallArgs {
     /// The request as JSON text (`{"param_type": ..., ...}`), or `@FILE` to read it from a file.
     #[arg(env = "FASTFLIGHT_REQUEST")]
     pub(super) request: String,
+    #[command(flatten)]
+    pub(super) out: OutputArgs,
+    #[command(flatten)]
+    pub(super) credentials: CredentialArgs,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct SqlArgs {
+    /// The Flight SQL server: grpc://HOST:PORT.
+    #[arg(
+        long,
+        env = "FASTFLIGHT_LOCATION",
+        default_value = "grpc://127.0.0.1:8815"
+    )]
+    pub(super) location: String,
+    /// The statement (`SELECT * FROM synthetic LIMIT 10`), or `@FILE` to read it from a file.
+    pub(super) statement: String,
+    #[command(flatten)]
+    pub(super) out: OutputArgs,
+    #[command(flatten)]
+    pub(super) credentials: CredentialArgs,
+}
+
+/// Where and how a result is written.
+#[derive(Debug, Args)]
+pub(super) struct OutputArgs {
     /// Output format; `table` when stdout is a terminal, `csv` otherwise.
     #[arg(long, value_enum, env = "FASTFLIGHT_FORMAT")]
     pub(super) format: Option<Format>,
@@ -209,8 +235,6 @@ pub(super) struct CallArgs {
     /// Print the final figures (rows, bytes, time, throughput) on stderr, terminal or not.
     #[arg(long, env = "FASTFLIGHT_STATS")]
     pub(super) stats: bool,
-    #[command(flatten)]
-    pub(super) credentials: CredentialArgs,
 }
 
 /// The password of `user`: from FASTFLIGHT_PASSWORD, or asked on the terminal (not

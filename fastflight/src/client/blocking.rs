@@ -103,6 +103,12 @@ impl Client {
         Ok(self.iter(stream))
     }
 
+    /// The result of a SQL statement (see [`crate::Client::sql`]).
+    pub fn sql(&self, statement: &str) -> Result<RecordBatchIter> {
+        let stream = self.runtime.block_on(self.inner.sql(statement))?;
+        Ok(self.iter(stream))
+    }
+
     /// The services the server offers.
     pub fn list_services(&self) -> Result<Vec<ServiceInfo>> {
         self.runtime.block_on(self.inner.list_services())

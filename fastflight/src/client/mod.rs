@@ -8,7 +8,8 @@
 //!   by one helper under the retries and the deadline;
 //! - `stream.rs`: the result ([`RecordBatchStream`]) and the deadline over a stream;
 //! - `parts.rs`: reading a partitioned result at its endpoints, with `trust.rs`
-//!   (where credentials may go);
+//!   (where credentials may go); `sql.rs`: a SQL statement sent as Flight SQL, its
+//!   result read the same way;
 //! - `resilience.rs` (retries, the breaker), `socket.rs` (the socket), `blocking.rs`
 //!   (the blocking client over this one); the messages are decoded into batches by
 //!   [`crate::ipc`]'s `decode/`.
@@ -24,6 +25,7 @@ pub mod parts;
 pub mod resilience;
 mod rows;
 mod socket;
+mod sql;
 mod stream;
 pub mod trust;
 

@@ -92,7 +92,7 @@ pub const PARALLEL_ENDPOINTS: usize = 4;
 const ROUNDS: usize = 2;
 
 /// The batches of every endpoint of `info`.
-async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
+pub(super) async fn read(client: &Client, info: FlightInfo) -> Result<RecordBatchStream> {
     // Without a schema (the `endpoints` action), the parts' own schema is the result's.
     let schema: Option<SchemaRef> = if info.schema.is_empty() {
         None

@@ -152,11 +152,15 @@ impl Gateway {
         self.limits = self.limits.bounded();
         let prefix = self.prefix.clone();
         let limit = axum::extract::DefaultBodyLimit::max(self.limits.max_request_bytes);
-        let guarded = Router::new()
-            .route(
-                &format!("{prefix}/stream"),
-                post(stream::stream).layer(limit),
-            )
+        let guarded = Router::new().route(
+            &format!("{prefix}/stream"),
+            post(stream::stream).layer(limit),
+        );
+        #[cfg(feature = "flight-sql")]
+        let guarded = guarded.route(&format!("{prefix}/sql"), post(stream::sql).layer(limit));
+        #[cfg(not(feature = "flight-sql"))]
+        let _ = limit;
+        let guarded = guarded
             .route(
                 &format!("{prefix}/registered_data_types"),
                 get(listings::registered_data_types),

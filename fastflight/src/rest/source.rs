@@ -41,6 +41,43 @@ impl Source {
         Source(Origin::Remote(Box::new(client)))
     }
 
+    /// The result of a SQL statement: planned here over this process's services, or
+    /// sent to the Flight server as Flight SQL.
+    #[cfg(feature = "flight-sql")]
+    pub(super) async fn sql(&self, statement: &str, ctx: Context) -> Result<ResultStream> {
+        match &self.0 {
+            Origin::Local(dispatcher) => {
+                let catalog = crate::sql::catalog::Catalog::new(dispatcher.registry())?;
+                let plan = crate::sql::plan::plan(statement, &catalog, |t| {
+                    t.entry.visible_to(ctx.identity())
+                })
+                .inspect_err(|e| crate::audit::refused("http", e, ctx.who()))?;
+                let result = dispatcher.open(&plan.ticket(), ctx, "http").await?;
+                let schema = plan.output_schema(&result.schema)?;
+                Ok(ResultStream {
+                    schema: schema.clone(),
+                    batches: crate::sql::cut(result.batches, plan, schema),
+                })
+            }
+            Origin::Remote(client) => {
+                let (stream, forwarded) = forward_as(
+                    client,
+                    Ok("sql".to_owned()),
+                    statement.as_bytes(),
+                    &ctx,
+                    |client, statement| async move {
+                        client.sql(&String::from_utf8_lossy(&statement)).await
+                    },
+                )
+                .await?;
+                Ok(ResultStream {
+                    schema: stream.schema(),
+                    batches: forwarded.accounted(stream.boxed()),
+                })
+            }
+        }
+    }
+
     pub(super) async fn open(&self, body: &[u8], ctx: Context) -> Result<ResultStream> {
         match &self.0 {
             Origin::Local(dispatcher) => dispatcher.open(body, ctx, "http").await,
@@ -108,11 +145,25 @@ where
     F: FnOnce(Client, Bytes) -> Fut,
     Fut: std::future::Future<Output = Result<S>>,
 {
+    let name = crate::ticket::decode(body).map(|t| t.param_type);
+    forward_as(client, name, body, ctx, fetch).await
+}
+
+/// [`forward`] of a body counted under `name` (refused with its error).
+pub(super) async fn forward_as<S, F, Fut>(
+    client: &Client,
+    name: Result<String>,
+    body: &[u8],
+    ctx: &Context,
+    fetch: F,
+) -> Result<(S, Forwarded)>
+where
+    F: FnOnce(Client, Bytes) -> Fut,
+    Fut: std::future::Future<Output = Result<S>>,
+{
     let cancel_on_drop = ctx.cancellation_token().drop_guard();
     let who = ctx.who();
-    let name = crate::ticket::decode(body)
-        .inspect_err(|e| crate::audit::refused("http", e, who))?
-        .param_type;
+    let name = name.inspect_err(|e| crate::audit::refused("http", e, who))?;
     let caller = as_caller(client, ctx.header(crate::auth::AUTHORIZATION), ctx.peer())?;
     let stream = fetch(caller, Bytes::copy_from_slice(body))
         .await

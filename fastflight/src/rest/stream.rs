@@ -17,6 +17,16 @@ use crate::format::{self, BatchWriter, ChunkSink, Format};
 use crate::service::Context;
 use crate::{Client, Error, Result};
 
+/// What a body asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Door {
+    /// A ticket's JSON (`/stream`).
+    Ticket,
+    /// A SQL statement (`/sql`).
+    #[cfg(feature = "flight-sql")]
+    Sql,
+}
+
 /// `POST {prefix}/stream`: the ticket JSON in the body, the result in the format `Accept`
 /// names.
 pub(super) async fn stream(
@@ -26,6 +36,41 @@ pub(super) async fn stream(
     identity: Option<axum::Extension<crate::auth::Identity>>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    answer_body(
+        gateway,
+        peer,
+        version,
+        identity,
+        headers,
+        body,
+        Door::Ticket,
+    )
+    .await
+}
+
+/// `POST {prefix}/sql`: a SQL statement in the body (`SELECT * FROM synthetic LIMIT
+/// 10`), the result in the format `Accept` names, as for `/stream`.
+#[cfg(feature = "flight-sql")]
+pub(super) async fn sql(
+    State(gateway): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    version: axum::http::Version,
+    identity: Option<axum::Extension<crate::auth::Identity>>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    answer_body(gateway, peer, version, identity, headers, body, Door::Sql).await
+}
+
+async fn answer_body(
+    gateway: Gateway,
+    peer: SocketAddr,
+    version: axum::http::Version,
+    identity: Option<axum::Extension<crate::auth::Identity>>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+    door: Door,
 ) -> Result<Response, ApiError> {
     let identity = identity.map(|axum::Extension(identity)| identity);
     let who = crate::audit::Caller::new(Some(peer), identity.as_ref().map(|i| i.name()));
@@ -77,10 +122,24 @@ pub(super) async fn stream(
         Some(peer),
         identity,
     );
-    if let (Origin::Remote(client), Format::Arrow) = (&gateway.source.0, format) {
-        return relay(client, &body, ctx).await;
-    }
-    let result = gateway.source.open(&body, ctx).await?;
+    let result = match door {
+        Door::Ticket => {
+            if let (Origin::Remote(client), Format::Arrow) = (&gateway.source.0, format) {
+                return relay(client, &body, ctx).await;
+            }
+            gateway.source.open(&body, ctx).await?
+        }
+        #[cfg(feature = "flight-sql")]
+        Door::Sql => {
+            let statement = std::str::from_utf8(&body).map_err(|_| {
+                Error::status(
+                    tonic::Code::InvalidArgument,
+                    "the statement is not UTF-8 text",
+                )
+            })?;
+            gateway.source.sql(statement, ctx).await?
+        }
+    };
     Ok(if format == Format::Arrow {
         // The batches' own buffers go out by reference: no copy into a writer.
         let chunks = crate::ipc::body::IpcChunks::new(&result.schema)?;

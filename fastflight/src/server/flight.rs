@@ -41,12 +41,30 @@ pub(super) const SQL_ACTIONS: &[(&str, &str)] = &[
         CLOSE_PREPARED_STATEMENT,
         "Flight SQL: closes a prepared statement (nothing is kept)",
     ),
+    (
+        CANCEL_FLIGHT_INFO,
+        "stops the statement a FlightInfo names, and refuses its tickets after (statements only)",
+    ),
+    (
+        crate::sql::session::SET_SESSION_OPTIONS,
+        "the session's default `catalog` and `schema`, carried in a cookie (nothing is kept)",
+    ),
+    (
+        crate::sql::session::GET_SESSION_OPTIONS,
+        "the session's options, from its cookie",
+    ),
+    (
+        crate::sql::session::CLOSE_SESSION,
+        "ends the session (its cookie cleared)",
+    ),
 ];
 
 #[cfg(feature = "flight-sql")]
 pub(super) const CREATE_PREPARED_STATEMENT: &str = "CreatePreparedStatement";
 #[cfg(feature = "flight-sql")]
 pub(super) const CLOSE_PREPARED_STATEMENT: &str = "ClosePreparedStatement";
+#[cfg(feature = "flight-sql")]
+pub(super) const CANCEL_FLIGHT_INFO: &str = "CancelFlightInfo";
 
 /// The Flight RPCs other than DoGet, over the dispatch; [`super::FlightRoutes`] serves them.
 #[derive(Clone)]
@@ -108,9 +126,13 @@ impl FlightHandler {
         }
     }
 
-    /// The body of an action's one result.
-    async fn action(&self, action: Action, who: Context) -> Result<bytes::Bytes, Status> {
-        Ok(match action.r#type.as_str() {
+    /// The body of an action's one result, and a cookie to set with it.
+    async fn action(
+        &self,
+        action: Action,
+        who: Context,
+    ) -> Result<(bytes::Bytes, Option<String>), Status> {
+        let body = match action.r#type.as_str() {
             "list_services" => {
                 json_bytes(&self.dispatcher.registry().services_for(who.identity()))?
             }
@@ -127,17 +149,22 @@ impl FlightHandler {
             }))?,
             #[cfg(feature = "flight-sql")]
             name if SQL_ACTIONS.iter().any(|(n, _)| *n == name) => {
-                self.sql_action(action, who).await?
+                return self.sql_action(action, who).await;
             }
             other => {
-                let known: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();
+                #[cfg(feature = "flight-sql")]
+                let known = ACTIONS.iter().chain(SQL_ACTIONS);
+                #[cfg(not(feature = "flight-sql"))]
+                let known = ACTIONS.iter();
+                let known: Vec<&str> = known.map(|(name, _)| *name).collect();
                 return Err(Status::invalid_argument(format!(
                     "unknown action `{}`; known actions: {}",
                     crate::error::clip(other),
                     known.join(", ")
                 )));
             }
-        })
+        };
+        Ok((body, None))
     }
 
     pub(super) fn context<T>(request: &Request<T>) -> Context {
@@ -265,10 +292,16 @@ impl FlightService for FlightHandler {
         let who = Self::context(&request);
         let caller = who.caller();
         let action = request.into_inner();
-        let body = logged(&caller, self.action(action, who).await)?;
-        Ok(Response::new(
-            stream::once(async move { Ok(arrow_flight::Result::new(body)) }).boxed(),
-        ))
+        let (body, cookie) = logged(&caller, self.action(action, who).await)?;
+        let mut response =
+            Response::new(stream::once(async move { Ok(arrow_flight::Result::new(body)) }).boxed());
+        if let Some(cookie) = cookie {
+            let value = cookie
+                .parse::<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>()
+                .map_err(|_| Status::internal("the cookie is not a header value"))?;
+            response.metadata_mut().insert("set-cookie", value);
+        }
+        Ok(response)
     }
 
     async fn list_actions(

@@ -14,7 +14,7 @@ mod sql;
 
 /// What the Flight routes answer Flight SQL from: the catalog of the services.
 #[cfg(feature = "flight-sql")]
-pub(crate) type SqlState = std::sync::Arc<crate::sql::catalog::Catalog>;
+pub(crate) type SqlState = std::sync::Arc<crate::sql::SqlServer>;
 /// Nothing, without the `flight-sql` feature.
 #[cfg(not(feature = "flight-sql"))]
 #[derive(Clone)]
@@ -335,7 +335,10 @@ impl ServerBuilder {
         let limits = self.limits.bounded();
         // Two services of one SQL table name fail the start, naming both.
         #[cfg(feature = "flight-sql")]
-        let sql: SqlState = std::sync::Arc::new(crate::sql::catalog::Catalog::new(&registry)?);
+        let sql: SqlState = std::sync::Arc::new(crate::sql::SqlServer {
+            catalog: crate::sql::catalog::Catalog::new(&registry)?,
+            running: Default::default(),
+        });
         #[cfg(not(feature = "flight-sql"))]
         let sql = SqlState;
         let dispatcher = Dispatcher::new(registry, self.states, limits, auth);

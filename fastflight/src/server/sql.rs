@@ -5,9 +5,10 @@
 //! result cut to the columns and rows asked for; the metadata commands are answered
 //! from the catalog, listing only what the caller may call.
 //!
-//! A statement's handle is the statement itself (with its bound parameters and, for a
-//! part of a partitioned result, that part's ticket): any replica can answer it, and
-//! nothing is kept between calls.
+//! A statement's handle is the statement itself (with its bound parameters, its
+//! session's default schema and, for a part of a partitioned result, that part's
+//! ticket): any replica can answer it, and nothing is kept between calls but the
+//! statements being read, for `CancelFlightInfo` ([`crate::sql::running`]).
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -18,20 +19,24 @@ use arrow_flight::sql::{
     ProstMessageExt, TicketStatementQuery,
 };
 use arrow_flight::{
-    Action, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, PutResult, Ticket,
+    Action, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightData,
+    FlightDescriptor, FlightEndpoint, FlightInfo, PutResult, Ticket,
 };
 use futures::StreamExt;
 use prost::Message as _;
 use serde_json::Value;
 use tonic::Status;
 
-use super::flight::{FlightHandler, CLOSE_PREPARED_STATEMENT, CREATE_PREPARED_STATEMENT};
+use super::flight::{
+    FlightHandler, CANCEL_FLIGHT_INFO, CLOSE_PREPARED_STATEMENT, CREATE_PREPARED_STATEMENT,
+};
 use super::routes::FlightRoutes;
 use crate::dispatch::ResultStream;
 use crate::service::Context;
 use crate::sql::catalog::{Catalog, Table};
 use crate::sql::metadata;
-use crate::sql::plan::{plan, Parameter, Plan};
+use crate::sql::plan::{plan_in, Parameter, Plan};
+use crate::sql::session::{self, Session};
 use crate::Error;
 
 /// A statement as its handle carries it.
@@ -45,6 +50,17 @@ struct Handle {
     /// The ticket of one part of a partitioned result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     part: Option<Value>,
+    /// The tickets of every part, read here one after another: a partitioned result
+    /// under a `LIMIT`, which only one reader can count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    parts: Vec<Value>,
+    /// The default schema of table names alone (the session's, when prepared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schema: Option<String>,
+    /// Which execution of the statement (a GetFlightInfo) a ticket is of, so that
+    /// cancelling one leaves the others be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<u64>,
 }
 
 impl Handle {
@@ -105,13 +121,44 @@ fn may_see(table: &Table, ctx: &Context) -> bool {
     table.entry.visible_to(ctx.identity())
 }
 
-/// The plan of a statement for `ctx`'s caller, its parameters bound.
-fn planned(catalog: &Catalog, sql: &str, params: &[Value], ctx: &Context) -> Result<Plan, Status> {
-    let mut plan = plan(sql, catalog, |t| may_see(t, ctx))?;
+/// The plan of a statement for `ctx`'s caller, table names alone looked up in
+/// `schema` first, its parameters bound.
+fn planned(
+    catalog: &Catalog,
+    sql: &str,
+    schema: Option<&str>,
+    params: &[Value],
+    ctx: &Context,
+) -> Result<Plan, Status> {
+    let mut plan = plan_in(sql, catalog, schema, |t| may_see(t, ctx))?;
     if !plan.parameters.is_empty() || !params.is_empty() {
         plan.bind(params)?;
     }
     Ok(plan)
+}
+
+/// The session options the caller's cookie carries.
+fn session_of(ctx: &Context) -> Session {
+    Session::from_cookies(ctx.header("cookie"))
+}
+
+/// Whose statements a caller may cancel: its user's, else its address's.
+fn owner(ctx: &Context) -> String {
+    match (ctx.identity(), ctx.peer()) {
+        (Some(identity), _) => format!("user:{}", identity.name()),
+        (None, Some(peer)) => format!("peer:{}", peer.ip()),
+        (None, None) => String::new(),
+    }
+}
+
+/// A fresh execution id.
+fn run_id() -> u64 {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 8];
+    // A failed draw leaves zeros: the tickets of that execution share their key with
+    // other such ones, which only widens what one cancel stops to the same caller's.
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    u64::from_le_bytes(bytes)
 }
 
 /// The answer of a metadata command, `None` for a command that is not one.
@@ -197,7 +244,7 @@ impl FlightHandler {
             .with_descriptor(descriptor.clone())
             .with_total_records(-1)
             .with_total_bytes(-1);
-        let metadata = match metadata_batch(command.clone(), &self.sql, &ctx) {
+        let metadata = match metadata_batch(command.clone(), &self.sql.catalog, &ctx) {
             Some(batch) => Some(batch?.schema()),
             None => empty_metadata(&command),
         };
@@ -212,18 +259,18 @@ impl FlightHandler {
                     )
                 });
         }
-        let (sql, params) = match command {
+        let (sql, params, schema) = match command {
             Command::CommandStatementQuery(query) => {
                 no_transaction(query.transaction_id.as_ref())?;
-                (query.query, Vec::new())
+                (query.query, Vec::new(), session_of(&ctx).schema)
             }
             Command::CommandPreparedStatementQuery(prepared) => {
                 let handle = Handle::decode(&prepared.prepared_statement_handle)?;
-                (handle.sql, handle.params)
+                (handle.sql, handle.params, handle.schema)
             }
             other => return Err(unanswered(&other)),
         };
-        let plan = planned(&self.sql, &sql, &params, &ctx)?;
+        let plan = planned(&self.sql.catalog, &sql, schema.as_deref(), &params, &ctx)?;
         let parts = self
             .dispatcher
             .plan(&plan.ticket(), ctx, with_schema)
@@ -234,21 +281,41 @@ impl FlightHandler {
                 .try_with_schema(plan.output_schema(schema)?.as_ref())
                 .map_err(|e| Status::internal(e.to_string()))?;
         }
-        let several = parts.parts.len() > 1;
-        let locations = self.topology.locations(parts.parts.len()).await;
-        for (part, locations) in parts.parts.into_iter().zip(locations) {
-            let handle = Handle {
-                sql: sql.clone(),
-                params: params.clone(),
-                part: if several {
-                    Some(
-                        serde_json::from_slice(&part)
-                            .map_err(|e| Status::internal(e.to_string()))?,
-                    )
-                } else {
-                    None
-                },
-            };
+        let run = run_id();
+        let handle = |part: Option<Value>, parts: Vec<Value>| Handle {
+            sql: sql.clone(),
+            params: params.clone(),
+            part,
+            parts,
+            schema: schema.clone(),
+            run: Some(run),
+        };
+        let mut tickets: Vec<Value> = Vec::with_capacity(parts.parts.len());
+        for part in &parts.parts {
+            tickets
+                .push(serde_json::from_slice(part).map_err(|e| Status::internal(e.to_string()))?);
+        }
+        let endpoints: Vec<(Handle, Vec<String>)> = match tickets.len() {
+            // One part: its ticket is the statement's own.
+            1 => {
+                let locations = self.topology.locations(1).await;
+                vec![(
+                    handle(None, Vec::new()),
+                    locations.into_iter().next().unwrap_or_default(),
+                )]
+            }
+            // A limit over several parts: one reader, here, counts the rows of all.
+            n if n > 1 && plan.limit.is_some() => vec![(handle(None, tickets), Vec::new())],
+            n => {
+                let locations = self.topology.locations(n).await;
+                tickets
+                    .into_iter()
+                    .zip(locations)
+                    .map(|(part, locations)| (handle(Some(part), Vec::new()), locations))
+                    .collect()
+            }
+        };
+        for (handle, locations) in endpoints {
             let ticket = TicketStatementQuery {
                 statement_handle: handle.encode()?,
             };
@@ -263,31 +330,39 @@ impl FlightHandler {
     }
 
     /// A Flight SQL action: `CreatePreparedStatement` (the handle is the statement; its
-    /// result's schema and its parameters' schema filled) or `ClosePreparedStatement`
-    /// (nothing is kept, so nothing to free).
+    /// result's schema and its parameters' schema filled), `ClosePreparedStatement`
+    /// (nothing is kept, so nothing to free), `CancelFlightInfo`, and the session
+    /// options; the answer's body, and a cookie to set.
     pub(super) async fn sql_action(
         &self,
         action: Action,
         ctx: Context,
-    ) -> Result<bytes::Bytes, Status> {
-        let any = Any::decode(action.body.clone()).map_err(|e| {
-            Status::invalid_argument(format!(
-                "the body of {} is not a packed Flight SQL message: {e}",
-                action.r#type
-            ))
-        })?;
-        let wrong = |what: &str| {
-            Status::invalid_argument(format!("the body of {} is not an {what}", action.r#type))
+    ) -> Result<(bytes::Bytes, Option<String>), Status> {
+        let kind = action.r#type.clone();
+        let wrong =
+            |what: &str| Status::invalid_argument(format!("the body of {kind} is not a{what}"));
+        let body = action.body;
+        let packed = || {
+            Any::decode(body.clone()).map_err(|e| {
+                Status::invalid_argument(format!(
+                    "the body of {kind} is not a packed Flight SQL message: {e}"
+                ))
+            })
         };
+        let answer = |message: &dyn Fn() -> Vec<u8>| bytes::Bytes::from(message());
         match action.r#type.as_str() {
             CREATE_PREPARED_STATEMENT => {
-                let request: ActionCreatePreparedStatementRequest = any
+                let request: ActionCreatePreparedStatementRequest = packed()?
                     .unpack()
                     .ok()
                     .flatten()
-                    .ok_or_else(|| wrong("ActionCreatePreparedStatementRequest"))?;
+                    .ok_or_else(|| wrong("n ActionCreatePreparedStatementRequest"))?;
                 no_transaction(request.transaction_id.as_ref())?;
-                let plan = plan(&request.query, &self.sql, |t| may_see(t, &ctx))?;
+                let schema = session_of(&ctx).schema;
+                // Its parameters are bound later, by DoPut.
+                let plan = plan_in(&request.query, &self.sql.catalog, schema.as_deref(), |t| {
+                    may_see(t, &ctx)
+                })?;
                 let dataset = match plan.table.result_schema() {
                     Some(schema) => plan.output_schema(&schema)?,
                     // Known only once the service runs, which needs its parameters.
@@ -302,25 +377,98 @@ impl FlightHandler {
                         sql: request.query,
                         params: Vec::new(),
                         part: None,
+                        parts: Vec::new(),
+                        schema,
+                        run: None,
                     }
                     .encode()?,
                     dataset_schema: super::flight::schema_bytes(&dataset)?,
                     parameter_schema: super::flight::schema_bytes(&parameter_schema(&plan))?,
                 };
-                Ok(result.as_any().encode_to_vec().into())
+                Ok((answer(&|| result.as_any().encode_to_vec()), None))
             }
             CLOSE_PREPARED_STATEMENT => {
-                let _: ActionClosePreparedStatementRequest = any
+                let _: ActionClosePreparedStatementRequest = packed()?
                     .unpack()
                     .ok()
                     .flatten()
-                    .ok_or_else(|| wrong("ActionClosePreparedStatementRequest"))?;
-                Ok(bytes::Bytes::new())
+                    .ok_or_else(|| wrong("n ActionClosePreparedStatementRequest"))?;
+                Ok((bytes::Bytes::new(), None))
+            }
+            CANCEL_FLIGHT_INFO => {
+                let request = CancelFlightInfoRequest::decode(body.clone())
+                    .map_err(|_| wrong(" CancelFlightInfoRequest"))?;
+                let info = request.info.ok_or_else(|| {
+                    Status::invalid_argument("CancelFlightInfo names no FlightInfo")
+                })?;
+                let status = self.cancel(&info, &ctx);
+                let result = CancelFlightInfoResult::new(status);
+                Ok((answer(&|| result.encode_to_vec()), None))
+            }
+            session::SET_SESSION_OPTIONS => {
+                let request = session::SetSessionOptionsRequest::decode(body.clone())
+                    .map_err(|_| wrong(" SetSessionOptionsRequest"))?;
+                if request.session_options.len() > MAX_SESSION_OPTIONS {
+                    return Err(Status::invalid_argument(format!(
+                        "{} session options, above the {MAX_SESSION_OPTIONS} a session may set",
+                        request.session_options.len()
+                    )));
+                }
+                let mut session = session_of(&ctx);
+                let result = session.set(request, &self.sql.catalog);
+                Ok((
+                    answer(&|| result.encode_to_vec()),
+                    Some(session.set_cookie()),
+                ))
+            }
+            session::GET_SESSION_OPTIONS => {
+                session::GetSessionOptionsRequest::decode(body.clone())
+                    .map_err(|_| wrong(" GetSessionOptionsRequest"))?;
+                let result = session_of(&ctx).get();
+                Ok((answer(&|| result.encode_to_vec()), None))
+            }
+            session::CLOSE_SESSION => {
+                session::CloseSessionRequest::decode(body.clone())
+                    .map_err(|_| wrong(" CloseSessionRequest"))?;
+                let result = session::CloseSessionResult {
+                    status: session::CloseStatus::Closed as i32,
+                };
+                Ok((
+                    answer(&|| result.encode_to_vec()),
+                    Some(Session::clear_cookie()),
+                ))
             }
             other => Err(Status::invalid_argument(format!(
                 "unknown Flight SQL action `{}`",
                 crate::error::clip(other)
             ))),
+        }
+    }
+
+    /// Cancels the statement whose FlightInfo is `info`: its reads on this server are
+    /// ended (their services cancelled) and its tickets refused after. A FlightInfo of
+    /// JSON tickets is not cancellable (its reads end when their client drops them).
+    fn cancel(&self, info: &FlightInfo, ctx: &Context) -> CancelStatus {
+        let owner = owner(ctx);
+        let mut statements = 0;
+        for endpoint in &info.endpoint {
+            let Some(ticket) = &endpoint.ticket else {
+                continue;
+            };
+            if !matches!(
+                command(&ticket.ticket),
+                Ok(Command::TicketStatementQuery(_))
+            ) {
+                continue;
+            }
+            statements += 1;
+            let key = self.sql.running.key(&owner, &ticket.ticket);
+            self.sql.running.cancel(key);
+        }
+        if statements == 0 {
+            CancelStatus::NotCancellable
+        } else {
+            CancelStatus::Cancelled
         }
     }
 
@@ -400,13 +548,22 @@ impl FlightHandler {
             None => Vec::new(),
         };
         // The statement and its values checked now, so a bad one is refused here.
-        planned(&self.sql, &handle.sql, &values, &ctx)?;
+        planned(
+            &self.sql.catalog,
+            &handle.sql,
+            handle.schema.as_deref(),
+            &values,
+            &ctx,
+        )?;
         let result = DoPutPreparedStatementResult {
             prepared_statement_handle: Some(
                 Handle {
                     sql: handle.sql,
                     params: values,
                     part: None,
+                    parts: Vec::new(),
+                    schema: handle.schema,
+                    run: None,
                 }
                 .encode()?,
             ),
@@ -416,6 +573,9 @@ impl FlightHandler {
         })
     }
 }
+
+/// The most options one `SetSessionOptions` may set.
+const MAX_SESSION_OPTIONS: usize = 16;
 
 /// The most messages of parameters one DoPut may send (one row is bound; empty batches
 /// beside it are let be, up to this many).
@@ -485,11 +645,11 @@ impl FlightRoutes {
     /// its columns and limit), or a metadata command's answer.
     pub(super) async fn sql_result(
         &self,
-        ticket: &[u8],
+        raw: &[u8],
         ctx: Context,
     ) -> Result<ResultStream, Status> {
-        let command = command(ticket)?;
-        if let Some(batch) = metadata_batch(command.clone(), &self.sql, &ctx) {
+        let command = command(raw)?;
+        if let Some(batch) = metadata_batch(command.clone(), &self.sql.catalog, &ctx) {
             let batch = batch?;
             return Ok(ResultStream {
                 schema: batch.schema(),
@@ -506,50 +666,73 @@ impl FlightRoutes {
             return Err(unanswered(&command));
         };
         let handle = Handle::decode(&ticket.statement_handle)?;
-        let plan = planned(&self.sql, &handle.sql, &handle.params, &ctx)?;
-        let json = match &handle.part {
-            Some(part) => bytes::Bytes::from(part.to_string()),
-            None => plan.ticket(),
+        let plan = planned(
+            &self.sql.catalog,
+            &handle.sql,
+            handle.schema.as_deref(),
+            &handle.params,
+            &ctx,
+        )?;
+        // Registered for `CancelFlightInfo` while it is read; a cancelled one is refused.
+        let key = self.sql.running.key(&owner(&ctx), raw);
+        let run = self.sql.running.start(key).ok_or_else(|| {
+            Status::cancelled("the statement was cancelled (CancelFlightInfo): execute it again")
+        })?;
+        let mut parts = handle.parts.into_iter();
+        let (first, rest) = match (&handle.part, parts.next()) {
+            (Some(part), _) => (bytes::Bytes::from(part.to_string()), None),
+            (None, Some(first)) => (bytes::Bytes::from(first.to_string()), Some(parts)),
+            (None, None) => (plan.ticket(), None),
         };
-        let result = self.dispatcher.open(&json, ctx, "sql").await?;
+        let result = self.dispatcher.open(&first, ctx.child(), "sql").await?;
+        let mut batches = result.batches;
+        if let Some(rest) = rest {
+            // The other parts, each opened once the one before has ended.
+            let dispatcher = self.dispatcher.clone();
+            let later = futures::stream::iter(rest)
+                .then(move |part| {
+                    let (dispatcher, ctx) = (dispatcher.clone(), ctx.child());
+                    async move {
+                        let ticket = bytes::Bytes::from(part.to_string());
+                        match dispatcher.open(&ticket, ctx, "sql").await {
+                            Ok(result) => result.batches,
+                            Err(e) => futures::stream::iter([Err(e)]).boxed(),
+                        }
+                    }
+                })
+                .flatten();
+            batches = batches.chain(later).boxed();
+        }
         let schema = plan.output_schema(&result.schema)?;
         Ok(ResultStream {
             schema: schema.clone(),
-            batches: cut(result.batches, plan, schema),
+            batches: cancellable(crate::sql::cut(batches, plan, schema), run),
         })
     }
 }
 
-/// The batches cut to the plan's columns, and ended after its limit (the service's
-/// stream dropped then, which stops it).
-fn cut(
+/// The batches, ended with `Cancelled` once the statement is cancelled (the services'
+/// streams dropped then, which stops them).
+fn cancellable(
     batches: crate::service::BatchStream,
-    plan: Plan,
-    schema: SchemaRef,
+    run: crate::sql::running::Run,
 ) -> crate::service::BatchStream {
-    let left = plan.limit;
-    futures::stream::unfold(
-        (batches, plan, schema, left),
-        |(mut batches, plan, schema, left)| async move {
-            if left == Some(0) {
-                return None;
+    futures::stream::unfold(Some((batches, run)), |state| async move {
+        let (mut batches, run) = state?;
+        let token = run.token().clone();
+        tokio::select! {
+            biased;
+            () = token.cancelled() => Some((
+                Err(Error::from(Status::cancelled(
+                    "the statement was cancelled (CancelFlightInfo)",
+                ))),
+                None,
+            )),
+            next = batches.next() => {
+                let next = next?;
+                Some((next, Some((batches, run))))
             }
-            let batch = match batches.next().await? {
-                Ok(batch) => batch,
-                Err(e) => return Some((Err(e), (batches, plan, schema, left))),
-            };
-            let batch = match plan.project(&batch, &schema) {
-                Ok(batch) => batch,
-                Err(e) => return Some((Err(e), (batches, plan, schema, Some(0)))),
-            };
-            let rows = batch.num_rows() as u64;
-            let (batch, left) = match left {
-                Some(n) if rows > n => (batch.slice(0, n as usize), Some(0)),
-                Some(n) => (batch, Some(n - rows)),
-                None => (batch, None),
-            };
-            Some((Ok::<_, Error>(batch), (batches, plan, schema, left)))
-        },
-    )
+        }
+    })
     .boxed()
 }

@@ -53,6 +53,20 @@ impl Context {
         }
     }
 
+    /// A context of the same caller for one more call on its behalf: cancelled with
+    /// this one, and on its own when that call ends.
+    #[cfg_attr(not(feature = "flight-sql"), allow(dead_code))]
+    pub(crate) fn child(&self) -> Self {
+        Self {
+            inner: Arc::new(ContextInner {
+                metadata: self.inner.metadata.clone(),
+                peer: self.inner.peer,
+                identity: self.inner.identity.clone(),
+                cancel: self.inner.cancel.child_token(),
+            }),
+        }
+    }
+
     /// A context of a caller the server authenticated.
     pub(crate) fn of(
         metadata: tonic::metadata::MetadataMap,

@@ -193,9 +193,12 @@ impl Catalog {
 
     /// The table a statement names by `parts` (each with whether it was quoted); an
     /// unknown or ambiguous name is an error listing the tables `known` lets be seen.
+    /// A table name alone that several schemas have is the one in `default_schema`
+    /// (a session's `schema` option), where that has it.
     pub fn resolve(
         &self,
         parts: &[(String, bool)],
+        default_schema: Option<&str>,
         known: impl Fn(&Table) -> bool,
     ) -> Result<&Table> {
         let written = parts
@@ -207,11 +210,14 @@ impl Catalog {
         let Some(((table, table_quoted), qualifier)) = parts.split_last() else {
             return Err(Error::Sql("a table must be named".into()));
         };
-        let found: Vec<&Table> = self
+        let mut found: Vec<&Table> = self
             .tables
             .iter()
             .filter(|t| same(&t.name, table, *table_quoted) && in_schema(t, qualifier))
             .collect();
+        if let (true, Some(schema)) = (found.len() > 1, default_schema) {
+            found.retain(|t| t.schema == schema);
+        }
         match found.as_slice() {
             [one] => Ok(one),
             [] => {

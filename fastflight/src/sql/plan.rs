@@ -74,6 +74,17 @@ pub const MAX_STATEMENT_BYTES: usize = 64 * 1024;
 /// # Ok::<(), fastflight::Error>(())
 /// ```
 pub fn plan(sql: &str, catalog: &Catalog, known: impl Fn(&Table) -> bool) -> Result<Plan> {
+    plan_in(sql, catalog, None, known)
+}
+
+/// [`plan`] with a default schema: a table name alone that several schemas have is the
+/// one in `schema` (a session's `schema` option).
+pub fn plan_in(
+    sql: &str,
+    catalog: &Catalog,
+    schema: Option<&str>,
+    known: impl Fn(&Table) -> bool,
+) -> Result<Plan> {
     if sql.len() > MAX_STATEMENT_BYTES {
         return Err(Error::Sql(format!(
             "the statement is {} bytes, above the limit of {MAX_STATEMENT_BYTES}",
@@ -96,12 +107,18 @@ pub fn plan(sql: &str, catalog: &Catalog, known: impl Fn(&Table) -> bool) -> Res
             "only SELECT is answered, this server is read-only (got {kind})"
         )));
     };
-    Planner::default().query(*query, catalog, known)
+    Planner {
+        schema: schema.map(str::to_owned),
+        ..Planner::default()
+    }
+    .query(*query, catalog, known)
 }
 
 /// What a planner gathers while it reads one statement.
 #[derive(Default)]
 struct Planner {
+    /// The default schema of table names alone.
+    schema: Option<String>,
     /// The parameters seen, and how many `?` there were.
     parameters: Vec<Parameter>,
     anonymous: usize,
@@ -227,7 +244,9 @@ impl Planner {
                 ObjectNamePart::Function(_) => Err(unsupported("a computed table name")),
             })
             .collect::<Result<Vec<_>>>()?;
-        let table = catalog.resolve(&parts, known)?.clone();
+        let table = catalog
+            .resolve(&parts, self.schema.as_deref(), known)?
+            .clone();
         let alias = alias.map(|a| a.name);
         // The names a column may be qualified with: the table's, or its alias.
         let qualifiers: Vec<(String, bool)> = match &alias {

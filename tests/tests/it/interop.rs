@@ -91,19 +91,13 @@ fn pyarrow_authenticates_with_a_basic_token() {
     assert!(report["services"].as_u64().unwrap() >= 1);
 }
 
-/// The same over TLS: `grpc+tls://` with the test CA as pyarrow's `tls_root_certs`, the
-/// demo started with `--tls-cert`, `--tls-key` and `--auth-users`.
-#[test]
-#[cfg_attr(
-    no_python_interop,
-    ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
-)]
-fn pyarrow_calls_over_tls_with_a_token() {
-    let scratch = crate::support::scratch_dir("interop-tls");
+/// The demo over TLS (a test CA's certificate) with the user ada (password
+/// `lovelace`, role analyst): the process, the CA's PEM file, and the folder of both.
+fn secured_demo(name: &str) -> (DemoProcess, String, tempfile::TempDir) {
+    let scratch = crate::support::scratch_dir(name);
     let folder = scratch.path();
-    crate::tls::Certs::new("interop CA").write(folder);
-    let users = folder.join("users.txt");
-    std::fs::write(&users, "ada:lovelace analyst\n").unwrap();
+    crate::tls::Certs::new(&format!("{name} CA")).write(folder);
+    std::fs::write(folder.join("users.txt"), "ada:lovelace analyst\n").unwrap();
     let path = |name: &str| folder.join(name).to_str().unwrap().to_owned();
     let demo = DemoProcess::start_all(
         &[
@@ -121,11 +115,21 @@ fn pyarrow_calls_over_tls_with_a_token() {
         "{}",
         demo.location
     );
+    let ca = path("ca.pem");
+    (demo, ca, scratch)
+}
+
+/// The same over TLS: `grpc+tls://` with the test CA as pyarrow's `tls_root_certs`, the
+/// demo started with `--tls-cert`, `--tls-key` and `--auth-users`.
+#[test]
+#[cfg_attr(
+    no_python_interop,
+    ignore = "python3 cannot import pyarrow.flight and fastflight: python3 -m pip install pyarrow fastflight"
+)]
+fn pyarrow_calls_over_tls_with_a_token() {
+    let (demo, ca, _scratch) = secured_demo("interop-tls");
     assert!(demo.gateway.clone().unwrap().starts_with("https://"));
-    let report = run_script(
-        "auth.py",
-        &[&demo.location, "ada", "lovelace", &path("ca.pem")],
-    );
+    let report = run_script("auth.py", &[&demo.location, "ada", "lovelace", &ca]);
     assert_eq!(report["wrong_password"], "FlightUnauthenticatedError");
     assert_eq!(report["no_token"], "FlightUnauthenticatedError");
     assert_eq!(report["rows"], 1000);
@@ -195,6 +199,36 @@ fn pyarrow_and_pandas_read_a_typed_service() {
     );
     assert_eq!(report["synthetic_rows"], 1_000);
     assert_eq!(report["synthetic_names"], "row-000000000041");
+}
+
+#[test]
+#[cfg_attr(
+    no_adbc,
+    ignore = "python3 cannot import adbc_driver_flightsql, pandas and polars: python3 -m pip install adbc-driver-flightsql adbc-driver-manager pandas polars"
+)]
+fn adbc_calls_over_tls_with_credentials_keeps_a_session_and_cancels_a_read() {
+    let (demo, ca, _scratch) = secured_demo("interop-adbc-tls");
+    let report = run_script("adbc_secured.py", &[&demo.location, "ada", "lovelace", &ca]);
+    assert_eq!(report["rows"], 500, "{report}");
+    assert_eq!(report["bound_rows"], 7, "{report}");
+    assert_eq!(report["partitioned_rows"], 4_000, "{report}");
+    assert_eq!(report["session_schema"], "fastflight.demo", "{report}");
+    assert_eq!(report["in_flight_before"], 1, "{report}");
+    assert_ne!(report["after_cancel"], "read on", "{report}");
+    assert_eq!(
+        report["in_flight_after"], 0,
+        "the server's stream ended: {report}"
+    );
+    let no_credentials = report["no_credentials"].as_str().unwrap_or_default();
+    assert!(
+        no_credentials.contains("UNAUTHENTICATED") && no_credentials.contains("needs credentials"),
+        "{report}"
+    );
+    let wrong = report["wrong_password"].as_str().unwrap_or_default();
+    assert!(
+        wrong.contains("UNAUTHENTICATED") && wrong.contains("unknown user or wrong password"),
+        "{report}"
+    );
 }
 
 #[test]

@@ -36,6 +36,7 @@ mod settings;
 mod shared;
 mod sources;
 mod sql;
+mod sql_doors;
 mod sqlite_sandbox;
 mod support;
 mod three_shapes;

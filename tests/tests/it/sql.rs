@@ -452,7 +452,7 @@ mod metadata {
 }
 
 /// Flight SQL on a real server, read by arrow-flight's own Flight SQL client.
-mod flight_sql {
+pub(crate) mod flight_sql {
     use super::*;
     use fastflight::arrow::array::{AsArray, RecordBatch};
     use fastflight::arrow::datatypes::Float64Type;
@@ -465,9 +465,9 @@ mod flight_sql {
     use prost::Message as _;
     use std::time::Duration;
 
-    pub(super) type SqlClient = FlightSqlServiceClient<tonic::transport::Channel>;
+    pub(crate) type SqlClient = FlightSqlServiceClient<tonic::transport::Channel>;
 
-    pub(super) async fn sql_client(server: &crate::support::TestServer) -> SqlClient {
+    pub(crate) async fn sql_client(server: &crate::support::TestServer) -> SqlClient {
         let url = server.location.replace("grpc://", "http://");
         let channel = tonic::transport::Channel::from_shared(url)
             .unwrap()
@@ -478,7 +478,7 @@ mod flight_sql {
     }
 
     /// Every endpoint of `info` read whole, under a deadline.
-    pub(super) async fn read(client: &mut SqlClient, info: FlightInfo) -> Vec<RecordBatch> {
+    pub(crate) async fn read(client: &mut SqlClient, info: FlightInfo) -> Vec<RecordBatch> {
         let mut batches = Vec::new();
         for endpoint in info.endpoint {
             let ticket = endpoint.ticket.expect("an endpoint's ticket");
@@ -496,7 +496,7 @@ mod flight_sql {
         batches
     }
 
-    pub(super) fn rows(batches: &[RecordBatch]) -> usize {
+    pub(crate) fn rows(batches: &[RecordBatch]) -> usize {
         batches.iter().map(RecordBatch::num_rows).sum()
     }
 
