@@ -28,6 +28,7 @@ pub const CLIENT_METHODS: &[&str] = &[
     "from_channel",
     "list_flights",
     "list_services",
+    "sql",
     "to_owned",
     "with_bearer",
     "with_compression",

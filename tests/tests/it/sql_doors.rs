@@ -938,3 +938,113 @@ async fn arbitrary_flight_sql_messages_are_refused_without_a_panic() {
         .unwrap();
     assert_eq!(rows(&read(&mut sql, info).await), 2);
 }
+
+/// Roles and `authorize` hold for statements as for JSON tickets: a table the caller may
+/// not call is not listed, not named among the known tables, and refused when named.
+#[tokio::test]
+async fn statements_are_refused_as_json_tickets_are_and_listings_show_what_a_caller_may_call() {
+    use fastflight::auth::{hash_password, UsersFile};
+    let users = crate::support::scratch_file(
+        "sql-doors-roles",
+        &format!(
+            "ada:{} analyst\nbob:builder\n",
+            hash_password("lovelace").unwrap()
+        ),
+    );
+    let server = fastflight::Server::builder()
+        .location("grpc://127.0.0.1:0")
+        .registry(
+            fastflight::Registry::global()
+                .unwrap()
+                .select(["auth.Secret", "auth.Hello"])
+                .unwrap(),
+        )
+        .authenticator(UsersFile::load(&users).unwrap())
+        .bind()
+        .await
+        .unwrap();
+    let (location, _gateway) = crate::support::serve_with_gateway(server).await;
+    let as_user = |user: &'static str, password: &'static str| {
+        let location = location.clone();
+        async move {
+            let mut sql = sql_at(&location).await;
+            sql.handshake(user, password).await.unwrap();
+            sql
+        }
+    };
+    let mut ada = as_user("ada", "lovelace").await;
+    let mut bob = as_user("bob", "builder").await;
+    let tables = |batches: Vec<RecordBatch>| -> Vec<String> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(2)
+                    .as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let info = ada.get_tables(CommandGetTables::default()).await.unwrap();
+    assert_eq!(tables(read(&mut ada, info).await), ["hello", "secret"]);
+    let info = bob.get_tables(CommandGetTables::default()).await.unwrap();
+    assert_eq!(tables(read(&mut bob, info).await), ["hello"]);
+
+    // Ada may read 100 rows at most; Bob none at all.
+    let info = ada
+        .execute("SELECT * FROM auth.secret(rows => 3)".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(rows(&read(&mut ada, info).await), 3);
+    let e = tonic::Status::from(
+        ada.execute("SELECT * FROM secret WHERE rows = 500".into(), None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    assert!(e.message().contains("ada may read 100 rows at most"), "{e}");
+    let e = tonic::Status::from(
+        bob.execute("SELECT * FROM auth.secret(rows => 3)".into(), None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    // The same refusal as Bob's JSON ticket gets.
+    let mut raw = crate::support::raw_client(&location).await;
+    let mut request = tonic::Request::new(FlightDescriptor::new_cmd(
+        r#"{"param_type": "auth.Secret", "rows": 3}"#,
+    ));
+    let header = fastflight::auth::Credentials::Basic {
+        user: "bob".into(),
+        password: "builder".into(),
+    }
+    .header_value();
+    request
+        .metadata_mut()
+        .insert("authorization", header.parse().unwrap());
+    let json = raw.get_flight_info(request).await.unwrap_err();
+    assert_eq!(json.code(), e.code());
+    // A ticket of Ada's statement is refused to Bob too.
+    let info = ada
+        .execute("SELECT * FROM auth.secret(rows => 3)".into(), None)
+        .await
+        .unwrap();
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    let e = tonic::Status::from(bob.do_get(ticket).await.map(|_| ()).unwrap_err());
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    // An unknown name lists only what Bob may call.
+    let e = tonic::Status::from(
+        bob.execute("SELECT * FROM nowhere".into(), None)
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.message().contains("the tables are: auth.hello"), "{e}");
+    assert!(!e.message().contains("secret"), "{e}");
+    // A statement above max_request_bytes is refused by that limit, before it is read.
+    let big = format!("SELECT * FROM hello WHERE x = '{}'", "x".repeat(10 << 20));
+    let e = tonic::Status::from(ada.execute(big, None).await.unwrap_err());
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    assert!(e.message().contains("max_request_bytes"), "{e}");
+}
