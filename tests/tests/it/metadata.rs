@@ -197,7 +197,11 @@ async fn actions_list_services_and_health() {
             "endpoints",
             "health",
             "CreatePreparedStatement",
-            "ClosePreparedStatement"
+            "ClosePreparedStatement",
+            "CancelFlightInfo",
+            "SetSessionOptions",
+            "GetSessionOptions",
+            "CloseSession"
         ]
     );
     let e = raw
