@@ -4,6 +4,7 @@
 #   bash bench/run.sh [--quick] [--json bench.json] [--plot bench.svg]
 #   bash bench/run.sh --postgres [--quick] [--json pg.json]   (the PostgreSQL readers too)
 #   bash bench/run.sh rows [--quick] [--json rows.json]       (typed rows alone; the full run has them too)
+#   bash bench/sql.sh                                         (SQL by ADBC and pyarrow beside the JSON ticket, alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pip() { bench/.venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }

@@ -21,13 +21,13 @@ ECHO = "SELECT * FROM bench.echo(message => 'hello')"
 def main(location, runs, echo_calls, callers, per_caller):
     import time
 
-    conn = flightsql.connect(location)
+    conn = flightsql.connect(location, autocommit=True)
     local = threading.local()
 
     def echo_once():
         own = getattr(local, "conn", None)
         if own is None:
-            own = local.conn = flightsql.connect(location)
+            own = local.conn = flightsql.connect(location, autocommit=True)
         with own.cursor() as cur:
             # The DB-API prepares every statement: prepare, execute, the first batch.
             cur.execute(ECHO)

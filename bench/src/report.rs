@@ -423,6 +423,24 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             Box::new(|| plan.pyarrow_client(&ff.location, FF_PAYLOAD, FF_ECHO)),
         ));
     }
+    if python {
+        // The same pyarrow client sending Flight SQL: the SQL layer's own cost.
+        entries.push((
+            "fastflight server ← pyarrow by SQL (GetFlightInfo + DoGet)",
+            &ff,
+            Box::new(|| {
+                let mut command = Command::new(&cli.python);
+                command.arg(python_script("pyarrow_sql_client.py")).args([
+                    ff.location.as_str(),
+                    &plan.runs.to_string(),
+                    &ECHO_CALLS.to_string(),
+                    &CALLERS.to_string(),
+                    &CALLS_PER_CALLER.to_string(),
+                ]);
+                run_json(command)
+            }),
+        ));
+    }
     if python && python_has(&cli.python, "adbc_driver_flightsql.dbapi") {
         // SQL through ADBC beside the JSON ticket through pyarrow, same server.
         entries.push((
@@ -576,6 +594,14 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
             _ => None,
         },
         "sql_latency_p50_us": find("fastflight server ← ADBC Flight SQL").map(|s| s.echo_p50_us),
+        "sql_pyarrow_vs_ticket": match (
+            find("fastflight server ← pyarrow by SQL"),
+            find("fastflight server ← pyarrow client"),
+        ) {
+            (Some(sql), Some(ticket)) => Some(sql.mb_per_s / ticket.mb_per_s),
+            _ => None,
+        },
+        "sql_pyarrow_latency_p50_us": find("fastflight server ← pyarrow by SQL").map(|s| s.echo_p50_us),
         "gateway_vs_flight": find("fastflight gateway, in-process ← Rust HTTP client")
             .map(|g| g.mb_per_s / ff.mb_per_s),
         "gateway_echo_vs_python_gateway": match (
