@@ -649,18 +649,32 @@ impl FlightRoutes {
         ctx: Context,
     ) -> Result<ResultStream, Status> {
         let command = command(raw)?;
+        // A metadata answer is counted and logged as every stream is, under its
+        // command's name.
+        let metadata = |schema: SchemaRef, batches: crate::service::BatchStream| {
+            let url = command.type_url();
+            let name = url.rsplit('.').next().unwrap_or(url);
+            ResultStream {
+                schema,
+                batches: crate::dispatch::accounted(
+                    "sql",
+                    name,
+                    batches,
+                    ctx.cancellation_token().drop_guard(),
+                    None,
+                    ctx.caller(),
+                ),
+            }
+        };
         if let Some(batch) = metadata_batch(command.clone(), &self.sql.catalog, &ctx) {
             let batch = batch?;
-            return Ok(ResultStream {
-                schema: batch.schema(),
-                batches: futures::stream::iter([Ok(batch)]).boxed(),
-            });
+            return Ok(metadata(
+                batch.schema(),
+                futures::stream::iter([Ok(batch)]).boxed(),
+            ));
         }
         if let Some(schema) = empty_metadata(&command) {
-            return Ok(ResultStream {
-                schema,
-                batches: futures::stream::empty().boxed(),
-            });
+            return Ok(metadata(schema, futures::stream::empty().boxed()));
         }
         let Command::TicketStatementQuery(ticket) = command else {
             return Err(unanswered(&command));

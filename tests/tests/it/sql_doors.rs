@@ -1048,3 +1048,59 @@ async fn statements_are_refused_as_json_tickets_are_and_listings_show_what_a_cal
     assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
     assert!(e.message().contains("max_request_bytes"), "{e}");
 }
+
+/// Every Flight SQL answer is counted and logged as a stream, the metadata commands'
+/// under their names, a statement's under its service's.
+#[tokio::test]
+async fn metadata_answers_and_statements_have_the_log_line_of_every_stream() {
+    let log = crate::support::scratch_file("sql-doors-log", "");
+    let server = crate::support::DemoProcess::spawn_with_stderr(
+        &[
+            "start-flight-server",
+            "--flight-location",
+            "grpc://127.0.0.1:0",
+        ],
+        &[("RUST_LOG", "info"), ("NO_COLOR", "1")],
+        std::fs::File::create(&log).unwrap().into(),
+    );
+    let mut sql = sql_at(&server.location).await;
+    let info = sql.get_tables(CommandGetTables::default()).await.unwrap();
+    let tables = rows(&read(&mut sql, info).await);
+    let info = sql
+        .execute("SELECT id FROM synthetic(rows => 7)".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(rows(&read(&mut sql, info).await), 7);
+    let lines = |text: &str, what: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("stream ended") && l.contains(what))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut text = String::new();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while std::time::Instant::now() < deadline {
+        text = std::fs::read_to_string(&log).unwrap();
+        if !lines(&text, "request=CommandGetTables").is_empty()
+            && !lines(&text, "rows=7 ").is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metadata = lines(&text, "request=CommandGetTables");
+    assert_eq!(metadata.len(), 1, "{text}");
+    assert!(metadata[0].contains("route=\"sql\""), "{}", metadata[0]);
+    assert!(
+        metadata[0].contains(&format!("rows={tables} ")),
+        "{}",
+        metadata[0]
+    );
+    let statement = lines(&text, "request=fastflight.demo.SyntheticParams");
+    assert!(
+        statement
+            .iter()
+            .any(|l| l.contains("route=\"sql\"") && l.contains("rows=7 ")),
+        "{text}"
+    );
+}
