@@ -238,6 +238,19 @@ impl Plan<'_> {
         command
     }
 
+    /// A Python client of statements (`LOCATION RUNS ECHO_CALLS CALLERS CALLS_PER_CALLER`).
+    fn python_sql_client(&self, script: &str, location: &str) -> Result<Value, String> {
+        let mut command = Command::new(&self.cli.python);
+        command.arg(python_script(script)).args([
+            location,
+            &self.runs.to_string(),
+            &ECHO_CALLS.to_string(),
+            &CALLERS.to_string(),
+            &CALLS_PER_CALLER.to_string(),
+        ]);
+        run_json(command)
+    }
+
     fn pyarrow_client(&self, location: &str, payload: &str, echo: &str) -> Result<Value, String> {
         let mut command = Command::new(&self.cli.python);
         command.arg(python_script("pyarrow_client.py")).args([
@@ -428,17 +441,7 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         entries.push((
             "fastflight server ← pyarrow by SQL (GetFlightInfo + DoGet)",
             &ff,
-            Box::new(|| {
-                let mut command = Command::new(&cli.python);
-                command.arg(python_script("pyarrow_sql_client.py")).args([
-                    ff.location.as_str(),
-                    &plan.runs.to_string(),
-                    &ECHO_CALLS.to_string(),
-                    &CALLERS.to_string(),
-                    &CALLS_PER_CALLER.to_string(),
-                ]);
-                run_json(command)
-            }),
+            Box::new(|| plan.python_sql_client("pyarrow_sql_client.py", &ff.location)),
         ));
     }
     if python && python_has(&cli.python, "adbc_driver_flightsql.dbapi") {
@@ -446,17 +449,7 @@ pub fn run_all(cli: &Cli) -> Result<(), String> {
         entries.push((
             "fastflight server ← ADBC Flight SQL (SELECT * FROM payload)",
             &ff,
-            Box::new(|| {
-                let mut command = Command::new(&cli.python);
-                command.arg(python_script("adbc_client.py")).args([
-                    ff.location.as_str(),
-                    &plan.runs.to_string(),
-                    &ECHO_CALLS.to_string(),
-                    &CALLERS.to_string(),
-                    &CALLS_PER_CALLER.to_string(),
-                ]);
-                run_json(command)
-            }),
+            Box::new(|| plan.python_sql_client("adbc_client.py", &ff.location)),
         ));
     } else if python {
         eprintln!("adbc_driver_flightsql is not importable: the ADBC system is skipped");

@@ -295,25 +295,19 @@ impl FlightHandler {
             tickets
                 .push(serde_json::from_slice(part).map_err(|e| Status::internal(e.to_string()))?);
         }
-        let endpoints: Vec<(Handle, Vec<String>)> = match tickets.len() {
-            // One part: its ticket is the statement's own.
-            1 => {
-                let locations = self.topology.locations(1).await;
-                vec![(
-                    handle(None, Vec::new()),
-                    locations.into_iter().next().unwrap_or_default(),
-                )]
-            }
-            // A limit over several parts: one reader, here, counts the rows of all.
-            n if n > 1 && plan.limit.is_some() => vec![(handle(None, tickets), Vec::new())],
-            n => {
-                let locations = self.topology.locations(n).await;
-                tickets
-                    .into_iter()
-                    .zip(locations)
-                    .map(|(part, locations)| (handle(Some(part), Vec::new()), locations))
-                    .collect()
-            }
+        // A limit over several parts: one reader, here, counts the rows of all. Else one
+        // endpoint per part, spread over the topology; a single part's ticket is the
+        // statement's own.
+        let several = tickets.len() > 1;
+        let endpoints: Vec<(Handle, Vec<String>)> = if several && plan.limit.is_some() {
+            vec![(handle(None, tickets), Vec::new())]
+        } else {
+            let locations = self.topology.locations(tickets.len()).await;
+            tickets
+                .into_iter()
+                .zip(locations)
+                .map(|(part, locations)| (handle(several.then_some(part), Vec::new()), locations))
+                .collect()
         };
         for (handle, locations) in endpoints {
             let ticket = TicketStatementQuery {
@@ -349,7 +343,6 @@ impl FlightHandler {
                 ))
             })
         };
-        let answer = |message: &dyn Fn() -> Vec<u8>| bytes::Bytes::from(message());
         match action.r#type.as_str() {
             CREATE_PREPARED_STATEMENT => {
                 let request: ActionCreatePreparedStatementRequest = packed()?
@@ -385,7 +378,7 @@ impl FlightHandler {
                     dataset_schema: super::flight::schema_bytes(&dataset)?,
                     parameter_schema: super::flight::schema_bytes(&parameter_schema(&plan))?,
                 };
-                Ok((answer(&|| result.as_any().encode_to_vec()), None))
+                Ok((bytes::Bytes::from(result.as_any().encode_to_vec()), None))
             }
             CLOSE_PREPARED_STATEMENT => {
                 let _: ActionClosePreparedStatementRequest = packed()?
@@ -403,7 +396,7 @@ impl FlightHandler {
                 })?;
                 let status = self.cancel(&info, &ctx);
                 let result = CancelFlightInfoResult::new(status);
-                Ok((answer(&|| result.encode_to_vec()), None))
+                Ok((bytes::Bytes::from(result.encode_to_vec()), None))
             }
             session::SET_SESSION_OPTIONS => {
                 let request = session::SetSessionOptionsRequest::decode(body.clone())
@@ -417,7 +410,7 @@ impl FlightHandler {
                 let mut session = session_of(&ctx);
                 let result = session.set(request, &self.sql.catalog);
                 Ok((
-                    answer(&|| result.encode_to_vec()),
+                    bytes::Bytes::from(result.encode_to_vec()),
                     Some(session.set_cookie()),
                 ))
             }
@@ -425,7 +418,7 @@ impl FlightHandler {
                 session::GetSessionOptionsRequest::decode(body.clone())
                     .map_err(|_| wrong(" GetSessionOptionsRequest"))?;
                 let result = session_of(&ctx).get();
-                Ok((answer(&|| result.encode_to_vec()), None))
+                Ok((bytes::Bytes::from(result.encode_to_vec()), None))
             }
             session::CLOSE_SESSION => {
                 session::CloseSessionRequest::decode(body.clone())
@@ -434,7 +427,7 @@ impl FlightHandler {
                     status: session::CloseStatus::Closed as i32,
                 };
                 Ok((
-                    answer(&|| result.encode_to_vec()),
+                    bytes::Bytes::from(result.encode_to_vec()),
                     Some(Session::clear_cookie()),
                 ))
             }
@@ -692,6 +685,14 @@ impl FlightRoutes {
         let run = self.sql.running.start(key).ok_or_else(|| {
             Status::cancelled("the statement was cancelled (CancelFlightInfo): execute it again")
         })?;
+        // Parts in a handle are a peer's value: no more than a service may split into.
+        if handle.parts.len() > crate::dispatch::MAX_PARTITIONS {
+            return Err(Status::invalid_argument(format!(
+                "the statement handle names {} parts; at most {} are served",
+                handle.parts.len(),
+                crate::dispatch::MAX_PARTITIONS
+            )));
+        }
         let mut parts = handle.parts.into_iter();
         let (first, rest) = match (&handle.part, parts.next()) {
             (Some(part), _) => (bytes::Bytes::from(part.to_string()), None),

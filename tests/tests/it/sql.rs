@@ -668,6 +668,25 @@ pub(crate) mod flight_sql {
             .unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
         assert!(e.message().contains("not one this server made"), "{e}");
+        // A forged handle of more parts than any service splits into: refused before any
+        // part is opened.
+        let forged = fastflight::arrow_flight::sql::TicketStatementQuery {
+            statement_handle: serde_json::to_vec(&json!({
+                "sql": "SELECT * FROM counter LIMIT 1",
+                "parts": vec![json!({"param_type": "sql.test.Counter"}); 1025]
+            }))
+            .unwrap()
+            .into(),
+        };
+        let e = flight
+            .do_get(Ticket::new(forged.as_any().encode_to_vec()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+        assert!(
+            e.message().contains("names 1025 parts; at most 1024"),
+            "{e}"
+        );
         // A handle naming a part of another service is only a JSON ticket: served (or
         // refused) as that ticket would be, its columns checked.
         let forged = fastflight::arrow_flight::sql::TicketStatementQuery {

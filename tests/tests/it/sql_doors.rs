@@ -66,6 +66,13 @@ async fn sql_at(location: &str) -> SqlClient {
     FlightSqlServiceClient::new(channel)
 }
 
+/// [`sql_at`], logged in as `user` by the Handshake.
+async fn sql_as(location: &str, user: &str, password: &str) -> SqlClient {
+    let mut sql = sql_at(location).await;
+    sql.handshake(user, password).await.unwrap();
+    sql
+}
+
 async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(DEADLINE, future)
         .await
@@ -224,16 +231,8 @@ mod cancel {
             .await
             .unwrap();
         let (location, _gateway) = crate::support::serve_with_gateway(server).await;
-        let connect = |user: &'static str, password: &'static str| {
-            let location = location.clone();
-            async move {
-                let mut sql = sql_at(&location).await;
-                sql.handshake(user, password).await.unwrap();
-                sql
-            }
-        };
-        let mut ann = connect("ann", "first").await;
-        let mut bob = connect("bob", "second").await;
+        let mut ann = sql_as(&location, "ann", "first").await;
+        let mut bob = sql_as(&location, "bob", "second").await;
         let info = ann
             .execute("SELECT * FROM tests.slow".into(), None)
             .await
@@ -964,16 +963,8 @@ async fn statements_are_refused_as_json_tickets_are_and_listings_show_what_a_cal
         .await
         .unwrap();
     let (location, _gateway) = crate::support::serve_with_gateway(server).await;
-    let as_user = |user: &'static str, password: &'static str| {
-        let location = location.clone();
-        async move {
-            let mut sql = sql_at(&location).await;
-            sql.handshake(user, password).await.unwrap();
-            sql
-        }
-    };
-    let mut ada = as_user("ada", "lovelace").await;
-    let mut bob = as_user("bob", "builder").await;
+    let mut ada = sql_as(&location, "ada", "lovelace").await;
+    let mut bob = sql_as(&location, "bob", "builder").await;
     let tables = |batches: Vec<RecordBatch>| -> Vec<String> {
         batches
             .iter()
